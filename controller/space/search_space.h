@@ -1,0 +1,95 @@
+// The loss search space of AutoLossGen (SIGIR 2022): a loss is a small
+// straight-line program over three leaves.
+//
+//   node 0 = pred, node 1 = label, node 2 = the constant 1
+//   node k (k ≥ 3) = op_k(node lhs_k [, node rhs_k])   with lhs_k, rhs_k < k
+//
+// One Token per operator node; the last node is the per-element loss, which is
+// mean-reduced over the batch. Nodes the last one does not use are dead code and
+// vanish in decoding. Sequences decode to the same LossFunction IR a
+// hand-written `.loss` file produces, so every candidate goes through the one
+// compiler (simplify, check, grad, codegen).
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/ir/expr.h"
+#include "compiler/ir/loss_function.h"
+
+namespace losscc::search {
+
+// One operator the controller can pick: its name (as the JSONL and the tests
+// spell it), its arity (1 or 2) and how it builds IR. Unary builders ignore `b`.
+struct OpChoice {
+  std::string_view name;
+  int arity;
+  Expr (*build)(const Expr& a, const Expr& b);
+};
+
+// The ε of the guarded log, reciprocal and square root: keeps a candidate's
+// value and gradient finite at 0 (AutoLossGen's "safe" operators).
+inline constexpr double kGuardEpsilon = 1e-6;
+
+// The three leaves every candidate may read.
+inline constexpr int kNumLeaves = 3;
+inline constexpr std::string_view kLeafNames[kNumLeaves] = {"pred", "label", "1"};
+
+struct Token {
+  int op = 0;    // index into SearchSpace::ops()
+  int lhs = 0;   // an earlier node: 0 ≤ lhs < node index
+  int rhs = -1;  // binary ops: an earlier node; unary ops: -1
+  friend bool operator==(const Token& a, const Token& b) {
+    return a.op == b.op && a.lhs == b.lhs && a.rhs == b.rhs;
+  }
+  friend bool operator!=(const Token& a, const Token& b) { return !(a == b); }
+};
+
+// A token sequence that breaks the rules above; what() names the token and why.
+struct InvalidTokens : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+class SearchSpace {
+ public:
+  // `layers` operator nodes (AutoLossGen's default is 10). `extended` adds
+  // sigmoid, tanh, relu, abs, guarded sqrt and exp to the basic operator set.
+  explicit SearchSpace(int layers = 10, bool extended = false);
+
+  int layers() const { return layers_; }
+  bool extended() const { return extended_; }
+  const std::vector<OpChoice>& ops() const { return *ops_; }
+  int num_ops() const { return static_cast<int>(ops_->size()); }
+  // Index of the operator called `name`, or -1.
+  int op_index(std::string_view name) const;
+  // Number of nodes (leaves included) that token `position` may read.
+  static int inputs_available(int position) { return kNumLeaves + position; }
+
+ private:
+  int layers_;
+  bool extended_;
+  const std::vector<OpChoice>* ops_;
+};
+
+// Empty when `tokens` is a valid program of `space` (exactly layers() tokens,
+// known operators, inputs in range, rhs == -1 exactly for unary operators);
+// otherwise one line naming the first offending token.
+std::string validation_error(const SearchSpace& space, const std::vector<Token>& tokens);
+
+// The loss the tokens describe: inputs pred: prob and label: binary, the last
+// node as body, mean reduction. The body is built without simplification.
+// Throws InvalidTokens when validation_error() is not empty.
+LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens);
+
+// Every operator uniform, every input uniform over the earlier nodes: the
+// random searcher's proposal and a generator of random expressions for tests.
+std::vector<Token> sample_uniform(const SearchSpace& space, std::mt19937_64& rng);
+
+// A compact readable form, one entry per node: "log(0) add(3,1) ...".
+std::string format_tokens(const SearchSpace& space, const std::vector<Token>& tokens);
+
+}  // namespace losscc::search
