@@ -146,4 +146,23 @@ std::string to_loss_source(const LossFunction& fn) {
   return out;
 }
 
+std::string to_ir_listing(const std::vector<Expr>& roots) {
+  std::unordered_map<const Node*, size_t> ids;
+  std::string out;
+  for (const Node* n : schedule(roots)) {
+    size_t id = ids.size();
+    ids.emplace(n, id);
+    std::string line = fmt::format("%{} = {}", id, op_info(n->op()).name);
+    if (n->is_const()) line += " " + format_number(n->value());
+    if (n->is_input()) line += " " + n->name();
+    for (size_t i = 0; i < n->args().size(); ++i)
+      line += fmt::format("{}%{}", i ? ", " : " ", ids.at(n->arg(i).get()));
+    line = fmt::format("{:<40} ; {:016x}", line, n->hash());
+    for (size_t r = 0; r < roots.size(); ++r)
+      if (roots[r].get() == n) line += fmt::format(" output {}", r);
+    out += line + '\n';
+  }
+  return out;
+}
+
 }  // namespace losscc

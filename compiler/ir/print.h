@@ -19,6 +19,12 @@ std::string to_string(const Expr& e);
 // reduction when it is not the default, then the body.
 std::string to_loss_source(const LossFunction& fn);
 
+// The DAG as a numbered listing, one node per line, children first:
+//   %0 = input pred            ; 9f3c...
+//   %2 = sub %0, %1
+// `roots` are marked with their index (`; output 0`).
+std::string to_ir_listing(const std::vector<Expr>& roots);
+
 // A `.loss` number literal for v ("0.5", "1e-06"); inf and NaN print as the
 // constant expressions (1/0), (-1/0), (0/0).
 std::string format_number(double v);

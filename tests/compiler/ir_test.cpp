@@ -83,3 +83,13 @@ TEST_CASE("to_loss_source names shared subexpressions") {
   fn.inputs.push_back({"t1", Domain::Real, Role::Other});
   CHECK(to_loss_source(fn).find("let t2 = pred - label") != std::string::npos);
 }
+
+TEST_CASE("the IR listing numbers each node once and marks outputs") {
+  Expr s = sigmoid(input("pred"));
+  std::string listing = to_ir_listing({s * s});
+  CHECK(listing.find("%0 = input pred") == 0);
+  CHECK(listing.find("%1 = sigmoid %0") != std::string::npos);
+  CHECK(listing.find("%2 = mul %1, %1") != std::string::npos);
+  CHECK(listing.find("output 0") != std::string::npos);
+  CHECK(listing.find("%3") == std::string::npos);
+}
