@@ -1,0 +1,30 @@
+// Symbolic reverse-mode differentiation of the per-element loss.
+//
+// gradient(body, wrt) returns ∂body/∂x for each input name x, as IR built from
+// the forward expression's own nodes (d exp(a) = g·exp(a) reuses the exp node),
+// so the forward and backward outputs of a Program form one DAG. The result is
+// not simplified; build_program() does that.
+//
+// Conventions at points where the derivative does not exist (these are what
+// every backend computes, and what the finite-difference tests skip):
+//   d|a|       = sign(a)                      (0 at a = 0)
+//   d sign(a)  = d step(a) = 0               (everywhere, including a = 0)
+//   d relu(a)  = step(a)                      (0 at a = 0)
+//   d max(a,b) = step(a-b)·g to a, (1-step(a-b))·g to b   (a tie goes to b)
+//   d min(a,b) = step(b-a)·g to a, (1-step(b-a))·g to b   (a tie goes to b)
+//   d a^c      = c·a^(c-1)                    (c is a constant; no derivative to c)
+//   d softplus = sigmoid, d sigmoid = s·(1-s), d tanh = 1-t²
+// Zeros are symbolic: an input the body does not use, or a path through sign or
+// step, contributes no term at all (never 0·g, which would be NaN for g = inf).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/ir/expr.h"
+
+namespace losscc {
+
+std::vector<Expr> gradient(const Expr& body, const std::vector<std::string>& wrt);
+
+}  // namespace losscc
