@@ -1,0 +1,64 @@
+#include "compiler/language/builtins.h"
+
+#include <array>
+
+namespace losscc {
+
+namespace {
+
+// The epsilon of the AutoLossGen search space's guarded operators.
+constexpr double kGuardEpsilon = 1e-6;
+
+template <Op op>
+Expr build_op(const std::vector<Expr>& operands, const std::vector<double>&) {
+  return Expr::make(op, operands);
+}
+
+Expr build_square(const std::vector<Expr>& x, const std::vector<double>&) { return square(x[0]); }
+Expr build_reciprocal(const std::vector<Expr>& x, const std::vector<double>&) { return reciprocal(x[0]); }
+Expr build_clamp(const std::vector<Expr>& x, const std::vector<double>&) { return clamp(x[0], x[1], x[2]); }
+Expr build_guarded_log(const std::vector<Expr>& x, const std::vector<double>& eps) {
+  return guarded_log(x[0], eps[0]);
+}
+Expr build_guarded_reciprocal(const std::vector<Expr>& x, const std::vector<double>& eps) {
+  return guarded_reciprocal(x[0], eps[0]);
+}
+
+constexpr std::array<Builtin, 19> kBuiltins = {{
+    {"log", 1, 0, 0, build_op<Op::Log>, "log(x)"},
+    {"exp", 1, 0, 0, build_op<Op::Exp>, "exp(x)"},
+    {"sqrt", 1, 0, 0, build_op<Op::Sqrt>, "sqrt(x)"},
+    {"abs", 1, 0, 0, build_op<Op::Abs>, "abs(x)"},
+    {"sign", 1, 0, 0, build_op<Op::Sign>, "sign(x)"},
+    {"step", 1, 0, 0, build_op<Op::Step>, "step(x)"},
+    {"sigmoid", 1, 0, 0, build_op<Op::Sigmoid>, "sigmoid(x)"},
+    {"tanh", 1, 0, 0, build_op<Op::Tanh>, "tanh(x)"},
+    {"relu", 1, 0, 0, build_op<Op::Relu>, "relu(x)"},
+    {"softplus", 1, 0, 0, build_op<Op::Softplus>, "softplus(x)"},
+    {"log1p", 1, 0, 0, build_op<Op::Log1p>, "log1p(x)"},
+    {"expm1", 1, 0, 0, build_op<Op::Expm1>, "expm1(x)"},
+    {"min", 2, 0, 0, build_op<Op::Min>, "min(x, y)"},
+    {"max", 2, 0, 0, build_op<Op::Max>, "max(x, y)"},
+    {"square", 1, 0, 0, build_square, "square(x)"},
+    {"reciprocal", 1, 0, 0, build_reciprocal, "reciprocal(x)"},
+    {"clamp", 3, 0, 0, build_clamp, "clamp(x, lo, hi)"},
+    {"guarded_log", 1, 1, kGuardEpsilon, build_guarded_log, "guarded_log(x, eps = 1e-6)"},
+    {"guarded_reciprocal", 1, 1, kGuardEpsilon, build_guarded_reciprocal,
+     "guarded_reciprocal(x, eps = 1e-6)"},
+}};
+
+}  // namespace
+
+const Builtin* find_builtin(std::string_view name) {
+  for (const Builtin& b : kBuiltins)
+    if (b.name == name) return &b;
+  return nullptr;
+}
+
+std::vector<std::string_view> builtin_names() {
+  std::vector<std::string_view> names;
+  for (const Builtin& b : kBuiltins) names.push_back(b.name);
+  return names;
+}
+
+}  // namespace losscc
