@@ -53,6 +53,8 @@ class Printer {
         return n->name();
       case Op::Neg:
         *prec = kUnary;
+        // -(2), not -2: the parser reads "-2" as the constant -2, not Neg(2).
+        if (n->arg(0)->is_const()) return "-(" + format_number(n->arg(0)->value()) + ")";
         return "-" + operand(n->arg(0).get(), kUnary, false);
       default:
         break;
