@@ -1,0 +1,64 @@
+// The rewrite table: one line per rule, read by simplify.cpp.
+#include "compiler/passes/simplify.h"
+
+namespace losscc {
+
+const std::vector<RewriteRule>& rewrite_rules() {
+  static const std::vector<RewriteRule> rules = [] {
+    Expr x = input("?x"), y = input("?y"), c = input("?c"), d = input("?d");
+    using S = Safety;
+    return std::vector<RewriteRule>{
+        // Identities.
+        {"add-zero",        x + 0.0,                       x,                 S::SignOfZero},
+        {"sub-zero",        x - 0.0,                       x,                 S::Exact},
+        {"zero-sub",        0.0 - x,                       -x,                S::SignOfZero},
+        {"mul-one",         x * 1.0,                       x,                 S::Exact},
+        {"mul-neg-one",     x * -1.0,                      -x,                S::Exact},
+        {"div-one",         x / 1.0,                       x,                 S::Exact},
+        {"div-neg-one",     x / -1.0,                      -x,                S::Exact},
+        {"pow-one",         pow(x, 1.0),                   x,                 S::Exact},
+        {"pow-zero",        pow(x, 0.0),                   constant(1.0),     S::Exact},  // pow(NaN,0) = 1
+        {"add-self",        x + x,                         x * 2.0,           S::Exact},
+        {"mul-self",        x * x,                         pow(x, 2.0),       S::Rounding},
+        {"max-self",        max(x, x),                     x,                 S::Exact},
+        {"min-self",        min(x, x),                     x,                 S::Exact},
+        // Negation moves outward and cancels; a constant absorbs it.
+        {"neg-neg",         -(-x),                         x,                 S::Exact},
+        {"sub-neg",         x - (-y),                      x + y,             S::Exact},
+        {"add-neg",         x + (-y),                      x - y,             S::Exact},
+        {"neg-sub",         -(x - y),                      y - x,             S::SignOfZero},
+        {"mul-neg",         (-x) * y,                      -(x * y),          S::Exact},
+        {"div-neg-num",     (-x) / y,                      -(x / y),          S::Exact},
+        {"div-neg-den",     x / (-y),                      -(x / y),          S::Exact},
+        {"neg-mul-const",   -(x * c),                      x * (-c),          S::Exact},
+        {"neg-div-const",   -(x / c),                      x / (-c),          S::Exact},
+        // Constants gather into one.
+        {"add-add-const",   (x + c) + d,                   x + (c + d),       S::Rounding},
+        {"mul-mul-const",   (x * c) * d,                   x * (c * d),       S::Rounding},
+        // Absolute value, sign and the even power.
+        {"abs-neg",         abs(-x),                       abs(x),            S::Exact},
+        {"abs-abs",         abs(abs(x)),                   abs(x),            S::Exact},
+        {"abs-square",      abs(pow(x, 2.0)),              pow(x, 2.0),       S::Exact},
+        {"square-neg",      pow(-x, 2.0),                  pow(x, 2.0),       S::Exact},
+        {"square-abs",      pow(abs(x), 2.0),              pow(x, 2.0),       S::Exact},
+        {"sqrt-square",     sqrt(pow(x, 2.0)),             abs(x),            S::MoreAccurate},
+        {"sign-sign",       sign(sign(x)),                 sign(x),           S::Exact},
+        {"relu-relu",       relu(relu(x)),                 relu(x),           S::Exact},
+        // Stable forms (Herbie's habits): no cancellation, no overflow.
+        {"log-exp",         log(exp(x)),                   x,                 S::MoreAccurate},
+        {"softplus",        log(1.0 + exp(x)),             softplus(x),       S::MoreAccurate},
+        {"softplus-log1p",  log1p(exp(x)),                 softplus(x),       S::MoreAccurate},
+        {"log1p",           log(1.0 + x),                  log1p(x),          S::MoreAccurate},
+        {"log1m",           log(1.0 - x),                  log1p(-x),         S::MoreAccurate},
+        {"expm1",           exp(x) - 1.0,                  expm1(x),          S::MoreAccurate},
+        {"sigmoid",         1.0 / (1.0 + exp(-x)),         sigmoid(x),        S::MoreAccurate},
+        {"sigmoid-neg",     1.0 / (1.0 + exp(x)),          sigmoid(-x),       S::MoreAccurate},
+        {"one-sub-sigmoid", 1.0 - sigmoid(x),              sigmoid(-x),       S::MoreAccurate},
+        {"log-sigmoid",     log(sigmoid(x)),               -softplus(-x),     S::MoreAccurate},
+        {"log1m-sigmoid",   log1p(-sigmoid(x)),            -softplus(x),      S::MoreAccurate},
+    };
+  }();
+  return rules;
+}
+
+}  // namespace losscc
