@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <ostream>
+
 namespace losscc::search {
 
 namespace {
@@ -47,6 +49,10 @@ int SearchSpace::op_index(std::string_view name) const {
   for (int i = 0; i < num_ops(); ++i)
     if (ops()[i].name == name) return i;
   return -1;
+}
+
+std::ostream& operator<<(std::ostream& os, const Token& t) {
+  return os << '{' << t.op << ", " << t.lhs << ", " << t.rhs << '}';
 }
 
 std::string validation_error(const SearchSpace& space, const std::vector<Token>& tokens) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -48,6 +49,7 @@ struct Token {
   }
   friend bool operator!=(const Token& a, const Token& b) { return !(a == b); }
 };
+std::ostream& operator<<(std::ostream& os, const Token& t);  // "{op, lhs, rhs}", for test output
 
 // A token sequence that breaks the rules above; what() names the token and why.
 struct InvalidTokens : std::invalid_argument {

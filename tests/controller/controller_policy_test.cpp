@@ -1,0 +1,115 @@
+#include "controller/policy.h"
+#include "controller/reinforce.h"
+
+#include <ATen/core/grad_mode.h>
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+using namespace losscc::search;
+
+TEST_CASE("the policy samples valid programs and scores them as probabilities") {
+  SearchSpace space(6, true);
+  LossPolicy policy(space);
+  std::mt19937_64 rng(3);
+  double total_probability = 0;
+  for (int i = 0; i < 50; ++i) {
+    std::vector<Token> tokens = policy->sample(rng);
+    REQUIRE(validation_error(space, tokens).empty());
+    LossPolicyImpl::Score s = policy->score(tokens);
+    const double lp = s.log_prob.item<double>();
+    CHECK(lp < 0);
+    CHECK(std::isfinite(lp));
+    CHECK(s.entropy.item<double>() > 0);
+    total_probability += std::exp(lp);
+  }
+  CHECK(total_probability < 1.0);
+  CHECK_THROWS_AS(policy->score({{0, 0, 1}}), InvalidTokens);
+}
+
+TEST_CASE("sampling is reproducible from the RNG state") {
+  SearchSpace space(5);
+  LossPolicy policy(space);
+  std::mt19937_64 a(11), b(11);
+  for (int i = 0; i < 5; ++i) CHECK(policy->sample(a) == policy->sample(b));
+}
+
+TEST_CASE("logits are squashed: no decision is ever near-certain at initialisation") {
+  // With c = 1.5 a choice among k options has probability at most
+  // e^1.5 / (e^1.5 + (k-1)·e^-1.5); over 9 operators that is < 0.72.
+  SearchSpace space(1);
+  LossPolicy policy(space);
+  for (int op = 0; op < space.num_ops(); ++op) {
+    Token t{op, 0, space.ops()[op].arity == 2 ? 1 : -1};
+    CHECK(policy->score({t}).log_prob.item<double>() < std::log(0.72));
+  }
+}
+
+TEST_CASE("REINFORCE moves the policy toward rewarded programs") {
+  // Reward: the share of nodes that use `square`. After some updates the
+  // policy should pick it far more often than uniformly (1/9).
+  SearchSpace space(4);
+  const int square = space.op_index("square");
+  ReinforceConfig config;
+  config.learning_rate = 0.05;
+  config.num_aggregate = 8;
+  config.baseline_decay = 0.9;
+  config.skip_lim = 10;  // no filtering in this test
+  Reinforce reinforce(LossPolicy(space), config);
+  std::mt19937_64 rng(5);
+  auto share = [&](const std::vector<Token>& tokens) {
+    int n = 0;
+    for (const Token& t : tokens) n += t.op == square;
+    return n / double(tokens.size());
+  };
+  for (int i = 0; i < 400; ++i) {
+    std::vector<Token> tokens = reinforce.policy()->sample(rng);
+    reinforce.observe(tokens, share(tokens));
+  }
+  CHECK(reinforce.updates() == 50);
+  double mean = 0;
+  for (int i = 0; i < 200; ++i) mean += share(reinforce.policy()->sample(rng)) / 200;
+  CHECK(mean > 0.4);
+}
+
+TEST_CASE("reward filtering: low rewards become the minimum and leave the baseline alone") {
+  SearchSpace space(2);
+  ReinforceConfig config;
+  config.num_aggregate = 100;
+  config.skip_lim = 0.05;
+  config.min_reward = 0.5;
+  Reinforce reinforce(LossPolicy(space), config);
+  std::mt19937_64 rng(1);
+  auto tokens = reinforce.policy()->sample(rng);
+
+  auto first = reinforce.observe(tokens, 0.80);
+  CHECK_FALSE(first.filtered);
+  CHECK(*reinforce.baseline() == doctest::Approx(0.80));  // the first reward is the baseline
+
+  auto low = reinforce.observe(tokens, 0.70);  // 0.70 < 0.80 − 0.05
+  CHECK(low.filtered);
+  CHECK(low.reward == 0.5);
+  CHECK(*reinforce.baseline() == doctest::Approx(0.80));
+
+  auto rejected = reinforce.observe(tokens, std::nullopt);
+  CHECK(rejected.reward == 0.5);
+  CHECK(*reinforce.baseline() == doctest::Approx(0.80));
+
+  auto good = reinforce.observe(tokens, 0.90);
+  CHECK_FALSE(good.filtered);
+  CHECK(*reinforce.baseline() == doctest::Approx(0.99 * 0.80 + 0.01 * 0.90));
+}
+
+TEST_CASE("state() and restore() carry the baseline and the pending window") {
+  SearchSpace space(3);
+  ReinforceConfig config;
+  config.num_aggregate = 5;
+  Reinforce a(LossPolicy(space), config), b(LossPolicy(space), config);
+  std::mt19937_64 rng(2);
+  for (int i = 0; i < 7; ++i) a.observe(a.policy()->sample(rng), 0.7 + 0.01 * i);
+  b.restore(a.state());
+  CHECK(b.pending() == 2);
+  CHECK(b.updates() == 1);
+  CHECK(*b.baseline() == doctest::Approx(*a.baseline()));
+  CHECK(b.state() == a.state());
+}
