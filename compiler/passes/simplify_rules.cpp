@@ -18,6 +18,7 @@ const std::vector<RewriteRule>& rewrite_rules() {
         {"div-neg-one",     x / -1.0,                      -x,                S::Exact},
         {"pow-one",         pow(x, 1.0),                   x,                 S::Exact},
         {"pow-zero",        pow(x, 0.0),                   constant(1.0),     S::Exact},  // pow(NaN,0) = 1
+        {"mul-recip",       x * (1.0 / y),                 x / y,             S::MoreAccurate},  // one rounding, no 1/y overflow
         {"add-self",        x + x,                         x * 2.0,           S::Exact},
         {"mul-self",        x * x,                         pow(x, 2.0),       S::Rounding},
         {"max-self",        max(x, x),                     x,                 S::Exact},
