@@ -45,7 +45,8 @@ class Printer {
     switch (n->op()) {
       case Op::Const: {
         std::string s = format_number(n->value());
-        *prec = (n->value() < 0 || s[0] == '(') ? kUnary : kAtom;
+        // Test the text, not the value: -0 is not < 0 but prints with a sign.
+        *prec = (s[0] == '-' || s[0] == '(') ? kUnary : kAtom;
         return s;
       }
       case Op::Input:
@@ -64,7 +65,7 @@ class Printer {
       if (n->op() == Op::Pow) {
         // Right-associative: the base needs parentheses at equal strength.
         std::string exponent = format_number(n->arg(1)->value());
-        if (n->arg(1)->value() < 0 || exponent[0] == '(') exponent = "(" + exponent + ")";
+        if (exponent[0] == '-' || exponent[0] == '(') exponent = "(" + exponent + ")";
         return operand(n->arg(0).get(), kPower, true) + "^" + exponent;
       }
       // Left-associative: the right operand needs parentheses at equal strength
