@@ -1,0 +1,312 @@
+#include "compiler/passes/check.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "compiler/interp/interp.h"
+#include "compiler/passes/program.h"
+#include "compiler/passes/simplify.h"
+
+namespace losscc {
+
+namespace {
+
+constexpr int kMonotonicPoints = 32;         // N pred values per label
+constexpr double kMonotonicThreshold = 0.6;  // AutoLossGen's 60%
+constexpr size_t kMaxGridPoints = 20000;     // cap on the finiteness grid
+
+// The finiteness grid of one domain: its ends and a spread of inner values.
+std::vector<double> domain_grid(Domain d) {
+  switch (d) {
+    case Domain::Probability: return {1e-4, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1 - 1e-4};
+    case Domain::Binary: return {0.0, 1.0};
+    case Domain::Unit: return {0.0, 0.25, 0.5, 0.75, 1.0};
+    case Domain::Real: return {-10.0, -3.0, -1.0, -0.25, 0.0, 0.5, 1.0, 3.0, 10.0};
+  }
+  return {};
+}
+
+// N evenly spread values inside a domain, for the monotonicity sweep.
+std::vector<double> sweep(Domain d, int n) {
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i) {
+    double t = (i + 0.5) / n;  // (0,1), never the ends
+    switch (d) {
+      case Domain::Probability:
+      case Domain::Unit: v.push_back(t); break;
+      case Domain::Binary: v.push_back(i % 2); break;
+      case Domain::Real: v.push_back(-10.0 + 20.0 * t); break;
+    }
+  }
+  return v;
+}
+
+double middle(Domain d) {
+  switch (d) {
+    case Domain::Binary: return 1.0;
+    case Domain::Real: return 0.0;
+    default: return 0.5;
+  }
+}
+
+// Every declared input differentiated, evaluated at one point at a time.
+struct Probe {
+  std::vector<InputDecl> inputs;
+  Program program;
+  Evaluator eval;
+  std::vector<double> out;
+  explicit Probe(const LossFunction& fn, std::vector<int> wrt)
+      : inputs(fn.inputs), program(build_program(fn, std::move(wrt))),
+        eval(program.outputs, names(fn)), out(program.outputs.size()) {}
+  static std::vector<std::string> names(const LossFunction& fn) {
+    std::vector<std::string> n;
+    for (const InputDecl& in : fn.inputs) n.push_back(in.name);
+    return n;
+  }
+  // out[0] = loss, out[1 + j] = ∂loss/∂inputs[j].
+  const std::vector<double>& at(const std::vector<double>& x) {
+    eval.run(x.data(), out.data());
+    return out;
+  }
+};
+
+std::vector<int> all_inputs(const LossFunction& fn) {
+  std::vector<int> v(fn.inputs.size());
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int>(i);
+  return v;
+}
+
+bool has_role(const LossFunction& fn, Role r) {
+  return std::any_of(fn.inputs.begin(), fn.inputs.end(), [&](const InputDecl& in) { return in.role == r; });
+}
+
+bool uses_role(const LossFunction& fn, Role r) {
+  for (const InputDecl& in : fn.inputs)
+    if (in.role == r && depends_on(fn.body, in.name)) return true;
+  return false;
+}
+
+class Checker {
+ public:
+  explicit Checker(const LossFunction& fn) : fn_(simplify(fn)) {}
+
+  CheckReport run() {
+    if (!fn_.body) {
+      fail("undeclared-input", "the loss has no body");
+      return report_;
+    }
+    for (const std::string& name : free_inputs(fn_.body))
+      if (!fn_.find_input(name)) fail("undeclared-input", fmt::format("'{}' is used but not declared", name));
+    if (!report_.valid) return report_;  // nothing below can evaluate it
+
+    pairwise_ = has_role(fn_, Role::Positive) || has_role(fn_, Role::Negative);
+    check_dependence();
+    Probe probe(fn_, all_inputs(fn_));
+    check_grid(probe);
+    if (pairwise_)
+      check_pairwise_direction(probe);
+    else
+      check_pointwise_direction(probe);
+    return report_;
+  }
+
+ private:
+  void fail(std::string_view check_name, const std::string& detail) {
+    report_.valid = false;
+    if (std::find(report_.failed_checks.begin(), report_.failed_checks.end(), check_name) ==
+        report_.failed_checks.end())
+      report_.failed_checks.emplace_back(check_name);
+    report_.reasons.push_back(fmt::format("{}: {}", check_name, detail));
+  }
+
+  void check_dependence() {
+    struct Need { Role role; const char* check; };
+    const Need pointwise[] = {{Role::Prediction, "depends-on-prediction"}, {Role::Label, "depends-on-label"}};
+    const Need pairwise[] = {{Role::Positive, "depends-on-positive"}, {Role::Negative, "depends-on-negative"}};
+    for (const Need& n : pairwise_ ? pairwise : pointwise)
+      if (!uses_role(fn_, n.role))
+        fail(n.check, fmt::format("the loss uses no input with role {}", role_name(n.role)));
+  }
+
+  // Whether input j's gradient is one the model trains with.
+  bool trained(size_t j) const {
+    Role r = fn_.inputs[j].role;
+    return r == Role::Prediction || r == Role::Positive || r == Role::Negative;
+  }
+
+  // Finiteness and a non-zero gradient over the Cartesian grid of all domains.
+  void check_grid(Probe& probe) {
+    std::vector<std::vector<double>> axes;
+    for (const InputDecl& in : fn_.inputs) axes.push_back(domain_grid(in.domain));
+    thin(axes);
+    std::vector<size_t> idx(axes.size(), 0);
+    std::vector<double> x(axes.size());
+    bool nonzero = false;
+    std::string first_bad;
+    for (;;) {
+      for (size_t j = 0; j < axes.size(); ++j) x[j] = axes[j][idx[j]];
+      const std::vector<double>& out = probe.at(x);
+      ++report_.grid_points;
+      for (size_t k = 0; k < out.size() && first_bad.empty(); ++k)
+        if (!std::isfinite(out[k]))
+          first_bad = fmt::format("{} is {} at {}", k == 0 ? std::string("the loss") : "∂ℓ/∂" + fn_.inputs[k - 1].name,
+                                  out[k], point(x));
+      for (size_t j = 0; j < x.size(); ++j) nonzero = nonzero || (trained(j) && out[j + 1] != 0);
+      size_t j = 0;  // odometer step
+      while (j < idx.size() && ++idx[j] == axes[j].size()) idx[j++] = 0;
+      if (j == idx.size()) break;
+    }
+    if (!first_bad.empty()) fail("finite", first_bad);
+    if (!nonzero) fail("nonzero-gradient", "every prediction gradient is 0 on the domain grid");
+  }
+
+  // Drop every other inner value of the longest axis until the grid is small.
+  static void thin(std::vector<std::vector<double>>& axes) {
+    auto size = [&] {
+      size_t s = 1;
+      for (auto& a : axes) s *= a.size();
+      return s;
+    };
+    while (size() > kMaxGridPoints) {
+      auto& a = *std::max_element(axes.begin(), axes.end(),
+                                  [](auto& l, auto& r) { return l.size() < r.size(); });
+      if (a.size() <= 2) break;
+      std::vector<double> kept;
+      for (size_t i = 0; i < a.size(); ++i)
+        if (i % 2 == 0 || i + 1 == a.size()) kept.push_back(a[i]);
+      a = kept;
+    }
+  }
+
+  std::vector<double> middles() const {
+    std::vector<double> x;
+    for (const InputDecl& in : fn_.inputs) x.push_back(middle(in.domain));
+    return x;
+  }
+
+  void check_pointwise_direction(Probe& probe) {
+    int held = 0, total = 0;
+    for (size_t p = 0; p < fn_.inputs.size(); ++p) {
+      if (fn_.inputs[p].role != Role::Prediction) continue;
+      for (double y : {0.0, 1.0})
+        for (double v : sweep(fn_.inputs[p].domain, kMonotonicPoints)) {
+          std::vector<double> x = middles();
+          for (size_t j = 0; j < x.size(); ++j)
+            if (fn_.inputs[j].role == Role::Label) x[j] = y;
+          x[p] = v;
+          double g = probe.at(x)[p + 1];
+          held += y == 1.0 ? g < 0 : g > 0;
+          ++total;
+        }
+    }
+    judge_direction(held, total, "for label 1 the loss must fall as pred rises, for label 0 rise");
+  }
+
+  void check_pairwise_direction(Probe& probe) {
+    int held = 0, total = 0;
+    const int n = 8;
+    for (size_t a = 0; a < fn_.inputs.size(); ++a) {
+      if (fn_.inputs[a].role != Role::Positive) continue;
+      for (size_t b = 0; b < fn_.inputs.size(); ++b) {
+        if (fn_.inputs[b].role != Role::Negative) continue;
+        for (double va : sweep(fn_.inputs[a].domain, n))
+          for (double vb : sweep(fn_.inputs[b].domain, n)) {
+            std::vector<double> x = middles();
+            x[a] = va;
+            x[b] = vb;
+            const std::vector<double>& out = probe.at(x);
+            // Not strict, unlike the pointwise test: a pair already ordered
+            // beyond a margin (the hinge's flat side) rightly gets no gradient.
+            // A loss flat everywhere fails nonzero-gradient instead.
+            held += (out[a + 1] <= 0) + (out[b + 1] >= 0);
+            total += 2;
+          }
+      }
+    }
+    judge_direction(held, total, "the loss must fall as pos rises and rise as neg rises");
+  }
+
+  void judge_direction(int held, int total, const char* rule) {
+    report_.monotonic_fraction = total ? static_cast<double>(held) / total : 0.0;
+    if (total == 0) return;  // the dependence check already failed
+    if (report_.monotonic_fraction <= kMonotonicThreshold)
+      fail("monotonic", fmt::format("{}; {} of {} checks hold ({:.0f}%, need more than {:.0f}%)", rule,
+                                    held, total, 100 * report_.monotonic_fraction,
+                                    100 * kMonotonicThreshold));
+  }
+
+  std::string point(const std::vector<double>& x) const {
+    std::string s;
+    for (size_t j = 0; j < x.size(); ++j) s += fmt::format("{}{}={}", j ? ", " : "", fn_.inputs[j].name, x[j]);
+    return s;
+  }
+
+  LossFunction fn_;
+  bool pairwise_ = false;
+  CheckReport report_;
+};
+
+// Fixed probe values per domain; input j starts at offset 2j so that two
+// inputs of one domain are not probed at equal values.
+std::vector<double> probe_values(Domain d) {
+  switch (d) {
+    case Domain::Probability: return {0.13, 0.37, 0.61, 0.84, 0.05, 0.93};
+    case Domain::Binary: return {1.0, 0.0, 1.0, 0.0, 0.0, 1.0};
+    case Domain::Unit: return {0.0, 0.3, 0.55, 0.8, 1.0, 0.15};
+    case Domain::Real: return {-2.3, -0.7, 0.4, 1.1, 2.9, -4.1};
+  }
+  return {};
+}
+
+}  // namespace
+
+bool CheckReport::failed(std::string_view check_name) const {
+  return std::find(failed_checks.begin(), failed_checks.end(), check_name) != failed_checks.end();
+}
+
+nlohmann::json CheckReport::to_json() const {
+  return {{"valid", valid},
+          {"reasons", reasons},
+          {"failed_checks", failed_checks},
+          {"grid_points", grid_points},
+          {"monotonic_fraction", monotonic_fraction}};
+}
+
+CheckReport check(const LossFunction& fn) { return Checker(fn).run(); }
+
+std::vector<double> gradient_fingerprint(const LossFunction& fn) {
+  Probe probe(fn, all_inputs(fn));
+  std::vector<double> fp;
+  const size_t probes = probe_values(Domain::Real).size();
+  std::vector<double> x(fn.inputs.size());
+  for (size_t k = 0; k < probes; ++k) {
+    for (size_t j = 0; j < x.size(); ++j) {
+      std::vector<double> v = probe_values(fn.inputs[j].domain);
+      x[j] = v[(k + 2 * j) % v.size()];
+    }
+    const std::vector<double>& out = probe.at(x);
+    fp.insert(fp.end(), out.begin() + 1, out.end());
+  }
+  return fp;
+}
+
+bool same_fingerprint(const std::vector<double>& a, const std::vector<double>& b, double rel_tol) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double x = a[i], y = b[i];
+    if (std::isnan(x) || std::isnan(y)) {
+      if (!(std::isnan(x) && std::isnan(y))) return false;
+      continue;
+    }
+    if (std::isinf(x) || std::isinf(y)) {
+      if (x != y) return false;
+      continue;
+    }
+    double diff = std::fabs(x - y);
+    if (diff > 1e-12 && diff > rel_tol * std::max(std::fabs(x), std::fabs(y))) return false;
+  }
+  return true;
+}
+
+}  // namespace losscc

@@ -1,0 +1,61 @@
+// The validity check: is a candidate loss worth training with?
+//
+// check() simplifies the function itself (callers may pass either form) and
+// runs every check below, so a report lists all failures, not only the first.
+// Each failure is one reason string "<check>: <detail>", and the check's name
+// is in `failed_checks`. Inputs are sampled on a grid over their declared
+// domains: prob → 1e-4 … 1-1e-4, binary → {0,1}, unit → [0,1], real → [-10,10].
+//
+//   undeclared-input        the body uses an input the function does not declare
+//   depends-on-prediction   pointwise losses (no pos/neg roles) must use a
+//   depends-on-label        Prediction-role and a Label-role input;
+//   depends-on-positive     pairwise losses (a pos or neg role declared) must
+//   depends-on-negative     use a Positive and a Negative input
+//   finite                  the loss and its gradients are finite on the grid
+//   nonzero-gradient        some prediction/pos/neg gradient is non-zero there
+//   monotonic               AutoLossGen's test, from the symbolic gradient: for
+//                           label 1 the loss falls as pred rises (∂ℓ/∂pred < 0),
+//                           for label 0 it rises (> 0), on N pred values; valid
+//                           when more than 60% of the 2·N checks hold. Pairwise:
+//                           ∂ℓ/∂pos ≤ 0 and ∂ℓ/∂neg ≥ 0 on a pos × neg grid (not
+//                           strict: a hinge is flat once a pair clears its margin).
+// Other-role inputs are held at a middle value of their domain by the
+// monotonicity test and swept with the rest by the finiteness test.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/ir/loss_function.h"
+
+namespace losscc {
+
+struct CheckReport {
+  bool valid = true;
+  std::vector<std::string> reasons;        // one "<check>: <detail>" per failure
+  std::vector<std::string> failed_checks;  // the failed checks' names
+  int grid_points = 0;                     // points the finiteness test evaluated
+  double monotonic_fraction = 0;           // share of direction checks that held
+
+  bool failed(std::string_view check_name) const;
+  nlohmann::json to_json() const;
+};
+
+CheckReport check(const LossFunction& fn);
+
+// The loss's gradients with respect to every declared input, in declaration
+// order, at a fixed set of probe points drawn from the declared domains. Two
+// losses with the same fingerprint train the same way (up to a constant), so
+// the search uses it to skip duplicates that simplify() cannot prove equal.
+std::vector<double> gradient_fingerprint(const LossFunction& fn);
+
+// Element-wise equal within rel_tol (relative to the larger magnitude, with an
+// absolute floor of 1e-12 for values that cancel to about zero); NaN matches
+// only NaN, and an infinity only the same infinity.
+bool same_fingerprint(const std::vector<double>& a, const std::vector<double>& b,
+                      double rel_tol = 1e-6);
+
+}  // namespace losscc

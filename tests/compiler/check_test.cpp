@@ -1,0 +1,146 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "classic_losses.h"
+#include "compiler/passes/check.h"
+
+using namespace losscc;
+using losscc::testing::classic_losses;
+using losscc::testing::pairwise;
+using losscc::testing::pointwise;
+
+namespace {
+const Expr p = input("pred"), l = input("label"), pos = input("pos"), neg = input("neg");
+
+std::string joined(const CheckReport& r) {
+  std::string s;
+  for (const std::string& reason : r.reasons) s += reason + "\n";
+  return s;
+}
+}  // namespace
+
+TEST_CASE("check: the classic losses are valid") {
+  for (auto& [name, fn] : classic_losses()) {
+    CheckReport r = check(fn);
+    INFO(name, "\n", joined(r));
+    CHECK(r.valid);
+    CHECK(r.reasons.empty());
+    CHECK(r.monotonic_fraction > 0.6);
+    CHECK(r.grid_points > 0);
+  }
+}
+
+TEST_CASE("check: AutoLossGen-style guarded and clipped forms are valid") {
+  // The search's guarded operators keep a loss finite at the domain's ends.
+  const LossFunction losses[] = {
+      pointwise(-(l * guarded_log(max(p, constant(1e-6)), 1e-6))
+                - (1.0 - l) * guarded_log(1.0 - p, 1e-6)),
+      pointwise(l * guarded_reciprocal(p, 1e-6) +
+                (1.0 - l) * guarded_log(guarded_reciprocal(1.0 - p, 1e-6), 1e-6)),
+      pointwise(-l * log(clamp(p, constant(1e-4), constant(1.0 - 1e-4))) + (1.0 - l) * p),
+  };
+  for (const LossFunction& fn : losses) {
+    CheckReport r = check(fn);
+    INFO(joined(r));
+    CHECK(r.valid);
+  }
+}
+
+// ---- expected failures ------------------------------------------------------
+
+TEST_CASE("check: a loss that ignores the label is invalid") {
+  CheckReport r = check(pointwise(-log(p)));
+  CHECK_FALSE(r.valid);
+  CHECK(r.failed("depends-on-label"));
+  CHECK_FALSE(r.failed("depends-on-prediction"));
+  REQUIRE_FALSE(r.reasons.empty());
+  CHECK(r.reasons[0].rfind("depends-on-label:", 0) == 0);
+}
+
+TEST_CASE("check: a loss that ignores the prediction is invalid") {
+  CheckReport r = check(pointwise(l * 2.0 + 1.0));
+  CHECK_FALSE(r.valid);
+  CHECK(r.failed("depends-on-prediction"));
+  CHECK(r.failed("nonzero-gradient"));
+  CHECK(r.failed("monotonic"));
+}
+
+TEST_CASE("check: a constant loss is invalid") {
+  CheckReport r = check(pointwise(constant(1.0)));
+  CHECK_FALSE(r.valid);
+  CHECK(r.failed("depends-on-prediction"));
+  CHECK(r.failed("depends-on-label"));
+  CHECK(r.failed("nonzero-gradient"));
+}
+
+TEST_CASE("check: a loss flat in the prediction is invalid") {
+  // Depends on pred only through step: its gradient is zero everywhere.
+  CheckReport r = check(pointwise(step(p - 0.5) * l));
+  CHECK(r.failed("nonzero-gradient"));
+  CHECK_FALSE(r.failed("depends-on-prediction"));
+}
+
+TEST_CASE("check: a loss that rewards the wrong direction is invalid") {
+  CheckReport r = check(pointwise(-pow(p - l, 2.0)));
+  CHECK_FALSE(r.valid);
+  CHECK(r.failed("monotonic"));
+  CHECK(r.monotonic_fraction < 0.1);
+  CHECK(r.failed_checks == std::vector<std::string>{"monotonic"});
+  CheckReport bpr_backwards = check(pairwise(softplus(pos - neg)));
+  CHECK(bpr_backwards.failed("monotonic"));
+}
+
+TEST_CASE("check: a loss that is not finite on the domain is invalid") {
+  // log(pred - 0.5) is NaN for pred < 0.5.
+  CheckReport r = check(pointwise(-l * log(p - 0.5) + (1.0 - l) * p));
+  CHECK(r.failed("finite"));
+  // 1/label is infinite at label = 0.
+  CheckReport r2 = check(pointwise(pow(p - l, 2.0) / l));
+  CHECK(r2.failed("finite"));
+}
+
+TEST_CASE("check: pairwise losses need both roles") {
+  CheckReport r = check(pairwise(softplus(-pos)));
+  CHECK(r.failed("depends-on-negative"));
+  CHECK_FALSE(r.failed("depends-on-positive"));
+}
+
+TEST_CASE("check: undeclared inputs are reported, not evaluated") {
+  CheckReport r = check(pointwise(pow(p - input("target"), 2.0)));
+  CHECK(r.failed("undeclared-input"));
+}
+
+TEST_CASE("check: the report serialises") {
+  CheckReport r = check(pointwise(-pow(p - l, 2.0)));
+  nlohmann::json j = r.to_json();
+  CHECK(j["valid"] == false);
+  CHECK(j["failed_checks"][0] == "monotonic");
+  CHECK(j["reasons"].size() == 1);
+  CHECK(j["monotonic_fraction"].get<double>() == doctest::Approx(r.monotonic_fraction));
+}
+
+TEST_CASE("check: gradient fingerprints find duplicates") {
+  LossFunction mse = pointwise(pow(p - l, 2.0));
+  LossFunction mse2 = pointwise((l - p) * (l - p) + 3.0);  // a constant shift trains the same
+  LossFunction mse_scaled = pointwise(pow(p - l, 2.0) * 2.0);
+  LossFunction bce = pointwise(-(l * log(p) + (1.0 - l) * log(1.0 - p)));
+  LossFunction bce2 = pointwise(-(l * log(p)) - log(1.0 - p) + l * log(1.0 - p));
+  std::vector<double> f = gradient_fingerprint(mse);
+  CHECK(f.size() == 6 * 2);
+  CHECK(same_fingerprint(f, gradient_fingerprint(mse2)));
+  CHECK_FALSE(same_fingerprint(f, gradient_fingerprint(mse_scaled)));
+  CHECK(same_fingerprint(gradient_fingerprint(bce), gradient_fingerprint(bce2)));
+  CHECK_FALSE(same_fingerprint(f, gradient_fingerprint(bce)));
+}
+
+TEST_CASE("check: same_fingerprint is NaN-aware") {
+  const double nan = NAN, inf = INFINITY;
+  CHECK(same_fingerprint({1.0, nan}, {1.0 + 1e-9, nan}));
+  CHECK_FALSE(same_fingerprint({1.0, nan}, {1.0, 0.0}));
+  CHECK(same_fingerprint({inf, 0.0}, {inf, 1e-15}));
+  CHECK_FALSE(same_fingerprint({inf}, {-inf}));
+  CHECK_FALSE(same_fingerprint({1.0}, {1.001}));
+  CHECK(same_fingerprint({1.0}, {1.001}, 1e-2));
+  CHECK_FALSE(same_fingerprint({1.0}, {1.0, 2.0}));
+}
