@@ -14,6 +14,8 @@
 //   d min(a,b) = step(b-a)·g to a, (1-step(b-a))·g to b   (a tie goes to b)
 //   d a^c      = c·a^(c-1)                    (c is a constant; no derivative to c)
 //   d softplus = sigmoid, d sigmoid = s·(1-s), d tanh = 1-t²
+// Since max and min are commutative, simplify() may swap their operands into
+// canonical order, so which side a tie's gradient goes to follows that order.
 // Zeros are symbolic: an input the body does not use, or a path through sign or
 // step, contributes no term at all (never 0·g, which would be NaN for g = inf).
 #pragma once

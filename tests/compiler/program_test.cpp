@@ -9,6 +9,8 @@
 #include "compiler/passes/grad.h"
 #include "compiler/passes/program.h"
 #include "compiler/passes/simplify.h"
+#include "random_expr.h"
+#include "compiler/ir/print.h"
 
 using namespace losscc;
 using losscc::testing::classic_losses;
@@ -95,4 +97,35 @@ TEST_CASE("program: the hash is stable across two builds") {
   CHECK(a.hash() != c.hash());
   Program d = build_program(pointwise(pow(p - l, 2.0)), {0, 1});
   CHECK(a.hash() != d.hash());
+}
+
+TEST_CASE("program: simplified gradients keep the values of the raw ones") {
+  // build_program simplifies the gradients; on 300 random losses their values
+  // must match the unsimplified symbolic gradients. ∂/∂label is compared at
+  // generic labels only: at label 0 or 1 a max or min may tie, and the side a
+  // tie's gradient goes to follows the canonical operand order (grad.h), so it
+  // may legitimately differ from the raw spelling's.
+  int compared = 0;
+  for (int i = 0; i < 300; ++i) {
+    losscc::testing::RandomExprGen gen(9000 + i, /*extended=*/i % 2 == 0);
+    LossFunction fn = pointwise(gen(5));
+    Program prog = build_program(fn, {0, 1});
+    std::vector<Expr> raw = gradient(fn.body, {"pred", "label"});
+    for (double pv : {0.05, 0.3, 0.62, 0.97})
+      for (double lv : {0.0, 0.41, 1.0}) {
+        std::map<std::string, double> env{{"pred", pv}, {"label", lv}};
+        for (size_t k = 0; k < 2; ++k) {
+          if (k == 1 && (lv == 0.0 || lv == 1.0)) continue;
+          double a = eval(raw[k], env), b = eval(prog.outputs[k + 1], env);
+          if (!std::isfinite(a) || !std::isfinite(b)) {
+            CHECK(std::isfinite(a) == std::isfinite(b));
+            continue;
+          }
+          INFO(to_string(fn.body), " | ", to_string(prog.fn.body), " | pred=", pv, " label=", lv, " k=", k);
+          CHECK(b == doctest::Approx(a).epsilon(1e-9).scale(1.0));
+          ++compared;
+        }
+      }
+  }
+  CHECK(compared > 300 * 4 * 4 / 2);
 }
