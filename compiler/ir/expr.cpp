@@ -119,6 +119,25 @@ class Interner {
   size_t live_after_sweep_ = 0;
 };
 
+Node::~Node() {
+  // Children are released iteratively: the default recursive chain of
+  // shared_ptr destructors overflows the stack on expressions ~10^5 deep.
+  // The outermost destructor drains a queue; nested ones only feed it.
+  thread_local std::vector<Expr>* pending = nullptr;
+  if (pending) {
+    for (Expr& a : args_) pending->push_back(std::move(a));
+    return;
+  }
+  std::vector<Expr> queue = std::move(args_);
+  pending = &queue;
+  while (!queue.empty()) {
+    Expr last = std::move(queue.back());
+    queue.pop_back();
+    // `last` dies here; if it held the final reference, its children join the queue.
+  }
+  pending = nullptr;
+}
+
 Expr Expr::constant(double v) { return Interner::instance().intern(Op::Const, v, {}, {}); }
 
 Expr Expr::input(std::string_view name) {

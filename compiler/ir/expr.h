@@ -99,6 +99,10 @@ class Expr {
 
 class Node {
  public:
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  ~Node();
   Op op() const { return op_; }
   uint64_t hash() const { return hash_; }
   double value() const { return value_; }          // Const only

@@ -93,3 +93,12 @@ TEST_CASE("the IR listing numbers each node once and marks outputs") {
   CHECK(listing.find("output 0") != std::string::npos);
   CHECK(listing.find("%3") == std::string::npos);
 }
+
+TEST_CASE("very deep expressions are destroyed without recursion") {
+  size_t before = interned_node_count();
+  {
+    Expr chain = input("pred");
+    for (int i = 0; i < 300000; ++i) chain = -chain;
+  }
+  CHECK(interned_node_count() <= before + 1);
+}
