@@ -74,7 +74,6 @@ TEST_CASE("emit_cuda: the kernel's shape") {
   CHECK(contains(src, "atomicAdd(loss, loss_scale * block_sum)"));
   CHECK(contains(src, "logf(v"));
   CHECK_FALSE(contains(src, "__logf"));  // no fast intrinsics unless asked (NVRTC --use_fast_math)
-  MESSAGE("emitted CUDA C for bce:\n" << src);
 }
 
 TEST_CASE("emit_cuda: integer powers are multiplies, other powers powf") {
