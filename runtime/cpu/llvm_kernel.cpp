@@ -1,0 +1,40 @@
+#include "runtime/cpu/llvm_kernel.h"
+
+#ifdef LOSSCC_HAVE_LLVM
+
+#include <chrono>
+
+namespace losscc::rt::cpu {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+std::shared_ptr<const LlvmKernel> LlvmKernel::compile(const Program& program, std::string* object) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string code = llvm_backend::compile_to_object(program);
+  auto module = llvm_backend::JitModule::load(code);
+  if (object) *object = std::move(code);
+  return std::make_shared<const LlvmKernel>(program, std::move(module), seconds_since(start));
+}
+
+std::shared_ptr<const LlvmKernel> LlvmKernel::load(const Program& program, std::string_view object) {
+  const auto start = std::chrono::steady_clock::now();
+  auto module = llvm_backend::JitModule::load(object);
+  return std::make_shared<const LlvmKernel>(program, std::move(module), seconds_since(start));
+}
+
+LlvmKernel::LlvmKernel(Program program, llvm_backend::JitModule module, double seconds)
+    : HostKernel(std::move(program), seconds), module_(std::move(module)) {}
+
+double LlvmKernel::run_range(const HostArgs& args, int64_t begin, int64_t end,
+                             float grad_scale) const {
+  return module_.loop()(args.inputs.data(), args.grads.data(), begin, end, grad_scale);
+}
+
+}  // namespace losscc::rt::cpu
+
+#endif  // LOSSCC_HAVE_LLVM
