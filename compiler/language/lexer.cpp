@@ -102,7 +102,8 @@ std::string describe(const Token& token) {
   return fmt::format("'{}'", token.text);
 }
 
-Token Lexer::make(TokenKind kind, size_t begin) const {
+Token Lexer::make(TokenKind kind, size_t begin) {
+  if (kind != TokenKind::Newline) last_token_end_ = pos_;
   Token t;
   t.kind = kind;
   t.offset = begin;
@@ -113,7 +114,11 @@ Token Lexer::make(TokenKind kind, size_t begin) const {
 Token Lexer::next() {
   for (;;) {
     while (pos_ < text_.size() && is_blank(text_[pos_])) ++pos_;
-    if (pos_ >= text_.size()) return make(TokenKind::End, text_.size());
+    if (pos_ >= text_.size()) {
+      Token end;
+      end.offset = last_token_end_;
+      return end;
+    }
     char c = text_[pos_];
     if (c == '#') {
       skip_comment();

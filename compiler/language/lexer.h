@@ -45,7 +45,7 @@ enum class TokenKind : uint8_t {
 
 struct Token {
   TokenKind kind = TokenKind::End;
-  size_t offset = 0;      // of the first byte
+  size_t offset = 0;      // of the first byte (End: just past the last token)
   std::string_view text;  // the bytes of the token, a view into the source
   double number = 0;      // Number only: the value, rounded to nearest
 };
@@ -67,13 +67,16 @@ class Lexer {
   void skip_comment();
   Token lex_number();
   Token lex_word();
-  Token make(TokenKind kind, size_t begin) const;
+  Token make(TokenKind kind, size_t begin);
   [[noreturn]] void fail_at_byte(size_t offset) const;
 
   const SourceFile& source_;
   std::string_view text_;
   size_t pos_ = 0;
   int paren_depth_ = 0;
+  // End of the last token, where End is placed: "expected ')', found end of
+  // file" then points just past the text, not at trailing blank lines.
+  size_t last_token_end_ = 0;
 };
 
 }  // namespace losscc

@@ -197,7 +197,8 @@ TEST_CASE("parser: errors say where and what was expected") {
   const Case cases[] = {
       // Structure.
       {"", "1:1: expected the loss expression, found end of file"},
-      {"# nothing\n\n", "3:1: expected the loss expression, found end of file"},
+      {"# nothing\n\n", "1:1: expected the loss expression, found end of file"},
+      {"param a = 1\n\n", "1:12: expected the loss expression, found end of file"},
       {"param a = 1", "1:12: expected the loss expression, found end of file"},
       {"pred label", "1:6: expected an operator or end of line, found 'label'"},
       {"pred\nlabel", "2:1: expected end of file after the loss expression, found 'label'"},
@@ -272,12 +273,13 @@ TEST_CASE("parser: a rendered error shows the line and a caret under the column"
     parse_loss("param gamma = 2\n\tlet p = (pred * 2\n", "focal.loss");
     FAIL("no error");
   } catch (const CompileError& e) {
-    CHECK(std::string(e.what()) == "focal.loss:3:1: error: expected ')' to close '(' at 2:10, found end of file");
+    // End of file is placed just past the last token, not on the blank line after it.
+    CHECK(std::string(e.what()) == "focal.loss:2:19: error: expected ')' to close '(' at 2:10, found end of file");
     CHECK(e.location().file == "focal.loss");
     CHECK(e.render() ==
-          "focal.loss:3:1: error: expected ')' to close '(' at 2:10, found end of file\n"
-          "  \n"
-          "  ^\n");
+          "focal.loss:2:19: error: expected ')' to close '(' at 2:10, found end of file\n"
+          "  \tlet p = (pred * 2\n"
+          "  \t                 ^\n");
   }
   try {
     parse_loss("param gamma = 2\n\tlet p = gama * pred\np", "focal.loss");
