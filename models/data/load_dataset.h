@@ -1,0 +1,28 @@
+// Reads a dataset in the AutoLossGen/NCR format from a folder:
+//
+//   DIR/NAME.train.csv, DIR/NAME.validation.csv, DIR/NAME.test.csv
+//
+// NAME is the folder's name, or else the stem of the one `*.train.csv` in it.
+// Each file is tab-separated with the header `uid iid label` (columns in any
+// order, extra columns ignored); ids are any integers and are remapped to
+// dense ids 0..n-1 in increasing order of the original id, one map shared by
+// the three splits. Labels are 0 or 1.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "models/data/dataset.h"
+
+namespace losscc::models {
+
+// A file that is missing, unreadable or malformed. what() names the file, and
+// for a bad row its line, column and field: "x.train.csv:17: column 2 (iid):
+// expected an integer, got 'abc'".
+struct DatasetError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Dataset load_dataset(const std::string& dir);
+
+}  // namespace losscc::models
