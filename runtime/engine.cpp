@@ -20,10 +20,7 @@
 #include "runtime/cpu/interp_kernel.h"
 #include "runtime/cpu/llvm_kernel.h"
 #include "runtime/kernel.h"
-// The CUDA runtime is built only where NVRTC is; until runtime/cuda provides
-// its kernel, Cuda reads as unavailable.
-#if defined(LOSSCC_HAVE_NVRTC) && __has_include("runtime/cuda/cuda_kernel.h")
-#define LOSSCC_HAVE_CUDA_RUNTIME 1
+#ifdef LOSSCC_HAVE_NVRTC
 #include "runtime/cuda/cuda_kernel.h"
 #endif
 
@@ -101,7 +98,7 @@ std::shared_ptr<const Kernel> compile(const Program& program, const CompileOptio
       throw BackendUnavailable("the LLVM backend is not built in (configure with LLVM)");
 #endif
     case Backend::Cuda:
-#ifdef LOSSCC_HAVE_CUDA_RUNTIME
+#ifdef LOSSCC_HAVE_NVRTC
       return make_cuda_kernel(program, options);
 #else
       throw BackendUnavailable("the CUDA backend is not built in (configure with NVRTC)");
@@ -131,7 +128,7 @@ bool backend_available(Backend b) {
       return false;
 #endif
     case Backend::Cuda:
-#ifdef LOSSCC_HAVE_CUDA_RUNTIME
+#ifdef LOSSCC_HAVE_NVRTC
       return cuda_available();
 #else
       return false;

@@ -32,7 +32,7 @@ double HostKernel::run(const HostArgs& args) const {
   if (args.n == 0) return mean ? std::numeric_limits<double>::quiet_NaN() : 0.0;
   const double scale = mean ? 1.0 / static_cast<double>(args.n) : 1.0;
   const double total = run_blocks(args.n, args.threads, [&](int64_t begin, int64_t end) {
-    return run_range(args, begin, end, static_cast<float>(scale));
+    return run_range(args, begin, end, scale);
   });
   return mean ? total / static_cast<double>(args.n) : total;
 }

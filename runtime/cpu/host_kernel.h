@@ -24,7 +24,7 @@ class HostKernel : public Kernel {
   // gradient arrays and returns Σ ℓ over the range. Called concurrently on
   // disjoint ranges.
   virtual double run_range(const HostArgs& args, int64_t begin, int64_t end,
-                           float grad_scale) const = 0;
+                           double grad_scale) const = 0;
 
  private:
   Program program_;

@@ -12,7 +12,7 @@ InterpKernel::InterpKernel(Program program) : HostKernel(std::move(program), 0.0
 }
 
 double InterpKernel::run_range(const HostArgs& args, int64_t begin, int64_t end,
-                               float grad_scale) const {
+                               double grad_scale) const {
   // An Evaluator owns scratch registers, so each range gets its own; building
   // one is a walk over the DAG, small next to a block of elements.
   Evaluator eval(program().outputs, input_names_);

@@ -16,7 +16,7 @@ class InterpKernel final : public HostKernel {
 
  private:
   double run_range(const HostArgs& args, int64_t begin, int64_t end,
-                   float grad_scale) const override;
+                   double grad_scale) const override;
   std::vector<std::string> input_names_;
 };
 

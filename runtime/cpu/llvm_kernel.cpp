@@ -31,8 +31,9 @@ LlvmKernel::LlvmKernel(Program program, llvm_backend::JitModule module, double s
     : HostKernel(std::move(program), seconds), module_(std::move(module)) {}
 
 double LlvmKernel::run_range(const HostArgs& args, int64_t begin, int64_t end,
-                             float grad_scale) const {
-  return module_.loop()(args.inputs.data(), args.grads.data(), begin, end, grad_scale);
+                             double grad_scale) const {
+  return module_.loop()(args.inputs.data(), args.grads.data(), begin, end,
+                        static_cast<float>(grad_scale));
 }
 
 }  // namespace losscc::rt::cpu

@@ -27,7 +27,7 @@ class LlvmKernel final : public HostKernel {
 
  private:
   double run_range(const HostArgs& args, int64_t begin, int64_t end,
-                   float grad_scale) const override;
+                   double grad_scale) const override;
   llvm_backend::JitModule module_;
 };
 
