@@ -292,6 +292,23 @@ TEST_CASE("parser: a rendered error shows the line and a caret under the column"
   }
 }
 
+TEST_CASE("parser: a rendered error clips a very long line around the column") {
+  std::string line = std::string(500000, ' ') + "pred + $" + std::string(500000, ' ');
+  try {
+    parse_loss(line);
+    FAIL("no error");
+  } catch (const CompileError& e) {
+    CHECK(e.location().column == 500008);
+    std::string rendered = e.render();
+    CHECK(rendered.size() < 400);
+    CHECK(rendered.find("...") != std::string::npos);
+    // The caret still sits under the '$'.
+    size_t source_line = rendered.find('\n') + 1;
+    size_t caret_line = rendered.find('\n', source_line) + 1;
+    CHECK(rendered[source_line + (rendered.find('^', caret_line) - caret_line)] == '$');
+  }
+}
+
 TEST_CASE("parser: parse_loss_file names a file it cannot read") {
   try {
     parse_loss_file("/nonexistent/x.loss");
