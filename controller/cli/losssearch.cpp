@@ -1,0 +1,195 @@
+// losssearch: searches for a loss function (AutoLossGen's RL controller or
+// random search), then compares the best losses found with the classic ones.
+//
+//   losssearch --data ../shared/data/ml100k01-1-5 --budget-minutes 30 --out search-ml100k
+//   losssearch --budget-candidates 200                 # synthetic data, quick
+//   losssearch --out search-ml100k --data ... --resume  # after Ctrl-C or a kill
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "compiler/language/parse.h"
+#include "controller/atomic_file.h"
+#include "controller/effectiveness.h"
+#include "controller/search.h"
+#include "models/data/load_dataset.h"
+#include "models/data/synthetic.h"
+
+namespace {
+
+using namespace losscc;
+using namespace losscc::search;
+namespace fs = std::filesystem;
+
+constexpr int kRunError = 1;
+constexpr int kUsageError = 2;
+constexpr int kInterrupted = 130;  // 128 + SIGINT, as shells report it
+
+std::atomic<bool> g_interrupted{false};
+
+// First SIGINT/SIGTERM: finish the candidate in flight, checkpoint, exit 130.
+// A second one kills the process the default way.
+extern "C" void on_interrupt(int signal) {
+  g_interrupted.store(true);
+  std::signal(signal, SIG_DFL);
+}
+
+struct Options {
+  std::string data;
+  std::string examples = LOSSCC_EXAMPLES_DIR;
+  bool resume = false;
+  int effect_epochs = 20;
+  int effect_patience = 5;
+  int threads = 0;
+  SearchConfig search;
+};
+
+// The command that continues this search, for the interrupt message.
+std::string resume_command(const Options& opt, int argc, char** argv) {
+  std::string cmd;
+  for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
+  return opt.resume ? cmd : cmd + " --resume";
+}
+
+int run(const Options& opt, const std::string& resume_line) {
+  if (opt.threads > 0) at::set_num_threads(opt.threads);
+  const models::Dataset data =
+      opt.data.empty() ? models::synthetic_dataset() : models::load_dataset(opt.data);
+  // Fail on a missing baseline before spending the search budget.
+  const std::vector<NamedLoss> baselines = baseline_losses(opt.examples);
+  const SearchConfig& config = opt.search;
+  fmt::print(stderr, "[losssearch] {}: {} users, {} items, {} train rows; searcher {}, {} layers{}, out {}\n",
+             data.name, data.num_users, data.num_items, data.train.size(), config.searcher,
+             config.layers, config.extended ? " (extended ops)" : "", config.out_dir);
+
+  LossSearch search(config, data);
+  search.start(opt.resume);
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  if (search.run(g_interrupted) == LossSearch::Stop::Interrupted) {
+    fmt::print(stderr, "[losssearch] interrupted after {} candidates; checkpoint written. Resume with:\n  {}\n",
+               search.counters().candidates, resume_line);
+    return kInterrupted;
+  }
+
+  // The top-k as .loss files, then the effectiveness test.
+  const fs::path out(config.out_dir);
+  std::vector<NamedLoss> losses;
+  for (size_t i = 0; i < search.top().size(); ++i) {
+    const FoundLoss& f = search.top()[i];
+    const std::string name = fmt::format("found-{}", i + 1);
+    write_file_atomically((out / (name + ".loss")).string(),
+                          fmt::format("# losssearch: candidate {}, validation AUC {:.6f} during the search\n{}",
+                                      f.id, f.reward, f.source));
+    losses.push_back({name, "search", f.source, f.reward});
+  }
+  losses.insert(losses.end(), baselines.begin(), baselines.end());
+
+  EffectivenessConfig effect;
+  effect.model_kind = config.model_kind;
+  effect.seed = config.seed;
+  effect.train = config.train;
+  effect.train.epochs = opt.effect_epochs;
+  effect.train.patience = opt.effect_patience;
+  fmt::print(stderr, "[losssearch] effectiveness test: {} losses, at most {} epochs each\n", losses.size(),
+             opt.effect_epochs);
+  const nlohmann::json rows = effectiveness_test(
+      data, losses, effect,
+      [](const nlohmann::json& row) {
+        const bool ok = row.contains("fit");
+        fmt::print(stderr, "[losssearch]   {:<9} {}\n", row.at("name").get<std::string>(),
+                   ok ? fmt::format("test AUC {}", row.at("fit").at("test").at("auc").dump())
+                      : row.value("error", std::string("?")));
+      },
+      g_interrupted);
+
+  nlohmann::json summary = {
+      {"data", data.name},
+      {"model", config.model_kind},
+      {"searcher", config.searcher},
+      {"layers", config.layers},
+      {"extended", config.extended},
+      {"seed", config.seed},
+      {"candidate_steps", config.candidate_steps},
+      {"search", search.counters().to_json()},
+      {"shared_model_valid_auc", search.shared_model_auc()},
+      {"effectiveness_epochs", opt.effect_epochs},
+      {"train", effect.train.to_json()},
+      {"effectiveness", rows},
+  };
+  write_file_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
+  fmt::print("{}", format_effectiveness_table(rows));
+  if (g_interrupted.load()) {
+    fmt::print(stderr, "[losssearch] interrupted during the effectiveness test; summary.json holds the rows done\n");
+    return kInterrupted;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  SearchConfig& s = opt.search;
+  s.train.epochs = 1;
+  CLI::App app{"Search for a recommender loss function (AutoLossGen), then compare the best with the classic losses"};
+  app.add_option("--data", opt.data, "dataset folder (NAME.train.csv, ...); default: the built-in synthetic data")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--model", s.model_kind, "recommender")->check(CLI::IsMember(models::model_kinds()))->capture_default_str();
+  auto* minutes = app.add_option("--budget-minutes", s.budget_minutes, "search for this many minutes")
+                      ->check(CLI::PositiveNumber);
+  auto* candidates = app.add_option("--budget-candidates", s.budget_candidates, "search this many candidates")
+                         ->check(CLI::PositiveNumber);
+  app.add_option("--searcher", s.searcher, "who proposes candidates")->check(CLI::IsMember(searcher_names()))->capture_default_str();
+  app.add_option("--layers", s.layers, "operator nodes per loss")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_flag("--extended", s.extended, "add sigmoid, tanh, relu, abs, guarded sqrt and exp to the operators");
+  app.add_option("--seed", s.seed, "seed of the searcher, the model and the batch order")->capture_default_str();
+  app.add_option("--out", s.out_dir, "output folder")->capture_default_str();
+  app.add_flag("--resume", opt.resume, "continue the search checkpointed in --out");
+  app.add_option("--num-aggregate", s.reinforce.num_aggregate, "samples per policy update")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--controller-steps", s.controller_steps, "policy updates per controller phase")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--train-steps", s.candidate_steps, "minibatches each candidate trains for")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--model-steps", s.model_steps, "minibatches of a model phase; 0: one epoch")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--skip-lim", s.reinforce.skip_lim, "filter rewards below baseline - skip-lim")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--entropy-weight", s.reinforce.entropy_weight, "entropy bonus of the policy gradient")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--top-k", s.top_k, "found losses kept and compared")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--effect-epochs", opt.effect_epochs, "most epochs of each effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--effect-patience", opt.effect_patience, "early-stopping patience of each effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--examples", opt.examples, "folder with the baseline .loss files")->capture_default_str();
+  app.add_option("--optimizer", s.train.optimizer, "recommender optimiser")->check(CLI::IsMember(models::optimizer_names()))->capture_default_str();
+  app.add_option("--lr", s.train.lr, "recommender learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--batch", s.train.batch, "recommender minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--cache-size", s.evaluator.cache_capacity, "rewards remembered (LRU)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--progress-seconds", s.progress_seconds, "seconds between progress lines; 0: none")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--threads", opt.threads, "LibTorch CPU threads; 0: LibTorch's default")->check(CLI::NonNegativeNumber);
+
+  try {
+    app.parse(argc, argv);
+    if (minutes->count() == 0 && candidates->count() == 0) s.budget_minutes = 10;
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "losssearch: {}\n", e.what());
+    return kUsageError;
+  }
+  try {
+    return run(opt, resume_command(opt, argc, argv));
+  } catch (const CompileError& e) {
+    fmt::print(stderr, "{}\n", e.render());
+    return kUsageError;
+  } catch (const models::DatasetError& e) {
+    fmt::print(stderr, "losssearch: {}\n", e.what());
+    return kUsageError;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "losssearch: {}\n", e.what());
+  }
+  return kRunError;
+}

@@ -1,0 +1,48 @@
+// The effectiveness test (AutoLossGen, section 5): each found loss and each
+// baseline loss trains a fresh recommender from scratch to convergence
+// (Trainer::fit, early stopping on validation AUC), and all are compared on
+// the test split in one table.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/loss_function.h"
+#include "models/data/dataset.h"
+#include "models/trainer.h"
+
+namespace losscc::search {
+
+struct NamedLoss {
+  std::string name;    // "found-1", "bce", ...
+  std::string origin;  // "search" or "baseline"
+  std::string source;  // .loss text
+  double search_reward = -1;  // validation AUC during the search; -1 for baselines
+};
+
+// The baselines: bce, mse, hinge, focal and AutoLossGen's maxr, sumr, logmin,
+// read from `examples_dir`/<name>.loss. A missing file throws with its path.
+std::vector<NamedLoss> baseline_losses(const std::string& examples_dir);
+
+struct EffectivenessConfig {
+  std::string model_kind = "biasedmf";
+  uint64_t seed = 1;
+  models::TrainConfig train;  // epochs caps each fit
+};
+
+// One row per loss: its check report, then its fit (valid/test metrics, best
+// epoch, seconds) or the error that stopped it. `on_row` sees each row as it
+// lands; `interrupt` is checked between losses.
+nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
+                                  const EffectivenessConfig& config,
+                                  const std::function<void(const nlohmann::json&)>& on_row,
+                                  const std::atomic<bool>& interrupt);
+
+// The rows as a fixed-width text table, best test AUC first.
+std::string format_effectiveness_table(const nlohmann::json& rows);
+
+}  // namespace losscc::search
