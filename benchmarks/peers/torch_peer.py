@@ -11,7 +11,7 @@ call (forward + backward compiled by AOTAutograd) minus one steady-state call.
     torch_peer.py --spec SPEC.json --json OUT.json [--no-compile]
 
 Run by `losscc-bench --python .venv/bin/python` in the same process run as the
-C++ peers, or by hand with a spec from `losscc-bench --write-peer-spec`.
+C++ peers (it writes the spec to a temporary file and merges the results).
 """
 
 import argparse
@@ -152,15 +152,20 @@ def main():
                        "threads": threads, "bytes_moved": nbytes}
                 row["eager"] = with_rates(measure(lambda: step_fn(fn, inputs, grad_idx), *policy), n, nbytes)
                 if compiled is not None:
-                    t0 = time.perf_counter()
-                    step_fn(compiled, inputs, grad_idx)
-                    first = time.perf_counter() - t0
-                    st = with_rates(measure(lambda: step_fn(compiled, inputs, grad_idx), *policy), n, nbytes)
-                    row["compiled"] = st
-                    if compile_s is None:  # the first size paid the compile
-                        compile_s = max(0.0, first - st["median_s"])
-                        row["compile_s"] = compile_s
-                    row["first_call_s"] = first
+                    try:
+                        t0 = time.perf_counter()
+                        step_fn(compiled, inputs, grad_idx)
+                        first = time.perf_counter() - t0
+                        st = measure(lambda: step_fn(compiled, inputs, grad_idx), *policy)
+                    except Exception as e:  # report it, keep the eager figures
+                        row["compile_error"] = f"{type(e).__name__}: {e}"[:300]
+                        compiled = None
+                    else:
+                        row["compiled"] = with_rates(st, n, nbytes)
+                        row["first_call_s"] = first
+                        if compile_s is None:  # the first size paid the compile
+                            compile_s = max(0.0, first - st["median_s"])
+                            row["compile_s"] = compile_s
                 rows.append(row)
 
     out = {
