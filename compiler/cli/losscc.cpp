@@ -1,0 +1,274 @@
+// losscc: the compiler's command line. One action per call; every action reads
+// one `.loss` file. Exit status: 0 success, 1 `--check` found the loss invalid,
+// 2 any error (bad flags, unreadable file, compile error), with a clear message
+// on stderr.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "compiler/codegen/cuda/emit_cuda.h"
+#include "compiler/interp/interp.h"
+#include "compiler/ir/print.h"
+#include "compiler/language/parse.h"
+#include "compiler/passes/check.h"
+#include "compiler/passes/grad.h"
+#include "compiler/passes/program.h"
+#include "compiler/passes/simplify.h"
+#include "runtime/kernel.h"
+#ifdef LOSSCC_HAVE_LLVM
+#include "compiler/codegen/llvm/llvm_codegen.h"
+#endif
+#ifdef LOSSCC_HAVE_NVRTC
+#include "compiler/codegen/nvrtc/nvrtc_compile.h"
+#endif
+
+namespace losscc {
+namespace {
+
+using json = nlohmann::json;
+
+struct Options {
+  std::string file;
+  std::vector<std::string> defines;  // name=value
+  bool print_ir = false, simplify = false, grad = false, check = false;
+  bool emit_cuda = false, emit_ptx = false, emit_llvm = false;
+  std::string eval;  // "pred=0.3,label=1"
+  bool run_given = false;
+  int64_t run = 0;
+  std::string backend = "cpu";
+  uint64_t seed = 1;
+  int threads = 0;
+  std::string gpu_arch = "compute_90";
+};
+
+// A usage or input error: printed as one line, exit 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Parses "a=1,b=2" (or repeated -D a=1) into name → value.
+std::map<std::string, double> parse_assignments(const std::vector<std::string>& items,
+                                                const char* what) {
+  std::map<std::string, double> out;
+  for (const std::string& list : items) {
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      start = comma == std::string::npos ? list.size() + 1 : comma + 1;
+      if (item.empty()) continue;
+      size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw UsageError(fmt::format("{} '{}' is not of the form name=value", what, item));
+      std::string name = item.substr(0, eq), text = item.substr(eq + 1);
+      size_t used = 0;
+      double value = 0;
+      try {
+        value = std::stod(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != text.size() || text.empty())
+        throw UsageError(fmt::format("{} '{}': '{}' is not a number", what, item, text));
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+int print_gradients(const LossFunction& fn) {
+  std::vector<std::string> names;
+  for (const InputDecl& in : fn.inputs) names.push_back(in.name);
+  std::vector<Expr> grads = gradient(fn.body, names);
+  for (size_t i = 0; i < names.size(); ++i) {
+    LossFunction g = fn;
+    g.body = simplify(grads[i]);
+    fmt::print("# d loss / d {}\n{}", names[i], to_loss_source(g));
+  }
+  return 0;
+}
+
+int evaluate_one(const LossFunction& fn, const std::string& assignments) {
+  std::map<std::string, double> env = parse_assignments({assignments}, "--eval");
+  for (const InputDecl& in : fn.inputs)
+    if (!env.count(in.name)) throw UsageError(fmt::format("--eval: no value for input '{}'", in.name));
+  for (const auto& [name, value] : env)
+    if (!fn.find_input(name)) throw UsageError(fmt::format("--eval: '{}' is not an input of the loss", name));
+  std::vector<std::string> names;
+  for (const InputDecl& in : fn.inputs) names.push_back(in.name);
+  std::vector<Expr> grads = gradient(fn.body, names);
+  json out;
+  out["value"] = eval(fn.body, env);
+  out["grad"] = json::object();
+  for (size_t i = 0; i < names.size(); ++i) out["grad"][names[i]] = eval(grads[i], env);
+  std::cout << out.dump() << '\n';
+  return 0;
+}
+
+// Random inputs drawn from each input's declared domain.
+std::vector<std::vector<float>> random_inputs(const LossFunction& fn, int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::vector<float>> data;
+  for (const InputDecl& in : fn.inputs) {
+    std::vector<float> column(static_cast<size_t>(n));
+    std::uniform_real_distribution<float> open01(1e-4f, 1.0f - 1e-4f), unit(0.0f, 1.0f);
+    std::bernoulli_distribution coin(0.5);
+    std::normal_distribution<float> score(0.0f, 3.0f);
+    for (float& v : column) {
+      switch (in.domain) {
+        case Domain::Probability: v = open01(rng); break;
+        case Domain::Binary: v = coin(rng) ? 1.0f : 0.0f; break;
+        case Domain::Unit: v = unit(rng); break;
+        case Domain::Real: v = score(rng); break;
+      }
+    }
+    data.push_back(std::move(column));
+  }
+  return data;
+}
+
+rt::Backend backend_by_name(const std::string& name) {
+  static const std::map<std::string, rt::Backend> kBackends = {
+      {"cpu", rt::Backend::Llvm}, {"cuda", rt::Backend::Cuda}, {"interp", rt::Backend::Interp}};
+  auto it = kBackends.find(name);
+  if (it == kBackends.end()) throw UsageError(fmt::format("unknown backend '{}' (cpu, cuda, interp)", name));
+  return it->second;
+}
+
+int run_random(const LossFunction& fn, const Options& opt) {
+  if (opt.run <= 0) throw UsageError("--run needs a positive element count");
+  rt::Backend backend = backend_by_name(opt.backend);
+  if (backend == rt::Backend::Cuda)
+    throw UsageError("--run --backend cuda needs a GPU; this build runs host backends only from the CLI");
+  Program program = build_program(fn);
+  auto t0 = std::chrono::steady_clock::now();
+  std::shared_ptr<const rt::Kernel> kernel = rt::get_kernel(program, {backend});
+  double compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<std::vector<float>> inputs = random_inputs(fn, opt.run, opt.seed);
+  std::vector<std::vector<float>> grads(program.grad_inputs.size(), std::vector<float>(opt.run));
+  rt::HostArgs args;
+  args.n = opt.run;
+  args.threads = opt.threads;
+  for (auto& column : inputs) args.inputs.push_back(column.data());
+  for (auto& column : grads) args.grads.push_back(column.data());
+  auto t1 = std::chrono::steady_clock::now();
+  double loss = kernel->run(args);
+  double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+
+  json out;
+  out["backend"] = std::string(rt::backend_name(backend));
+  out["n"] = opt.run;
+  out["seed"] = opt.seed;
+  out["loss"] = loss;
+  double checksum = 0;
+  out["grad_sums"] = json::object();
+  for (size_t k = 0; k < grads.size(); ++k) {
+    double sum = 0;
+    for (float g : grads[k]) sum += g;
+    out["grad_sums"][fn.inputs[program.grad_inputs[k]].name] = sum;
+    checksum += sum;
+  }
+  out["grad_checksum"] = checksum;
+  out["compile_seconds"] = compile_seconds;
+  out["kernel_compile_seconds"] = kernel->compile_seconds();
+  out["run_seconds"] = run_seconds;
+  std::cout << out.dump() << '\n';
+  return 0;
+}
+
+int run_action(const Options& opt) {
+  LossFunction parsed = parse_loss_file(opt.file, parse_assignments(opt.defines, "-D"));
+  LossFunction fn = simplify(parsed);
+  if (opt.print_ir) {
+    fmt::print("{}", to_ir_listing({parsed.body}));
+    return 0;
+  }
+  if (opt.grad) return print_gradients(fn);
+  if (opt.check) {
+    CheckReport report = check(fn);
+    std::cout << report.to_json().dump(2) << '\n';
+    return report.valid ? 0 : 1;
+  }
+  if (!opt.eval.empty()) return evaluate_one(fn, opt.eval);
+  if (opt.emit_cuda) {
+    fmt::print("{}", cuda::emit_cuda(build_program(fn)));
+    return 0;
+  }
+  if (opt.emit_ptx) {
+#ifdef LOSSCC_HAVE_NVRTC
+    cuda::NvrtcOptions nvrtc;
+    nvrtc.target = opt.gpu_arch;
+    cuda::NvrtcResult result = cuda::nvrtc_compile(cuda::emit_cuda(build_program(fn)), nvrtc);
+    if (result.is_cubin) throw UsageError("--gpu-arch must name a virtual architecture (compute_XX) for PTX");
+    fmt::print("{}", result.image.c_str());  // PTX text is NUL-terminated inside the image
+    return 0;
+#else
+    throw UsageError("this losscc was built without NVRTC (CUDA toolkit not found at build time)");
+#endif
+  }
+  if (opt.emit_llvm) {
+#ifdef LOSSCC_HAVE_LLVM
+    fmt::print("{}", llvm_backend::emit_llvm_ir(build_program(fn)));
+    return 0;
+#else
+    throw UsageError("this losscc was built without LLVM (llvm-dev not found at build time)");
+#endif
+  }
+  if (opt.run_given) return run_random(fn, opt);
+  fmt::print("{}", to_loss_source(fn));  // default action: --simplify
+  return 0;
+}
+
+}  // namespace
+}  // namespace losscc
+
+int main(int argc, char** argv) {
+  using namespace losscc;
+  Options opt;
+  CLI::App app{"losscc: compile a .loss file (see docs/LANGUAGE.md)", "losscc"};
+  app.add_option("file", opt.file, "the .loss file")->required()->check(CLI::ExistingFile);
+  app.add_option("-D", opt.defines, "override a param: -D name=value (repeatable)");
+  auto* actions = app.add_option_group("action", "what to do (default: --simplify)");
+  actions->add_flag("--print-ir", opt.print_ir, "print the parsed IR as a numbered DAG listing");
+  actions->add_flag("--simplify", opt.simplify, "print the simplified loss in .loss syntax");
+  actions->add_flag("--grad", opt.grad, "print the simplified gradient of every input");
+  actions->add_flag("--check", opt.check, "print the validity report as JSON; exit 0 valid, 1 invalid");
+  actions->add_option("--eval", opt.eval, "evaluate one element: --eval 'pred=0.3,label=1'");
+  actions->add_flag("--emit-cuda", opt.emit_cuda, "print the fused CUDA C kernel");
+  actions->add_flag("--emit-ptx", opt.emit_ptx, "compile the kernel with NVRTC and print PTX");
+  actions->add_flag("--emit-llvm", opt.emit_llvm, "print the optimised LLVM IR of the CPU kernel");
+  CLI::Option* run = actions->add_option("--run", opt.run, "compile and run on N random inputs; print JSON");
+  actions->require_option(0, 1);
+  app.add_option("--backend", opt.backend, "backend for --run: cpu, cuda or interp")
+      ->check(CLI::IsMember({"cpu", "cuda", "interp"}));
+  app.add_option("--seed", opt.seed, "random seed for --run");
+  app.add_option("--threads", opt.threads, "threads for --run (0: all cores)");
+  app.add_option("--gpu-arch", opt.gpu_arch, "NVRTC target for --emit-ptx (e.g. compute_90)");
+  try {
+    app.parse(argc, argv);
+    opt.run_given = run->count() > 0;
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "losscc: {}\n", e.what());
+    return 2;
+  }
+  try {
+    return run_action(opt);
+  } catch (const CompileError& e) {
+    fmt::print(stderr, "{}", e.render());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "losscc: {}\n", e.what());
+    return 2;
+  }
+}
