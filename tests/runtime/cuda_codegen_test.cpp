@@ -181,29 +181,4 @@ TEST_CASE("nvrtc: a bad source or target is an error with NVRTC's log") {
   CHECK_NOTHROW(nvrtc_flags({"sm_90a"}));
 }
 
-TEST_CASE("nvrtc: compile cost per kernel (measured, not asserted)") {
-  RandomProgramGen gen(7);
-  std::vector<Program> pool;
-  for (int i = 0; i < 32; ++i) pool.push_back(gen(4));
-  nvrtc_compile(emit_cuda(pool[0]), {"sm_90"});  // warm NVRTC up (first call loads its builtins)
-
-  MESSAGE("NVRTC " << nvrtc_version());
-  for (const char* target : {"compute_90", "sm_90"}) {
-    for (bool minimal : {false, true}) {
-      std::string line;
-      for (size_t batch : {1, 8, 32}) {
-        const std::vector<Program> programs(pool.begin(), pool.begin() + batch);
-        const std::string src = emit_cuda_batch(programs);
-        NvrtcOptions opts{target};
-        opts.minimal = minimal;
-        double best = 1e9;
-        for (int rep = 0; rep < 2; ++rep) best = std::min(best, nvrtc_compile(src, opts).compile_seconds);
-        line += "  batch " + std::to_string(batch) + ": " + std::to_string(best * 1e3) + " ms (" +
-                std::to_string(best * 1e3 / batch) + " ms/kernel)";
-      }
-      MESSAGE(std::string(target) << (minimal ? " --minimal" : "          ") << line);
-    }
-  }
-}
-
 #endif  // LOSSCC_HAVE_NVRTC
