@@ -50,18 +50,28 @@ std::shared_ptr<RecModel> make_model(const std::string& kind, int64_t num_users,
       fmt::format("unknown model '{}' (known: {})", kind, fmt::join(model_kinds(), ", ")));
 }
 
-void copy_parameters(const torch::nn::Module& from, torch::nn::Module& to) {
-  const auto source = from.named_parameters();
-  auto target = to.named_parameters();
+namespace {
+
+void copy_tensors(const torch::OrderedDict<std::string, at::Tensor>& source,
+                  torch::OrderedDict<std::string, at::Tensor>& target) {
   if (source.size() != target.size())
-    throw std::invalid_argument(fmt::format("copy_parameters: {} parameters into {}", source.size(), target.size()));
-  torch::NoGradGuard no_grad;
+    throw std::invalid_argument(fmt::format("copy_state: {} tensors into {}", source.size(), target.size()));
   for (const auto& item : source) {
     at::Tensor* dest = target.find(item.key());
     if (!dest || !dest->sizes().equals(item.value().sizes()))
-      throw std::invalid_argument(fmt::format("copy_parameters: no parameter '{}' of the same shape", item.key()));
+      throw std::invalid_argument(fmt::format("copy_state: no tensor '{}' of the same shape", item.key()));
     dest->copy_(item.value());
   }
+}
+
+}  // namespace
+
+void copy_state(const torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  auto parameters = to.named_parameters();
+  copy_tensors(from.named_parameters(), parameters);
+  auto buffers = to.named_buffers();
+  copy_tensors(from.named_buffers(), buffers);
 }
 
 namespace detail {

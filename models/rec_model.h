@@ -21,7 +21,8 @@ class RecModel : public torch::nn::Module {
  public:
   // users, items: int64 [n] → prob, score: float32 [n].
   virtual ModelOutput forward(const at::Tensor& users, const at::Tensor& items) = 0;
-  // A model of the same kind and shape with a deep copy of the parameters.
+  // A model of the same kind and shape with a deep copy of the parameters
+  // and buffers.
   // Does not disturb LibTorch's global random generator.
   virtual std::shared_ptr<RecModel> clone_model() const = 0;
 };
@@ -36,10 +37,11 @@ const std::vector<std::string>& model_kinds();
 std::shared_ptr<RecModel> make_model(const std::string& kind, int64_t num_users, int64_t num_items,
                                      uint64_t seed);
 
-// Copies every parameter of `from` into the parameter of the same name of
-// `to` in place (so optimisers holding `to`'s parameters keep working).
-// Throws std::invalid_argument when the names or shapes differ.
-void copy_parameters(const torch::nn::Module& from, torch::nn::Module& to);
+// Copies every parameter and buffer (batch-norm statistics) of `from` into
+// the one of the same name of `to`, in place (so optimisers holding `to`'s
+// parameters keep working). Throws std::invalid_argument when the names or
+// shapes differ.
+void copy_state(const torch::nn::Module& from, torch::nn::Module& to);
 
 namespace detail {
 // Restores LibTorch's global CPU generator on scope exit, so a throwaway
@@ -66,7 +68,7 @@ std::shared_ptr<RecModel> clone_with_parameters(const Model& self, Args... args)
     detail::GlobalRngRestorer restore;
     copy = std::make_shared<Model>(args...);
   }
-  copy_parameters(self, *copy);
+  copy_state(self, *copy);
   return copy;
 }
 

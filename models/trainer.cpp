@@ -76,7 +76,11 @@ nlohmann::json Trainer::FitResult::to_json() const {
 }
 
 Trainer::Trainer(std::shared_ptr<RecModel> model, const LossFunction& loss, TrainConfig config)
-    : model_(std::move(model)), loss_(loss), config_(std::move(config)), rng_(config_.seed) {
+    : Trainer(std::move(model), loss, std::move(config), CompiledLoss(loss)) {}
+
+Trainer::Trainer(std::shared_ptr<RecModel> model, const LossFunction& loss, TrainConfig config,
+                 BatchLoss batch_loss)
+    : model_(std::move(model)), loss_(std::move(batch_loss)), config_(std::move(config)), rng_(config_.seed) {
   if (!model_) throw std::invalid_argument("Trainer: no model");
   if (config_.batch < 1) throw std::invalid_argument("Trainer: batch must be at least 1");
   if (config_.prob_clip < 0 || config_.prob_clip >= 0.5)
@@ -209,7 +213,7 @@ Trainer::FitResult Trainer::fit(const Dataset& data, const std::function<void(co
     }
     if (epoch - result.best_epoch >= config_.patience) break;
   }
-  if (best_model) copy_parameters(*best_model, *model_);
+  if (best_model) copy_state(*best_model, *model_);
   result.seconds = seconds_since(start);
   return result;
 }

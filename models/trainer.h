@@ -77,11 +77,19 @@ class NonFiniteLoss : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The reduced batch loss from its inputs (one tensor per LossFunction input,
+// in declaration order), differentiable by LibTorch autograd.
+using BatchLoss = std::function<at::Tensor(const std::vector<at::Tensor>&)>;
+
 class Trainer {
  public:
-  // Throws std::invalid_argument for a bad config or a loss whose inputs the
-  // model cannot feed.
+  // Trains with `loss` compiled (a CompiledLoss). Throws std::invalid_argument
+  // for a bad config or a loss whose inputs the model cannot feed.
   Trainer(std::shared_ptr<RecModel> model, const LossFunction& loss, TrainConfig config);
+  // The same, but `batch_loss` computes the loss; `loss` only says how the
+  // inputs bind. For comparing the compiled loss with LibTorch ops.
+  Trainer(std::shared_ptr<RecModel> model, const LossFunction& loss, TrainConfig config,
+          BatchLoss batch_loss);
   ~Trainer();
 
   // Runs `steps` minibatches, continuing through the current shuffled epoch
@@ -117,7 +125,7 @@ class Trainer {
   void start_epoch(int64_t rows);
 
   std::shared_ptr<RecModel> model_;
-  CompiledLoss loss_;
+  BatchLoss loss_;
   TrainConfig config_;
   std::vector<Source> sources_;  // what feeds each loss input
   std::unique_ptr<torch::optim::Optimizer> optimizer_;

@@ -1,0 +1,155 @@
+// bench_training: one training epoch with the compiled loss against the same
+// loss written as LibTorch ops, in one process, on the same data, model and
+// batch order. Prints a table and writes JSON with the medians and the ratio.
+//
+//   bench_training --data ../shared/data/ml100k01-1-5 --repeats 3 --out training.json
+//
+// Each repeat trains a fresh, identically seeded model for one epoch with each
+// implementation in turn (alternating which goes first), so both see the same
+// batches and the same parameter values. Besides the whole epoch, it times the
+// loss alone (forward + backward on one batch), where the two actually differ.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/autograd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "compiler/language/parse.h"
+#include "models/data/load_dataset.h"
+#include "models/rec_model.h"
+#include "models/trainer.h"
+#include "runtime/torch/compiled_loss.h"
+
+namespace {
+
+using namespace losscc;
+using namespace losscc::models;
+
+// An example loss and the same formula with LibTorch ops (inputs: pred, label).
+struct BenchLoss {
+  std::string name;
+  BatchLoss torch_ops;
+};
+
+const std::vector<BenchLoss>& bench_losses() {
+  static const std::vector<BenchLoss> table = {
+      {"bce",
+       [](const std::vector<at::Tensor>& x) {
+         return -(x[1] * at::log(x[0]) + (1 - x[1]) * at::log(1 - x[0])).mean();
+       }},
+      {"logmin",
+       [](const std::vector<at::Tensor>& x) {
+         const double eps = 1e-6;
+         at::Tensor m = at::min(x[1], x[0]);
+         return (at::log(1 / (m + eps) + eps) * (m + x[1] + x[0])).mean();
+       }},
+  };
+  return table;
+}
+
+double seconds(const std::function<void()>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// Median seconds of `calls` loss forward+backward calls on one batch.
+double time_loss_alone(const BatchLoss& loss, int64_t batch, int calls) {
+  at::manual_seed(0);
+  const at::Tensor pred = (at::rand({batch}) * 0.9 + 0.05).requires_grad_(true);
+  const at::Tensor label = at::randint(0, 2, {batch}).to(at::kFloat);
+  std::vector<double> times;
+  for (int rep = 0; rep < 5; ++rep)
+    times.push_back(seconds([&] {
+      for (int i = 0; i < calls; ++i) {
+        loss({pred, label}).backward();
+        pred.mutable_grad().reset();
+      }
+    }) / calls);
+  return median(times);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data_dir, model_kind = "biasedmf", out;
+  int repeats = 3, threads = 1;
+  TrainConfig config;
+  CLI::App app{"Time one training epoch: compiled loss vs. the same loss as LibTorch ops"};
+  app.add_option("--data", data_dir, "dataset folder")->required()->check(CLI::ExistingDirectory);
+  app.add_option("--model", model_kind, "model")->check(CLI::IsMember(model_kinds()))->capture_default_str();
+  app.add_option("--repeats", repeats, "epochs timed per implementation")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--batch", config.batch, "minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--threads", threads, "LibTorch CPU threads")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--out", out, "write the results as JSON");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    at::set_num_threads(threads);
+    const Dataset data = load_dataset(data_dir);
+    nlohmann::json results = nlohmann::json::array();
+    fmt::print("{} epoch on {} ({} rows, batch {}, {} thread(s)), median of {}\n", model_kind, data.name,
+               data.train.size(), config.batch, threads, repeats);
+    fmt::print("{:8} {:>12} {:>12} {:>7}   {:>14} {:>14} {:>7}\n", "loss", "compiled s", "libtorch s",
+               "ratio", "loss µs (ours)", "loss µs (ops)", "ratio");
+    for (const BenchLoss& bench : bench_losses()) {
+      const LossFunction fn = parse_loss_file(std::string(LOSSCC_SOURCE_DIR) + "/examples/" + bench.name + ".loss");
+      const CompiledLoss compiled(fn);
+      const BatchLoss ours = [compiled](const std::vector<at::Tensor>& x) { return compiled(x); };
+      std::vector<double> ours_s, ops_s;
+      auto epoch = [&](const BatchLoss& loss) {
+        Trainer trainer(make_model(model_kind, data.num_users, data.num_items, 1), fn, config, loss);
+        return seconds([&] { trainer.train_epoch(data.train); });
+      };
+      for (int rep = 0; rep < repeats; ++rep) {
+        if (rep % 2 == 0) {
+          ours_s.push_back(epoch(ours));
+          ops_s.push_back(epoch(bench.torch_ops));
+        } else {
+          ops_s.push_back(epoch(bench.torch_ops));
+          ours_s.push_back(epoch(ours));
+        }
+      }
+      const double ours_epoch = median(ours_s), ops_epoch = median(ops_s);
+      const double ours_loss = time_loss_alone(ours, config.batch, 2000);
+      const double ops_loss = time_loss_alone(bench.torch_ops, config.batch, 2000);
+      fmt::print("{:8} {:12.3f} {:12.3f} {:7.3f}   {:14.2f} {:14.2f} {:7.2f}\n", bench.name, ours_epoch,
+                 ops_epoch, ops_epoch / ours_epoch, ours_loss * 1e6, ops_loss * 1e6, ops_loss / ours_loss);
+      results.push_back({{"loss", bench.name},
+                         {"epoch_seconds_compiled", ours_epoch},
+                         {"epoch_seconds_libtorch", ops_epoch},
+                         {"epoch_speedup", ops_epoch / ours_epoch},
+                         {"epoch_seconds_compiled_all", ours_s},
+                         {"epoch_seconds_libtorch_all", ops_s},
+                         {"loss_call_us_compiled", ours_loss * 1e6},
+                         {"loss_call_us_libtorch", ops_loss * 1e6},
+                         {"loss_call_speedup", ops_loss / ours_loss},
+                         {"host_backend", std::string(rt::backend_name(compiled.host_backend()))}});
+    }
+    fmt::print("ratio = LibTorch ops time / compiled time (> 1: the compiled loss is faster)\n");
+    if (!out.empty()) {
+      nlohmann::json json = {{"benchmark", "training_epoch"}, {"data", data.name}, {"model", model_kind},
+                             {"batch", config.batch}, {"threads", threads}, {"repeats", repeats},
+                             {"results", results}};
+      std::ofstream(out) << json.dump(2) << "\n";
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_training: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
