@@ -29,7 +29,7 @@ struct ReinforceConfig {
   double grad_clip = 5.0;  // max global L2 norm of the policy gradient
   int num_aggregate = 10;  // samples per policy update
   double skip_lim = 0.02;  // filter rewards below baseline − skip_lim
-  double min_reward = 0.5;  // the reward of a rejected candidate (AUC of a random ranking)
+  double min_reward = 0.0;  // the reward of a rejected candidate (below any AUC)
 };
 
 class RewardBaseline {

@@ -239,7 +239,7 @@ void LossSearch::model_phase() {
     }
     const double auc = models::evaluate(*copy, data_.valid).auc;
     if (auc >= shared_auc_) {
-      models::copy_parameters(*copy, *shared_);
+      shared_ = std::move(copy);
       shared_auc_ = auc;
       ++model_version_;
       ++counters_.model_updates;

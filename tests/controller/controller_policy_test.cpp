@@ -77,7 +77,7 @@ TEST_CASE("reward filtering: low rewards become the minimum and leave the baseli
   ReinforceConfig config;
   config.num_aggregate = 100;
   config.skip_lim = 0.05;
-  config.min_reward = 0.5;
+  config.min_reward = 0.5;  // explicit: the default is 0
   Reinforce reinforce(LossPolicy(space), config);
   std::mt19937_64 rng(1);
   auto tokens = reinforce.policy()->sample(rng);

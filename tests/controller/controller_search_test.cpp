@@ -1,0 +1,236 @@
+#include <doctest/doctest.h>
+
+#include <ATen/Parallel.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/evaluator.h"
+#include "controller/search.h"
+#include "models/data/synthetic.h"
+#include "models/trainer.h"
+
+using namespace losscc;
+using namespace losscc::search;
+namespace fs = std::filesystem;
+
+namespace {
+
+Token t(const SearchSpace& space, const char* op, int lhs, int rhs = -1) {
+  return {space.op_index(op), lhs, rhs};
+}
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("losscc-controller-test-" + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("invalid and duplicate candidates never reach training") {
+  SearchSpace space(3);
+  int trainings = 0;
+  Evaluator evaluator({}, [&](const LossFunction&) {
+    ++trainings;
+    return TrainOutcome{0.75, 0, 0};
+  });
+  // (pred + -label)^2 and (-label + pred)^2: one canonical loss.
+  const std::vector<Token> mse = {t(space, "neg", 1), t(space, "add", 0, 3), t(space, "square", 4)};
+  const std::vector<Token> mse_commuted = {t(space, "neg", 1), t(space, "add", 3, 0), t(space, "square", 4)};
+  // label^2: does not depend on the prediction.
+  const std::vector<Token> no_pred = {t(space, "square", 1), t(space, "identity", 3), t(space, "neg", 4)};
+
+  Evaluation first = evaluator.evaluate(space, mse);
+  CHECK(first.status == CandidateStatus::Trained);
+  CHECK(*first.reward == 0.75);
+  CHECK(trainings == 1);
+
+  Evaluation again = evaluator.evaluate(space, mse_commuted);
+  CHECK(again.status == CandidateStatus::Duplicate);
+  CHECK(*again.reward == 0.75);
+  CHECK(again.hash == first.hash);
+  CHECK(trainings == 1);
+
+  Evaluation invalid = evaluator.evaluate(space, no_pred);
+  CHECK(invalid.status == CandidateStatus::Invalid);
+  CHECK_FALSE(invalid.reward);
+  CHECK(invalid.reason.find("depends-on-prediction") != std::string::npos);
+  CHECK(trainings == 1);
+}
+
+TEST_CASE("a loss that diverges in training is rejected, not a crash") {
+  SearchSpace space(3);
+  Evaluator evaluator({}, [](const LossFunction&) -> TrainOutcome {
+    throw models::NonFiniteLoss("batch loss is inf");
+  });
+  Evaluation e = evaluator.evaluate(space, {t(space, "neg", 1), t(space, "add", 0, 3), t(space, "square", 4)});
+  CHECK(e.status == CandidateStatus::Invalid);
+  CHECK(e.reason.find("non-finite") != std::string::npos);
+}
+
+TEST_CASE("the reward cache is bounded and forgets the least recently used loss") {
+  RewardCache cache(2, 1e-6);
+  cache.put(1, {1.0}, 0.6);
+  cache.put(2, {2.0}, 0.7);
+  CHECK(cache.find(1, {}));  // 1 is now the most recent
+  cache.put(3, {3.0}, 0.8);  // evicts 2
+  CHECK(cache.size() == 2);
+  CHECK_FALSE(cache.find(2, {}));
+  // A different hash with the same fingerprint is the same loss.
+  auto hit = cache.find(99, {3.0 * (1 + 1e-9)});
+  REQUIRE(hit);
+  CHECK(hit->hash == 3);
+}
+
+TEST_CASE("a short search on synthetic data runs end to end") {
+  at::set_num_threads(1);
+  const models::Dataset data = models::synthetic_dataset();
+  const fs::path out = fresh_dir("e2e");
+  SearchConfig config;
+  config.layers = 3;
+  config.budget_candidates = 40;
+  config.candidate_steps = 5;
+  config.model_steps = 5;
+  config.reinforce.num_aggregate = 5;
+  config.controller_steps = 2;
+  config.progress_seconds = 0;
+  config.out_dir = out.string();
+  int trainings = 0;
+  {
+    LossSearch search(config, data);
+    search.start(false);
+    std::atomic<bool> never{false};
+    CHECK(search.run(never) == LossSearch::Stop::Budget);
+    const SearchCounters& c = search.counters();
+    CHECK(c.candidates == 40);
+    CHECK(c.trained + c.duplicates + c.invalid + c.filtered == 40);
+    CHECK(c.model_phases == 4);  // 40 candidates / (5 × 2) per phase
+    trainings = static_cast<int>(c.trained + c.filtered);
+    CHECK(search.top().size() <= 5);
+  }
+  const auto lines = read_jsonl(out / "candidates.jsonl");
+  REQUIRE(lines.size() == 40);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    CHECK(lines[i].at("id") == i);
+    CHECK(status_by_name(lines[i].at("status").get<std::string>()));
+    CHECK(lines[i].at("hash").get<std::string>().size() == 16);
+  }
+  CHECK(fs::exists(out / "checkpoint" / "state.json"));
+  CHECK(fs::exists(out / "best.loss") == (trainings > 0));
+  // A second fresh search on the same folder is refused.
+  LossSearch again(config, data);
+  CHECK_THROWS_AS(again.start(false), std::runtime_error);
+}
+
+#ifdef LOSSSEARCH_PATH
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+namespace {
+
+// Starts losssearch with `args`; returns its pid.
+pid_t spawn(const std::vector<std::string>& args) {
+  std::fflush(nullptr);  // or the child's freopen flushes our buffered output again
+  const pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGINT, SIG_DFL);  // not the test framework's crash handler
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(LOSSSEARCH_PATH));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execv(LOSSSEARCH_PATH, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+size_t count_lines(const fs::path& p) {
+  std::ifstream in(p);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+// Waits until `p` has at least `n` lines or the child exits.
+void wait_for_lines(const fs::path& p, size_t n, pid_t child) {
+  for (int i = 0; i < 3000 && count_lines(p) < n; ++i) {
+    if (waitpid(child, nullptr, WNOHANG) == child) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a search killed at any moment resumes without losing or repeating a candidate") {
+  const fs::path killed = fresh_dir("killed"), straight = fresh_dir("straight");
+  auto args = [](const fs::path& out, int budget) {
+    return std::vector<std::string>{"--budget-candidates", std::to_string(budget), "--layers", "3",
+                                    "--searcher", "random", "--train-steps", "3", "--model-steps", "3",
+                                    "--num-aggregate", "5", "--controller-steps", "2",
+                                    "--effect-epochs", "1", "--threads", "1", "--top-k", "1",
+                                    "--out", out.string()};
+  };
+  const int budget = 60;
+  CHECK(wait_exit(spawn(args(straight, budget))) == 0);
+
+  // SIGKILL mid-way, SIGINT later, then run to the end.
+  pid_t child = spawn(args(killed, budget));
+  wait_for_lines(killed / "candidates.jsonl", 15, child);
+  kill(child, SIGKILL);
+  wait_exit(child);
+  std::vector<std::string> resume = args(killed, budget);
+  resume.push_back("--resume");
+  child = spawn(resume);
+  wait_for_lines(killed / "candidates.jsonl", 35, child);
+  kill(child, SIGINT);
+  const int interrupted = wait_exit(child);
+  CHECK((interrupted == 130 || interrupted == 0));  // 0: it had already finished
+  CHECK(wait_exit(spawn(resume)) == 0);
+
+  const auto a = read_jsonl(straight / "candidates.jsonl");
+  const auto b = read_jsonl(killed / "candidates.jsonl");
+  REQUIRE(a.size() == budget);
+  REQUIRE(b.size() == budget);
+  for (int i = 0; i < budget; ++i) {
+    CHECK(b[i].at("id") == i);
+    // The same RNG stream: the interrupted search proposed the same candidates.
+    CHECK(b[i].at("tokens") == a[i].at("tokens"));
+    CHECK(b[i].at("status") == a[i].at("status"));
+  }
+  std::ifstream state(killed / "checkpoint" / "state.json");
+  CHECK(nlohmann::json::parse(state).at("counters").at("candidates") == budget);
+  for (const char* file : {"summary.json", "best.loss", "found-1.loss"}) {
+    CAPTURE(file);
+    CHECK(fs::exists(killed / file) == fs::exists(straight / file));
+  }
+  std::ifstream summary(straight / "summary.json");
+  const nlohmann::json s = nlohmann::json::parse(summary);
+  CHECK(s.at("search").at("candidates") == budget);
+  CHECK(s.at("effectiveness").size() >= 7);  // the seven baselines at least
+}
+#endif
