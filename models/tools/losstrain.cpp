@@ -36,6 +36,7 @@ struct Options {
   std::string model = "biasedmf";
   std::string loss_file;
   std::vector<std::string> defines;
+  ParamOverrides overrides;  // parsed from `defines`
   std::string out;
   int threads = 0;
   TrainConfig train;
@@ -68,7 +69,7 @@ std::string metric_line(const Metrics& m) {
 }
 
 int run(const Options& opt) {
-  const LossFunction loss = parse_loss_file(opt.loss_file, parse_defines(opt.defines));
+  const LossFunction loss = parse_loss_file(opt.loss_file, opt.overrides);
   const Dataset data = opt.synthetic ? synthetic_dataset() : load_dataset(opt.data);
   if (opt.threads > 0) at::set_num_threads(opt.threads);
   fmt::print("{}: {} users, {} items; train {}, validation {}, test {} rows\n", data.name,
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (opt.data.empty() == !opt.synthetic)
       throw CLI::ValidationError("--data", "give exactly one of --data DIR and --synthetic");
+    opt.overrides = parse_defines(opt.defines);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
