@@ -67,7 +67,7 @@ void join_torch_ratios(json& cpu, const json& torch) {
       if (row["name"] != name || !row["peers"]["jit"].contains("median_s")) continue;
       double jit = row["peers"]["jit"]["median_s"];
       row["ratios"]["torch_eager_over_jit"] = t["eager"]["median_s"].get<double>() / jit;
-      if (t.contains("compiled")) row["ratios"]["torch_compiled_over_jit"] = t["compiled"]["median_s"].get<double>() / jit;
+      if (t.contains("compiled") && t["compiled"].contains("median_s")) row["ratios"]["torch_compiled_over_jit"] = t["compiled"]["median_s"].get<double>() / jit;
     }
   }
 }
