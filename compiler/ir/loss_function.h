@@ -41,6 +41,10 @@ struct InputDecl {
   std::string name;
   Domain domain = Domain::Real;
   Role role = Role::Other;
+  friend bool operator==(const InputDecl& a, const InputDecl& b) {
+    return a.name == b.name && a.domain == b.domain && a.role == b.role;
+  }
+  friend bool operator!=(const InputDecl& a, const InputDecl& b) { return !(a == b); }
 };
 
 struct LossFunction {

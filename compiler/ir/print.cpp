@@ -110,15 +110,7 @@ std::string to_string(const Expr& e) {
 
 std::string to_loss_source(const LossFunction& fn) {
   std::string out;
-  bool default_inputs = fn.inputs.size() == 2;
-  if (default_inputs) {
-    auto defaults = LossFunction::default_inputs();
-    for (size_t i = 0; i < 2; ++i)
-      default_inputs = default_inputs && fn.inputs[i].name == defaults[i].name &&
-                       fn.inputs[i].domain == defaults[i].domain &&
-                       fn.inputs[i].role == defaults[i].role;
-  }
-  if (!default_inputs) {
+  if (fn.inputs != LossFunction::default_inputs()) {
     for (const InputDecl& in : fn.inputs) {
       out += fmt::format("input {}: {}", in.name, domain_name(in.domain));
       if (in.role != default_role(in.name)) out += fmt::format(" as {}", role_name(in.role));

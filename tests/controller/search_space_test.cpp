@@ -39,11 +39,7 @@ TEST_CASE("decode builds the IR a hand-written loss would") {
       decode(space, {op(space, "log", 0), op(space, "mul", 1, 3), op(space, "neg", 4)});
   const Expr expected = -(input("label") * guarded_log(input("pred"), kGuardEpsilon));
   CHECK(fn.body == expected);
-  REQUIRE(fn.inputs.size() == 2);
-  CHECK(fn.inputs[0].name == "pred");
-  CHECK(fn.inputs[0].domain == Domain::Probability);
-  CHECK(fn.inputs[1].name == "label");
-  CHECK(fn.inputs[1].domain == Domain::Binary);
+  CHECK(fn.inputs == LossFunction::default_inputs());
   CHECK(fn.reduction == Reduction::Mean);
 }
 
