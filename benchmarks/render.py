@@ -24,7 +24,11 @@ def ratio(r, key):
 
 
 def us(s):
-    return "–" if s is None else f"{s * 1e6:.3g} µs" if s < 1e-3 else f"{s * 1e3:.3g} ms"
+    if s is None:
+        return "–"
+    if s < 1e-3:
+        return f"{s * 1e6:.3g} µs"
+    return f"{s * 1e3:.3g} ms" if s < 1 else f"{s:.1f} s"
 
 
 def table(header, rows):
@@ -107,6 +111,8 @@ def render(doc):
                       f"{torch['torch_compile_mode']}; {torch.get('run', '')})", "",
                       table(["loss", "threads", "compile (first call − steady call)"],
                             [[c["loss"], c["threads"], us(c["compile_s"])] for c in compiles])]
+        failed = sorted({(c["loss"], c["compile_error"]) for c in torch["cases"] if "compile_error" in c})
+        parts += [f"\ntorch.compile failed on {loss}: {err}" for loss, err in failed]
     elif torch.get("skipped"):
         parts += ["", f"torch.compile peer: skipped ({torch['skipped']})."]
 

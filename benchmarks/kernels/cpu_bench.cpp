@@ -16,6 +16,7 @@
 #include "benchmarks/kernels/bench.h"
 #include "benchmarks/kernels/eager_peer.h"
 #include "benchmarks/kernels/hand_loops.h"
+#include "runtime/cpu/executor.h"
 #include "runtime/kernel.h"
 
 namespace losscc::bench {
@@ -185,6 +186,9 @@ json run_cpu(const Options& options, const std::vector<LossCase>& losses) {
 
       for (size_t ti = 0; ti < thread_counts.size(); ++ti) {
         const int threads = thread_counts[ti];
+        // The hand loop and memcpy split the work by the runtime executor's
+        // rule: one thread below kMinParallelElements, where starting one costs more.
+        const int peer_threads = n < rt::cpu::kMinParallelElements ? 1 : threads;
         if (!options.selected(names[ti])) continue;
         fmt::print(stderr, "  {}\n", names[ti]);
         json row = {{"name", names[ti]}, {"loss", c.name}, {"log2_n", log2n}, {"n", n},
@@ -208,9 +212,9 @@ json run_cpu(const Options& options, const std::vector<LossCase>& losses) {
           // Float partial sums per block of kSumBlock elements, added in double
           // (as a careful person would for N in the millions; it costs nothing).
           constexpr int64_t kSumBlock = 16384;
-          std::vector<double> partial(threads);
+          std::vector<double> partial(peer_threads);
           auto call = [&] {
-            parallel_ranges(n, threads, [&](int64_t b, int64_t e, int t) {
+            parallel_ranges(n, peer_threads, [&](int64_t b, int64_t e, int t) {
               double sum = 0;
               for (int64_t x = b; x < e; x += kSumBlock) {
                 sum += hand->fn(in_ptrs.data(), hand_ptrs.data(), x, std::min(e, x + kSumBlock), grad_scale);
@@ -258,7 +262,7 @@ json run_cpu(const Options& options, const std::vector<LossCase>& losses) {
 
         {
           auto call = [&] {
-            parallel_ranges(static_cast<int64_t>(copy_src.size()), threads, [&](int64_t b, int64_t e, int) {
+            parallel_ranges(static_cast<int64_t>(copy_src.size()), peer_threads, [&](int64_t b, int64_t e, int) {
               std::memcpy(copy_dst.data() + b, copy_src.data() + b, static_cast<size_t>(e - b));
             });
           };
