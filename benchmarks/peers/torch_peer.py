@@ -16,12 +16,18 @@ C++ peers (it writes the spec to a temporary file and merges the results).
 
 import argparse
 import json
+import os
 import platform
-import statistics
 import sys
 import time
 
-import torch
+# Compile time means a cold compile: Inductor's on-disk caches (FX graph,
+# kernels) would otherwise turn a second run's "compile" into a cache load.
+# Must be set before torch is imported; --warm-cache keeps the caches.
+if "--warm-cache" not in sys.argv:
+    os.environ.setdefault("TORCHINDUCTOR_FORCE_DISABLE_CACHES", "1")
+
+import torch  # noqa: E402
 
 # One line per IR op: how PyTorch spells it (Pow's exponent is a constant).
 UNARY = {
@@ -123,6 +129,8 @@ def main():
     ap.add_argument("--spec", required=True, help="spec JSON written by losscc-bench")
     ap.add_argument("--json", required=True, help="where to write the results")
     ap.add_argument("--no-compile", action="store_true", help="eager only")
+    ap.add_argument("--warm-cache", action="store_true",
+                    help="let Inductor reuse its on-disk caches (compile times then measure cache loads)")
     args = ap.parse_args()
     with open(args.spec) as f:
         spec = json.load(f)
@@ -174,6 +182,7 @@ def main():
         "python": platform.python_version(),
         "torch_compile": not args.no_compile,
         "torch_compile_mode": "default, dynamic=True",
+        "inductor_caches": "warm" if args.warm_cache else "disabled (cold compile)",
         "parallel_info": torch.__config__.parallel_info(),
         "cases": rows,
     }
