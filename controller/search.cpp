@@ -1,5 +1,6 @@
 #include "controller/search.h"
 
+#include <ATen/Context.h>
 #include <torch/serialize.h>
 
 #include <fmt/format.h>
@@ -69,6 +70,14 @@ void load_module(torch::nn::Module& module, const std::string& path) {
   module.load(archive);
 }
 
+// The RL policy takes its initial weights from LibTorch's global generator:
+// seed it first, so that a search is a function of its config (--seed
+// included), whatever drew from the generator earlier in the process.
+std::unique_ptr<Searcher> seeded_searcher(const SearchConfig& c, const SearchSpace& space) {
+  at::manual_seed(c.seed);
+  return make_searcher(c.searcher, space, c.policy, c.reinforce);
+}
+
 }  // namespace
 
 nlohmann::json SearchCounters::to_json() const {
@@ -81,7 +90,7 @@ LossSearch::LossSearch(SearchConfig config, const models::Dataset& data, Candida
     : config_(std::move(config)),
       data_(data),
       space_(config_.layers, config_.extended),
-      searcher_(make_searcher(config_.searcher, space_, config_.policy, config_.reinforce)),
+      searcher_(seeded_searcher(config_, space_)),
       evaluator_(config_.evaluator,
                  train ? std::move(train)
                        : CandidateTrainer([this](const LossFunction& fn) { return train_candidate(fn); })),

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <ATen/Functions.h>
 #include <ATen/Parallel.h>
 
 #include <filesystem>
@@ -132,6 +133,37 @@ TEST_CASE("a short search on synthetic data runs end to end") {
   // A second fresh search on the same folder is refused.
   LossSearch again(config, data);
   CHECK_THROWS_AS(again.start(false), std::runtime_error);
+}
+
+TEST_CASE("an RL search is a function of its config, whatever drew from LibTorch's generator before") {
+  at::set_num_threads(1);
+  const models::Dataset data = models::synthetic_dataset();
+  SearchConfig config;
+  config.layers = 3;
+  config.budget_candidates = 30;
+  config.reinforce.num_aggregate = 5;
+  config.controller_steps = 2;
+  config.progress_seconds = 0;
+  // A made-up reward per loss keeps it fast; the policy still updates on it.
+  const CandidateTrainer fake = [](const LossFunction& fn) {
+    return TrainOutcome{0.5 + static_cast<double>(fn.hash() % 1000) / 4000.0, 0, 0};
+  };
+  auto tokens_of = [&](const std::string& name) {
+    config.out_dir = fresh_dir(name).string();
+    LossSearch search(config, data, fake);
+    search.start(false);
+    std::atomic<bool> never{false};
+    search.run(never);
+    std::vector<std::string> tokens;
+    for (const nlohmann::json& line : read_jsonl(fs::path(config.out_dir) / "candidates.jsonl"))
+      tokens.push_back(line.at("tokens").dump());
+    return tokens;
+  };
+  const std::vector<std::string> first = tokens_of("seeded-a");
+  (void)at::randn({1000});  // anything else using the generator in between
+  const std::vector<std::string> second = tokens_of("seeded-b");
+  REQUIRE(first.size() == 30);
+  CHECK(first == second);
 }
 
 #ifdef LOSSSEARCH_PATH
