@@ -222,6 +222,31 @@ json windows(const std::vector<Row>& rows, int64_t window) {
   return out;
 }
 
+// The reward a rejected candidate gets (ReinforceConfig::min_reward's default).
+constexpr double kRejectedReward = ReinforceConfig{}.min_reward;
+
+// Whole-run figures of one search: valid fraction, trained, best reward.
+json totals(const std::vector<Row>& rows) {
+  int64_t valid = 0, trained = 0;
+  std::optional<double> best;
+  for (const Row& r : rows) {
+    if (r.status != "invalid") ++valid;
+    if (was_trained(r)) ++trained;
+    if (r.reward && (!best || *r.reward > *best)) best = r.reward;
+  }
+  const size_t half = rows.size() / 2;
+  auto valid_in = [&](size_t begin, size_t end) {
+    int64_t n = 0;
+    for (size_t i = begin; i < end; ++i) n += rows[i].status != "invalid";
+    return end > begin ? static_cast<double>(n) / static_cast<double>(end - begin) : 0.0;
+  };
+  return {{"valid_fraction", rows.empty() ? 0.0 : static_cast<double>(valid) / static_cast<double>(rows.size())},
+          {"valid_fraction_first_half", valid_in(0, half)},
+          {"valid_fraction_second_half", valid_in(half, rows.size())},
+          {"trained", trained},
+          {"best_reward", best ? json(*best) : json(nullptr)}};
+}
+
 // Window-wise medians over several runs' windows (same window size).
 json median_windows(const std::vector<json>& runs) {
   json out = json::array();
@@ -234,7 +259,9 @@ json median_windows(const std::vector<json>& runs) {
       valid.push_back(x["valid_fraction"].get<double>());
       trained.push_back(x["trained"].get<double>());
       if (!x["mean_reward_trained"].is_null()) mean.push_back(x["mean_reward_trained"].get<double>());
-      if (!x["best_so_far"].is_null()) best.push_back(x["best_so_far"].get<double>());
+      // A seed with no trained candidate yet counts as the rejected reward,
+      // so the median of the (monotone) best-so-far curves stays monotone.
+      best.push_back(x["best_so_far"].is_null() ? kRejectedReward : x["best_so_far"].get<double>());
     }
     out.push_back({{"end", runs.front()[w]["end"]},
                    {"valid_fraction", median(valid)},
@@ -345,6 +372,7 @@ class Bench {
     for (const std::string& name : opt_.compare_searchers) {
       json runs = json::array();
       std::vector<json> curves;
+      std::map<std::string, std::vector<double>> run_totals;
       for (int s = 0; s < opt_.compare_seeds; ++s) {
         SearchConfig c = base(fmt::format("compare-{}-{}", name, s), name);
         c.seed = opt_.seed + static_cast<uint64_t>(s);
@@ -354,6 +382,14 @@ class Bench {
         const std::vector<Row> rows = read_rows(c.out_dir);
         curves.push_back(windows(rows, opt_.window));
         json j = counters_json(r);
+        j["totals"] = totals(rows);
+        for (const char* k : {"valid_fraction", "valid_fraction_first_half", "valid_fraction_second_half"})
+          run_totals[k].push_back(j["totals"][k].get<double>());
+        run_totals["trained"].push_back(static_cast<double>(j["totals"]["trained"].get<int64_t>()));
+        run_totals["best_reward"].push_back(j["totals"]["best_reward"].is_null()
+                                                ? kRejectedReward
+                                                : j["totals"]["best_reward"].get<double>());
+        run_totals["wall_seconds"].push_back(r.wall_seconds);
         j["seed"] = c.seed;
         j["windows"] = curves.back();
         runs.push_back(j);
@@ -361,7 +397,9 @@ class Bench {
                    c.seed, r.counters.trained, r.counters.invalid, r.counters.candidates, r.wall_seconds);
         done(c);
       }
-      searchers[name] = {{"runs", runs}, {"median_windows", median_windows(curves)}};
+      json med = json::object();
+      for (const auto& [k, v] : run_totals) med[k] = median(v);
+      searchers[name] = {{"median_totals", med}, {"median_windows", median_windows(curves)}, {"runs", runs}};
     }
     return {{"data", data.name},
             {"candidates", opt_.compare_candidates},
@@ -382,6 +420,14 @@ void print_compare(const json& c) {
              c["candidates"].get<int64_t>(), c["window"].get<int64_t>(), c["seeds"].get<int>());
   fmt::print("{:>7} | {:>7} {:>7} {:>8} {:>8} | {:>7} {:>7} {:>8} {:>8}\n", "cands", "rl val%", "trained",
              "mean AUC", "best", "rnd val%", "trained", "mean AUC", "best");
+  for (const auto& [name, v] : c["searchers"].items()) {
+    const json& t = v["median_totals"];
+    fmt::print("  {:<6} valid {:.3f}% (first half {:.3f}%, second half {:.3f}%), trained {}, best reward {:.4f}, "
+               "{:.1f} s\n",
+               name, 100 * t["valid_fraction"].get<double>(), 100 * t["valid_fraction_first_half"].get<double>(),
+               100 * t["valid_fraction_second_half"].get<double>(), t["trained"].dump(),
+               t["best_reward"].get<double>(), t["wall_seconds"].get<double>());
+  }
   if (!c["searchers"].contains("rl") || !c["searchers"].contains("random")) return;
   const json& rl = c["searchers"]["rl"]["median_windows"];
   const json& rnd = c["searchers"]["random"]["median_windows"];
