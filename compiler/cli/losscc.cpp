@@ -44,7 +44,7 @@ struct Options {
   std::string eval;  // "pred=0.3,label=1"
   bool run_given = false;
   int64_t run = 0;
-  std::string backend = "cpu";
+  std::string backend;  // empty: cpu where LLVM is built in, else interp
   uint64_t seed = 1;
   int threads = 0;
   std::string gpu_arch = "compute_90";
@@ -186,7 +186,9 @@ double run_kernel(const rt::Kernel& kernel, const std::vector<std::vector<float>
 
 int run_random(const LossFunction& fn, const Options& opt) {
   if (opt.run <= 0) throw UsageError("--run needs a positive element count");
-  rt::Backend backend = backend_by_name(opt.backend);
+  rt::Backend backend = opt.backend.empty()
+                            ? (rt::backend_available(rt::Backend::Llvm) ? rt::Backend::Llvm : rt::Backend::Interp)
+                            : backend_by_name(opt.backend);
   if (!rt::backend_available(backend))
     throw UsageError(fmt::format("--backend {}: not available on this machine", opt.backend));
   Program program = build_program(fn);
@@ -284,7 +286,8 @@ int main(int argc, char** argv) {
   actions->add_flag("--emit-llvm", opt.emit_llvm, "print the optimised LLVM IR of the CPU kernel");
   CLI::Option* run = actions->add_option("--run", opt.run, "compile and run on N random inputs; print JSON");
   actions->require_option(0, 1);
-  app.add_option("--backend", opt.backend, "backend for --run: cpu, cuda or interp")
+  app.add_option("--backend", opt.backend,
+                 "backend for --run: cpu, cuda or interp (default: cpu; interp in a build without LLVM)")
       ->check(CLI::IsMember({"cpu", "cuda", "interp"}));
   app.add_option("--seed", opt.seed, "random seed for --run");
   app.add_option("--threads", opt.threads, "threads for --run (0: all cores)");
