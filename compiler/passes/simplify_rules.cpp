@@ -19,6 +19,9 @@ const std::vector<RewriteRule>& rewrite_rules() {
         {"pow-one",         pow(x, 1.0),                   x,                 S::Exact},
         {"pow-zero",        pow(x, 0.0),                   constant(1.0),     S::Exact},  // pow(NaN,0) = 1
         {"mul-recip",       x * (1.0 / y),                 x / y,             S::MoreAccurate},  // one rounding, no 1/y overflow
+        // Gradients of 1/x produce (1/x)/x next to 1/x: a multiply instead of
+        // a second division (divisions dominate the fused loop's cost).
+        {"recip-div-self",  (1.0 / x) / x,                 pow(1.0 / x, 2.0), S::Rounding},
         {"add-self",        x + x,                         x * 2.0,           S::Exact},
         {"mul-self",        x * x,                         pow(x, 2.0),       S::Rounding},
         {"max-self",        max(x, x),                     x,                 S::Exact},

@@ -55,6 +55,7 @@ TEST_CASE("simplify: the rewrite table, one line at a time") {
   check(pow(x, 1.0),                      x);
   check(pow(x, 0.0),                      constant(1.0));
   check(x * (1.0 / y),                    x / y);
+  check((1.0 / x) / x,                    pow(1.0 / x, 2.0));
   check(x + x,                            x * 2.0);
   check(x * x,                            pow(x, 2.0));
   check(max(x, x),                        x);
