@@ -1,6 +1,7 @@
 #include "controller/evaluator.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -35,12 +36,6 @@ std::string useless_gradient(const std::vector<double>& fingerprint) {
   return {};
 }
 
-std::string join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& l : lines) out += (out.empty() ? "" : "; ") + l;
-  return out;
-}
-
 }  // namespace
 
 std::string_view status_name(CandidateStatus s) {
@@ -72,7 +67,7 @@ Evaluation Evaluator::evaluate(const SearchSpace& space, const std::vector<Token
 
   const CheckReport report = check(fn);
   if (!report.valid) {
-    e.reason = join(report.reasons);
+    e.reason = fmt::format("{}", fmt::join(report.reasons, "; "));
     return e;
   }
   e.fingerprint = gradient_fingerprint(fn);
