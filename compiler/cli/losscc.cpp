@@ -17,6 +17,7 @@
 #include "compiler/codegen/cuda/emit_cuda.h"
 #include "compiler/interp/interp.h"
 #include "compiler/ir/print.h"
+#include "compiler/language/assignments.h"
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
 #include "compiler/passes/grad.h"
@@ -54,36 +55,6 @@ struct Options {
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-
-// Parses "a=1,b=2" (or repeated -D a=1) into name → value.
-std::map<std::string, double> parse_assignments(const std::vector<std::string>& items,
-                                                const char* what) {
-  std::map<std::string, double> out;
-  for (const std::string& list : items) {
-    size_t start = 0;
-    while (start <= list.size()) {
-      size_t comma = list.find(',', start);
-      std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      start = comma == std::string::npos ? list.size() + 1 : comma + 1;
-      if (item.empty()) continue;
-      size_t eq = item.find('=');
-      if (eq == std::string::npos || eq == 0)
-        throw UsageError(fmt::format("{} '{}' is not of the form name=value", what, item));
-      std::string name = item.substr(0, eq), text = item.substr(eq + 1);
-      size_t used = 0;
-      double value = 0;
-      try {
-        value = std::stod(text, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != text.size() || text.empty())
-        throw UsageError(fmt::format("{} '{}': '{}' is not a number", what, item, text));
-      out[name] = value;
-    }
-  }
-  return out;
-}
 
 int print_gradients(const LossFunction& fn) {
   std::vector<std::string> names;

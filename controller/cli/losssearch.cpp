@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
   try {
     return run(opt, resume_command(opt, argc, argv));
   } catch (const CompileError& e) {
-    fmt::print(stderr, "{}\n", e.render());
+    fmt::print(stderr, "{}", e.render());  // render() ends the line
     return kUsageError;
   } catch (const models::DatasetError& e) {
     fmt::print(stderr, "losssearch: {}\n", e.what());

@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "compiler/language/assignments.h"
 #include "compiler/language/parse.h"
 #include "models/data/load_dataset.h"
 #include "models/data/synthetic.h"
@@ -43,27 +44,6 @@ struct Options {
 };
 
 // "-D gamma=3" → {"gamma", 3}.
-ParamOverrides parse_defines(const std::vector<std::string>& defines) {
-  ParamOverrides overrides;
-  for (const std::string& d : defines) {
-    const size_t eq = d.find('=');
-    size_t used = 0;
-    double value = 0;
-    bool ok = eq != std::string::npos && eq > 0;
-    if (ok) {
-      try {
-        value = std::stod(d.substr(eq + 1), &used);
-      } catch (const std::exception&) {
-        ok = false;
-      }
-      ok = ok && used == d.size() - eq - 1;
-    }
-    if (!ok) throw CLI::ValidationError("-D", fmt::format("expected name=number, got '{}'", d));
-    overrides[d.substr(0, eq)] = value;
-  }
-  return overrides;
-}
-
 std::string metric_line(const Metrics& m) {
   return fmt::format("auc {:.4f}  logloss {:.4f}  rmse {:.4f}  mae {:.4f}", m.auc, m.logloss, m.rmse, m.mae);
 }
@@ -128,7 +108,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (opt.data.empty() == !opt.synthetic)
       throw CLI::ValidationError("--data", "give exactly one of --data DIR and --synthetic");
-    opt.overrides = parse_defines(opt.defines);
+    try {
+      opt.overrides = parse_assignments(opt.defines, "-D");
+    } catch (const std::invalid_argument& e) {
+      throw CLI::ValidationError(e.what());
+    }
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
@@ -140,7 +124,7 @@ int main(int argc, char** argv) {
   try {
     return run(opt);
   } catch (const CompileError& e) {
-    fmt::print(stderr, "{}\n", e.render());
+    fmt::print(stderr, "{}", e.render());  // render() ends the line
     return kUsageError;
   } catch (const DatasetError& e) {
     fmt::print(stderr, "losstrain: {}\n", e.what());
