@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cmath>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -56,9 +55,14 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-int print_gradients(const LossFunction& fn) {
+std::vector<std::string> input_names(const LossFunction& fn) {
   std::vector<std::string> names;
   for (const InputDecl& in : fn.inputs) names.push_back(in.name);
+  return names;
+}
+
+int print_gradients(const LossFunction& fn) {
+  const std::vector<std::string> names = input_names(fn);
   std::vector<Expr> grads = gradient(fn.body, names);
   for (size_t i = 0; i < names.size(); ++i) {
     LossFunction g = fn;
@@ -74,8 +78,7 @@ int evaluate_one(const LossFunction& fn, const std::string& assignments) {
     if (!env.count(in.name)) throw UsageError(fmt::format("--eval: no value for input '{}'", in.name));
   for (const auto& [name, value] : env)
     if (!fn.find_input(name)) throw UsageError(fmt::format("--eval: '{}' is not an input of the loss", name));
-  std::vector<std::string> names;
-  for (const InputDecl& in : fn.inputs) names.push_back(in.name);
+  const std::vector<std::string> names = input_names(fn);
   std::vector<Expr> grads = gradient(fn.body, names);
   json out;
   out["value"] = eval(fn.body, env);
