@@ -1,11 +1,13 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <optional>
 
 #include "classic_losses.h"
 #include "compiler/interp/interp.h"
 #include "compiler/ir/print.h"
+#include "compiler/language/parse.h"
 #include "compiler/passes/grad.h"
 #include "random_expr.h"
 
@@ -157,6 +159,21 @@ TEST_CASE("grad: the classic losses match finite differences") {
   double s = 1.0 / (1.0 + std::exp(-(-0.4 - 0.3)));
   CHECK(eval(g[0], env) == doctest::Approx(-s));
   CHECK(eval(g[1], env) == doctest::Approx(s));
+}
+
+TEST_CASE("grad: every pointwise examples/*.loss matches finite differences") {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(LOSSCC_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() != ".loss") continue;
+    const LossFunction fn = parse_loss_file(entry.path().string());
+    if (fn.find_input("pred") == nullptr) continue;  // bpr: pairwise, checked above
+    INFO(entry.path().filename().string());
+    Tally tally;
+    check_against_fd(fn.body, tally);
+    CHECK(tally.checked >= 18);
+    ++files;
+  }
+  CHECK(files >= 7);
 }
 
 TEST_CASE("grad: 600 random expressions match finite differences") {
