@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "classic_losses.h"
+#include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
 
 using namespace losscc;
@@ -143,4 +145,16 @@ TEST_CASE("check: same_fingerprint is NaN-aware") {
   CHECK_FALSE(same_fingerprint({1.0}, {1.001}));
   CHECK(same_fingerprint({1.0}, {1.001}, 1e-2));
   CHECK_FALSE(same_fingerprint({1.0}, {1.0, 2.0}));
+}
+
+TEST_CASE("check: every examples/*.loss file is valid") {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(LOSSCC_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() != ".loss") continue;
+    const CheckReport report = check(losscc::parse_loss_file(entry.path().string()));
+    INFO(entry.path().filename().string(), ": ", report.to_json().dump());
+    CHECK(report.valid);
+    ++files;
+  }
+  CHECK(files >= 8);
 }
