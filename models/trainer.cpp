@@ -66,13 +66,43 @@ nlohmann::json TrainConfig::to_json() const {
           {"prob_clip", prob_clip}};
 }
 
-nlohmann::json Trainer::FitResult::to_json() const {
+nlohmann::json FitResult::to_json() const {
   nlohmann::json log = nlohmann::json::array();
   for (const EpochLog& e : history)
     log.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"valid", e.valid.to_json()},
                    {"test", e.test.to_json()}, {"seconds", e.seconds}});
   return {{"valid", valid.to_json()}, {"test", test.to_json()}, {"best_epoch", best_epoch},
           {"epochs", epochs},         {"seconds", seconds},       {"history", log}};
+}
+
+std::vector<LossSource> bind_loss_inputs(const LossFunction& loss, const TrainConfig& config) {
+  if (config.batch < 1) throw std::invalid_argument("Trainer: batch must be at least 1");
+  if (config.prob_clip < 0 || config.prob_clip >= 0.5)
+    throw std::invalid_argument("Trainer: prob_clip must be in [0, 0.5)");
+  if (config.loss_input != "prob" && config.loss_input != "score")
+    throw std::invalid_argument(
+        fmt::format("Trainer: loss_input must be 'prob' or 'score', not '{}'", config.loss_input));
+  std::vector<LossSource> sources;
+  bool has_prediction = false;
+  for (const InputDecl& in : loss.inputs) {
+    switch (in.role) {
+      case Role::Prediction:
+        has_prediction = true;
+        if (in.domain == Domain::Probability) sources.push_back(LossSource::Prob);
+        else if (in.domain == Domain::Real) sources.push_back(LossSource::Score);
+        else sources.push_back(config.loss_input == "prob" ? LossSource::Prob : LossSource::Score);
+        break;
+      case Role::Label:
+        sources.push_back(LossSource::Label);
+        break;
+      default:
+        throw std::invalid_argument(fmt::format(
+            "Trainer: loss input '{}' has role '{}'; a pointwise trainer feeds only pred and label",
+            in.name, role_name(in.role)));
+    }
+  }
+  if (!has_prediction) throw std::invalid_argument("Trainer: the loss has no prediction input");
+  return sources;
 }
 
 Trainer::Trainer(std::shared_ptr<RecModel> model, const LossFunction& loss, TrainConfig config)
@@ -82,32 +112,7 @@ Trainer::Trainer(std::shared_ptr<RecModel> model, const LossFunction& loss, Trai
                  BatchLoss batch_loss)
     : model_(std::move(model)), loss_(std::move(batch_loss)), config_(std::move(config)), rng_(config_.seed) {
   if (!model_) throw std::invalid_argument("Trainer: no model");
-  if (config_.batch < 1) throw std::invalid_argument("Trainer: batch must be at least 1");
-  if (config_.prob_clip < 0 || config_.prob_clip >= 0.5)
-    throw std::invalid_argument("Trainer: prob_clip must be in [0, 0.5)");
-  if (config_.loss_input != "prob" && config_.loss_input != "score")
-    throw std::invalid_argument(
-        fmt::format("Trainer: loss_input must be 'prob' or 'score', not '{}'", config_.loss_input));
-
-  bool has_prediction = false;
-  for (const InputDecl& in : loss.inputs) {
-    switch (in.role) {
-      case Role::Prediction:
-        has_prediction = true;
-        if (in.domain == Domain::Probability) sources_.push_back(Source::Prob);
-        else if (in.domain == Domain::Real) sources_.push_back(Source::Score);
-        else sources_.push_back(config_.loss_input == "prob" ? Source::Prob : Source::Score);
-        break;
-      case Role::Label:
-        sources_.push_back(Source::Label);
-        break;
-      default:
-        throw std::invalid_argument(fmt::format(
-            "Trainer: loss input '{}' has role '{}'; a pointwise trainer feeds only pred and label",
-            in.name, role_name(in.role)));
-    }
-  }
-  if (!has_prediction) throw std::invalid_argument("Trainer: the loss has no prediction input");
+  sources_ = bind_loss_inputs(loss, config_);
 
   for (const auto& [name, factory] : optimizers())
     if (name == config_.optimizer)
@@ -121,13 +126,17 @@ Trainer::~Trainer() = default;
 
 RecModel& Trainer::model() { return *model_; }
 
-void Trainer::start_epoch(int64_t rows) {
+std::vector<int64_t> epoch_order(int64_t rows, bool shuffle, std::mt19937_64& rng) {
   std::vector<int64_t> order(rows);
   for (int64_t i = 0; i < rows; ++i) order[i] = i;
-  if (config_.shuffle)  // Fisher-Yates with our own generator: the same order on every platform
+  if (shuffle)
     for (int64_t i = rows - 1; i > 0; --i)
-      std::swap(order[i], order[rng_() % static_cast<uint64_t>(i + 1)]);
-  order_ = at::tensor(order, at::kLong);
+      std::swap(order[i], order[rng() % static_cast<uint64_t>(i + 1)]);
+  return order;
+}
+
+void Trainer::start_epoch(int64_t rows) {
+  order_ = at::tensor(epoch_order(rows, config_.shuffle, rng_), at::kLong);
   cursor_ = 0;
 }
 
@@ -138,8 +147,8 @@ double Trainer::step(const Interactions& batch) {
       config_.prob_clip > 0 ? out.prob.clamp(config_.prob_clip, 1 - config_.prob_clip) : out.prob;
   std::vector<at::Tensor> inputs;
   inputs.reserve(sources_.size());
-  for (Source s : sources_)
-    inputs.push_back(s == Source::Prob ? prob : s == Source::Score ? out.score : batch.labels);
+  for (LossSource s : sources_)
+    inputs.push_back(s == LossSource::Prob ? prob : s == LossSource::Score ? out.score : batch.labels);
   const at::Tensor loss = loss_(inputs);
 
   at::Tensor objective = loss;
@@ -189,16 +198,16 @@ double Trainer::train_epoch(const Interactions& train) {
   return train_steps(train, (remaining + config_.batch - 1) / config_.batch);
 }
 
-Trainer::FitResult Trainer::fit(const Dataset& data, const std::function<void(const EpochLog&)>& on_epoch) {
+FitResult fit_epochs(const TrainConfig& config, const Dataset& data, const FitHooks& hooks,
+                     const std::function<void(const EpochLog&)>& on_epoch) {
   const auto start = std::chrono::steady_clock::now();
   FitResult result;
-  std::shared_ptr<RecModel> best_model;
   double best_auc = -1;
-  for (int epoch = 1; epoch <= config_.epochs; ++epoch) {
+  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
-    EpochLog log{epoch, train_epoch(data.train), {}, {}, 0};
-    log.valid = evaluate(*model_, data.valid);
-    log.test = evaluate(*model_, data.test);
+    EpochLog log{epoch, hooks.train_epoch(), {}, {}, 0};
+    log.valid = hooks.evaluate(data.valid);
+    log.test = hooks.evaluate(data.test);
     log.seconds = seconds_since(epoch_start);
     result.history.push_back(log);
     result.epochs = epoch;
@@ -209,13 +218,23 @@ Trainer::FitResult Trainer::fit(const Dataset& data, const std::function<void(co
       result.best_epoch = epoch;
       result.valid = log.valid;
       result.test = log.test;
-      best_model = model_->clone_model();
+      hooks.save_best();
     }
-    if (epoch - result.best_epoch >= config_.patience) break;
+    if (epoch - result.best_epoch >= config.patience) break;
   }
-  if (best_model) copy_state(*best_model, *model_);
+  if (result.best_epoch > 0) hooks.restore_best();
   result.seconds = seconds_since(start);
   return result;
+}
+
+FitResult Trainer::fit(const Dataset& data, const std::function<void(const EpochLog&)>& on_epoch) {
+  std::shared_ptr<RecModel> best_model;
+  FitHooks hooks;
+  hooks.train_epoch = [&] { return train_epoch(data.train); };
+  hooks.evaluate = [&](const Interactions& rows) { return models::evaluate(*model_, rows); };
+  hooks.save_best = [&] { best_model = model_->clone_model(); };
+  hooks.restore_best = [&] { copy_state(*best_model, *model_); };
+  return fit_epochs(config_, data, hooks, on_epoch);
 }
 
 }  // namespace losscc::models

@@ -81,6 +81,45 @@ class NonFiniteLoss : public std::runtime_error {
 // in declaration order), differentiable by LibTorch autograd.
 using BatchLoss = std::function<at::Tensor(const std::vector<at::Tensor>&)>;
 
+// What feeds each input of the loss, by role: the Prediction input gets the
+// (clamped) probability or the raw score, the Label input the 0/1 label.
+// Throws std::invalid_argument for a bad config, a role a pointwise trainer
+// cannot feed, or a loss without a prediction. Every trainer binds this way.
+enum class LossSource { Prob, Score, Label };
+std::vector<LossSource> bind_loss_inputs(const LossFunction& loss, const TrainConfig& config);
+
+// An epoch's row order: 0..rows-1, Fisher-Yates shuffled with `rng` when
+// `shuffle` (our own draw, so the order is the same on every platform).
+std::vector<int64_t> epoch_order(int64_t rows, bool shuffle, std::mt19937_64& rng);
+
+struct EpochLog {
+  int epoch;  // 1-based
+  double train_loss;
+  Metrics valid, test;
+  double seconds;  // training and evaluating this epoch
+};
+struct FitResult {
+  Metrics valid, test;  // at the best validation-AUC epoch
+  int best_epoch = 0;
+  int epochs = 0;  // epochs run
+  double seconds = 0;
+  std::vector<EpochLog> history;
+  nlohmann::json to_json() const;
+};
+
+// The epoch loop every trainer shares: train an epoch, score the validation
+// and test rows, keep the state of the best validation AUC (a NaN AUC never
+// counts as best), stop once that is `config.patience` epochs old, and end
+// with the best state restored.
+struct FitHooks {
+  std::function<double()> train_epoch;  // returns the mean batch loss
+  std::function<Metrics(const Interactions&)> evaluate;
+  std::function<void()> save_best;
+  std::function<void()> restore_best;  // called once at the end when an epoch was best
+};
+FitResult fit_epochs(const TrainConfig& config, const Dataset& data, const FitHooks& hooks,
+                     const std::function<void(const EpochLog&)>& on_epoch);
+
 class Trainer {
  public:
   // Trains with `loss` compiled (a CompiledLoss). Throws std::invalid_argument
@@ -100,34 +139,21 @@ class Trainer {
   // epoch when none is in progress); returns the mean batch loss.
   double train_epoch(const Interactions& train);
 
-  struct EpochLog {
-    int epoch;  // 1-based
-    double train_loss;
-    Metrics valid, test;
-    double seconds;  // training and evaluating this epoch
-  };
-  struct FitResult {
-    Metrics valid, test;  // at the best validation-AUC epoch
-    int best_epoch = 0;
-    int epochs = 0;  // epochs run
-    double seconds = 0;
-    std::vector<EpochLog> history;
-    nlohmann::json to_json() const;
-  };
+  using EpochLog = models::EpochLog;
+  using FitResult = models::FitResult;
   FitResult fit(const Dataset& data, const std::function<void(const EpochLog&)>& on_epoch = {});
 
   RecModel& model();
   const TrainConfig& config() const { return config_; }
 
  private:
-  enum class Source { Prob, Score, Label };
   double step(const Interactions& batch);
   void start_epoch(int64_t rows);
 
   std::shared_ptr<RecModel> model_;
   BatchLoss loss_;
   TrainConfig config_;
-  std::vector<Source> sources_;  // what feeds each loss input
+  std::vector<LossSource> sources_;  // what feeds each loss input
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::mt19937_64 rng_;
   at::Tensor order_;   // this epoch's row order

@@ -1,13 +1,19 @@
-// bench_training: one training epoch with the compiled loss against the same
-// loss written as LibTorch ops, in one process, on the same data, model and
-// batch order. Prints a table and writes JSON with the medians and the ratio.
+// bench_training: one training epoch three ways, in one process, on the same
+// data, model and batch order:
+//   libtorch  the Trainer with the loss written as LibTorch ops (the peer);
+//   compiled  the Trainer with the compiled loss through the autograd op;
+//   native    NativeMfTrainer (BiasedMF only): float tables, the compiled
+//             kernel called directly, sparse updates.
+// Prints a table and writes JSON with the medians and the ratios.
 //
-//   bench_training --data ../shared/data/ml100k01-1-5 --repeats 3 --out training.json
+//   bench_training --data ../shared/data/ml100k01-1-5 --optimizer gd --repeats 3 --out training.json
 //
 // Each repeat trains a fresh, identically seeded model for one epoch with each
-// implementation in turn (alternating which goes first), so both see the same
+// implementation in turn (rotating which goes first), so all see the same
 // batches and the same parameter values. Besides the whole epoch, it times the
-// loss alone (forward + backward on one batch), where the two actually differ.
+// loss alone on one batch: forward + backward through the autograd op (and as
+// LibTorch ops), and the compiled kernel called directly as the native
+// trainer calls it.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
@@ -24,9 +30,12 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/language/parse.h"
+#include "compiler/passes/program.h"
 #include "models/data/load_dataset.h"
+#include "models/native_mf.h"
 #include "models/rec_model.h"
 #include "models/trainer.h"
+#include "runtime/kernel.h"
 #include "runtime/torch/compiled_loss.h"
 
 namespace {
@@ -83,6 +92,30 @@ double time_loss_alone(const BatchLoss& loss, int64_t batch, int calls) {
   return median(times);
 }
 
+// Median seconds of one direct kernel call (loss and ∂loss/∂pred) on one
+// batch, as NativeMfTrainer makes it.
+double time_kernel_alone(const LossFunction& fn, int64_t batch, int calls) {
+  const std::shared_ptr<const rt::Kernel> kernel = rt::get_kernel(build_program(fn, {0}), rt::CompileOptions{});
+  std::vector<float> pred(batch), label(batch), grad(batch);
+  for (int64_t i = 0; i < batch; ++i) {
+    pred[i] = 0.05f + 0.9f * static_cast<float>((i * 7919) % 1000) / 1000.0f;
+    label[i] = static_cast<float>(i % 2);
+  }
+  rt::HostArgs args;
+  args.n = batch;
+  args.threads = 1;
+  args.inputs = {pred.data(), label.data()};
+  args.grads = {grad.data()};
+  double sink = 0;
+  std::vector<double> times;
+  for (int rep = 0; rep < 5; ++rep)
+    times.push_back(seconds([&] {
+      for (int i = 0; i < calls; ++i) sink += kernel->run(args);
+    }) / calls);
+  if (sink == 42.0) fmt::print(" ");  // keep the calls
+  return median(times);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,6 +126,9 @@ int main(int argc, char** argv) {
   app.add_option("--data", data_dir, "dataset folder")->required()->check(CLI::ExistingDirectory);
   app.add_option("--model", model_kind, "model")->check(CLI::IsMember(model_kinds()))->capture_default_str();
   app.add_option("--repeats", repeats, "epochs timed per implementation")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--optimizer", config.optimizer, "optimizer (the reference protocol uses gd)")
+      ->check(CLI::IsMember(optimizer_names()))->capture_default_str();
+  app.add_option("--lr", config.lr, "learning rate")->capture_default_str();
   app.add_option("--batch", config.batch, "minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--threads", threads, "LibTorch CPU threads")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--out", out, "write the results as JSON");
@@ -102,48 +138,62 @@ int main(int argc, char** argv) {
     at::set_num_threads(threads);
     const Dataset data = load_dataset(data_dir);
     nlohmann::json results = nlohmann::json::array();
-    fmt::print("{} epoch on {} ({} rows, batch {}, {} thread(s)), median of {}\n", model_kind, data.name,
-               data.train.size(), config.batch, threads, repeats);
-    fmt::print("{:8} {:>12} {:>12} {:>7}   {:>14} {:>14} {:>7}\n", "loss", "compiled s", "libtorch s",
-               "ratio", "loss µs (ours)", "loss µs (ops)", "ratio");
+    const bool native = model_kind == "biasedmf";
+    fmt::print("{} epoch on {} ({} rows, batch {}, {}, {} thread(s)), median of {}\n", model_kind, data.name,
+               data.train.size(), config.batch, config.optimizer, threads, repeats);
+    fmt::print("{:8} {:>11} {:>11} {:>11} {:>8} {:>8}   {:>9} {:>9} {:>9}\n", "loss", "libtorch s",
+               "compiled s", "native s", "ratio c", "ratio n", "ops µs", "op µs", "kernel µs");
     for (const BenchLoss& bench : bench_losses()) {
       const LossFunction fn = parse_loss_file(std::string(LOSSCC_SOURCE_DIR) + "/examples/" + bench.name + ".loss");
       const CompiledLoss compiled(fn);
       const BatchLoss ours = [compiled](const std::vector<at::Tensor>& x) { return compiled(x); };
-      std::vector<double> ours_s, ops_s;
+      std::vector<double> ours_s, ops_s, native_s;
       auto epoch = [&](const BatchLoss& loss) {
         Trainer trainer(make_model(model_kind, data.num_users, data.num_items, 1), fn, config, loss);
         return seconds([&] { trainer.train_epoch(data.train); });
       };
-      for (int rep = 0; rep < repeats; ++rep) {
-        if (rep % 2 == 0) {
-          ours_s.push_back(epoch(ours));
-          ops_s.push_back(epoch(bench.torch_ops));
-        } else {
-          ops_s.push_back(epoch(bench.torch_ops));
-          ours_s.push_back(epoch(ours));
-        }
-      }
+      auto native_epoch = [&] {
+        NativeMfTrainer trainer(data.num_users, data.num_items, 1, fn, config);
+        return seconds([&] { trainer.train_epoch(data.train); });
+      };
+      const std::vector<std::function<void()>> runs = {
+          [&] { ops_s.push_back(epoch(bench.torch_ops)); }, [&] { ours_s.push_back(epoch(ours)); },
+          [&] { if (native) native_s.push_back(native_epoch()); }};
+      for (int rep = 0; rep < repeats; ++rep)
+        for (size_t k = 0; k < runs.size(); ++k) runs[(k + rep) % runs.size()]();
       const double ours_epoch = median(ours_s), ops_epoch = median(ops_s);
+      const double native_epoch_s = native ? median(native_s) : 0.0;
       const double ours_loss = time_loss_alone(ours, config.batch, 2000);
       const double ops_loss = time_loss_alone(bench.torch_ops, config.batch, 2000);
-      fmt::print("{:8} {:12.3f} {:12.3f} {:7.3f}   {:14.2f} {:14.2f} {:7.2f}\n", bench.name, ours_epoch,
-                 ops_epoch, ops_epoch / ours_epoch, ours_loss * 1e6, ops_loss * 1e6, ops_loss / ours_loss);
-      results.push_back({{"loss", bench.name},
-                         {"epoch_seconds_compiled", ours_epoch},
-                         {"epoch_seconds_libtorch", ops_epoch},
-                         {"epoch_speedup", ops_epoch / ours_epoch},
-                         {"epoch_seconds_compiled_all", ours_s},
-                         {"epoch_seconds_libtorch_all", ops_s},
-                         {"loss_call_us_compiled", ours_loss * 1e6},
-                         {"loss_call_us_libtorch", ops_loss * 1e6},
-                         {"loss_call_speedup", ops_loss / ours_loss},
-                         {"host_backend", std::string(rt::backend_name(compiled.host_backend()))}});
+      const double kernel_call = time_kernel_alone(fn, config.batch, 20000);
+      fmt::print("{:8} {:11.3f} {:11.3f} {:11.3f} {:8.2f} {:8.2f}   {:9.2f} {:9.2f} {:9.2f}\n", bench.name,
+                 ops_epoch, ours_epoch, native_epoch_s, ops_epoch / ours_epoch,
+                 native ? ops_epoch / native_epoch_s : 0.0, ops_loss * 1e6, ours_loss * 1e6, kernel_call * 1e6);
+      nlohmann::json row = {{"loss", bench.name},
+                            {"epoch_seconds_compiled", ours_epoch},
+                            {"epoch_seconds_libtorch", ops_epoch},
+                            {"epoch_speedup", ops_epoch / ours_epoch},
+                            {"epoch_seconds_compiled_all", ours_s},
+                            {"epoch_seconds_libtorch_all", ops_s},
+                            {"loss_call_us_compiled", ours_loss * 1e6},
+                            {"loss_call_us_libtorch", ops_loss * 1e6},
+                            {"loss_call_speedup", ops_loss / ours_loss},
+                            {"kernel_call_us", kernel_call * 1e6},
+                            {"host_backend", std::string(rt::backend_name(compiled.host_backend()))}};
+      if (native) {
+        row["epoch_seconds_native"] = native_epoch_s;
+        row["epoch_seconds_native_all"] = native_s;
+        row["native_speedup"] = ops_epoch / native_epoch_s;
+      }
+      results.push_back(row);
     }
-    fmt::print("ratio = LibTorch ops time / compiled time (> 1: the compiled loss is faster)\n");
+    fmt::print("ratio c / n = LibTorch-ops epoch / compiled-op epoch, / native epoch (> 1: faster than the peer);\n"
+               "ops µs, op µs: loss fwd+bwd on one batch as LibTorch ops, through the autograd op;\n"
+               "kernel µs: the compiled kernel called directly, as the native trainer calls it\n");
     if (!out.empty()) {
       nlohmann::json json = {{"benchmark", "training_epoch"}, {"data", data.name}, {"model", model_kind},
-                             {"batch", config.batch}, {"threads", threads}, {"repeats", repeats},
+                             {"batch", config.batch}, {"optimizer", config.optimizer}, {"lr", config.lr},
+                             {"threads", threads}, {"repeats", repeats},
                              {"results", results}};
       std::ofstream(out) << json.dump(2) << "\n";
     }
