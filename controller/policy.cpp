@@ -2,17 +2,30 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include <limits>
 #include <tuple>
 
 namespace losscc::search {
 
 namespace {
 
-// One decision among logits.size(1) choices: draws or replays `choice`, and
-// adds its log-probability and the distribution's entropy to the totals.
-int decide(const at::Tensor& raw_logits, double tanh_constant, std::mt19937_64* rng, int choice,
-           LossPolicyImpl::Score& total) {
-  const at::Tensor logits = tanh_constant * at::tanh(raw_logits.reshape({-1}));
+// One decision among logits.size(1) choices, those with mask entry 0 left
+// out (no mask: all allowed): draws or replays `choice`, and adds its
+// log-probability and the distribution's entropy to the totals.
+int decide(const at::Tensor& raw_logits, double tanh_constant, const std::vector<uint8_t>* mask,
+           std::mt19937_64* rng, int choice, LossPolicyImpl::Score& total) {
+  if (!rng && mask && !(*mask)[choice]) {
+    // Replaying a forbidden choice: probability 0 (the masks after it may
+    // forbid everything, so their softmax must not be taken).
+    total.log_prob = total.log_prob - std::numeric_limits<double>::infinity();
+    return choice;
+  }
+  at::Tensor logits = tanh_constant * at::tanh(raw_logits.reshape({-1}));
+  at::Tensor allowed;
+  if (mask) {
+    allowed = at::tensor(std::vector<int64_t>(mask->begin(), mask->end()), at::kLong).to(at::kBool);
+    logits = logits.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  }
   const at::Tensor log_probs = at::log_softmax(logits, 0);
   const at::Tensor probs = log_probs.exp();
   if (rng) {
@@ -21,17 +34,18 @@ int decide(const at::Tensor& raw_logits, double tanh_constant, std::mt19937_64* 
     const double* q = p.data_ptr<double>();
     const int n = static_cast<int>(p.numel());
     double u = std::uniform_real_distribution<double>(0.0, 1.0)(*rng);
-    choice = n - 1;  // rounding leftovers land on the last choice
+    choice = -1;
     for (int i = 0; i < n; ++i) {
+      if (q[i] <= 0) continue;
+      choice = i;  // rounding leftovers land on the last allowed choice
       u -= q[i];
-      if (u < 0) {
-        choice = i;
-        break;
-      }
+      if (u < 0) break;
     }
   }
   total.log_prob = total.log_prob + log_probs[choice];
-  total.entropy = total.entropy - (probs * log_probs).sum();
+  // Masked choices have p = 0 and log p = −∞: they add 0, not NaN.
+  const at::Tensor terms = probs * log_probs;
+  total.entropy = total.entropy - (mask ? at::where(allowed, terms, at::zeros_like(terms)) : terms).sum();
   return choice;
 }
 
@@ -39,6 +53,7 @@ int decide(const at::Tensor& raw_logits, double tanh_constant, std::mt19937_64* 
 
 LossPolicyImpl::LossPolicyImpl(const SearchSpace& space, PolicyConfig config)
     : space_(space), config_(config) {
+  if (config.mask) viable_ = std::make_unique<ViableTokens>(space);
   const int h = config.hidden;
   lstm_ = register_module("lstm", torch::nn::LSTMCell(h, h));
   start_ = register_parameter("start", at::zeros({1, h}).uniform_(-0.1, 0.1));
@@ -87,25 +102,30 @@ LossPolicyImpl::Score LossPolicyImpl::walk(std::vector<Token>& tokens, std::mt19
     return std::get<0>(hc);
   };
   // Attention of the current hidden state over every existing node.
-  auto pick_input = [&](const at::Tensor& h, int chosen) {
+  auto pick_input = [&](const at::Tensor& h, const std::vector<uint8_t>* mask, int chosen) {
     const at::Tensor keys = at::cat(node_key, 0);  // [nodes, hidden]
     const at::Tensor logits = attn_score_(at::tanh(keys + attn_query_(h)));
-    return decide(logits, c, rng, chosen, total);
+    return decide(logits, c, mask, rng, chosen, total);
   };
 
+  if (viable_) viable_->reset();
+  std::vector<uint8_t> lhs_mask, rhs_mask;
   for (int pos = 0; pos < space_.layers(); ++pos) {
     Token& t = tokens[pos];
-    t.op = decide(op_logits_(step(start_)), c, rng, t.op, total);
+    t.op = decide(op_logits_(step(start_)), c, viable_ ? &viable_->ops() : nullptr, rng, t.op, total);
     at::Tensor h = step(op_embedding_->weight.slice(0, t.op, t.op + 1));
-    t.lhs = pick_input(h, t.lhs);
+    if (viable_) lhs_mask = viable_->lhs(t.op);
+    t.lhs = pick_input(h, viable_ ? &lhs_mask : nullptr, t.lhs);
     at::Tensor last_input = node_state[t.lhs];
     if (space_.ops()[t.op].arity == 2) {
       h = step(last_input);
-      t.rhs = pick_input(h, t.rhs);
+      if (viable_) rhs_mask = viable_->rhs(t.op, t.lhs);
+      t.rhs = pick_input(h, viable_ ? &rhs_mask : nullptr, t.rhs);
       last_input = node_state[t.rhs];
     } else {
       t.rhs = -1;
     }
+    if (viable_) viable_->push(t);
     h = step(last_input);
     node_state.push_back(h);
     node_key.push_back(attn_key_(h));

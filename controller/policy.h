@@ -7,6 +7,11 @@
 // it finished each earlier node. Logits are squashed as c·tanh(logits)
 // (c = 1.5), which keeps the policy from collapsing onto one choice early.
 //
+// With masking on (the default), every decision is made under the masks of
+// ViableTokens (controller/space/viable_tokens.h): masked choices get logit
+// −∞ before the softmax, so they are never drawn, and the log-probability
+// and entropy that REINFORCE uses are those of the masked distribution.
+//
 // sample() draws a token sequence with a caller-owned RNG (so a checkpoint can
 // save the RNG and a resumed search draws the same next candidate) and needs
 // no autograd. score() replays a given sequence with autograd on and returns
@@ -20,16 +25,19 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/rnn.h>
 
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "controller/space/search_space.h"
+#include "controller/space/viable_tokens.h"
 
 namespace losscc::search {
 
 struct PolicyConfig {
   int hidden = 64;             // LSTM size
   double tanh_constant = 1.5;  // logits → c·tanh(logits)
+  bool mask = true;            // decide under ViableTokens' masks
 };
 
 class LossPolicyImpl : public torch::nn::Module {
@@ -42,7 +50,8 @@ class LossPolicyImpl : public torch::nn::Module {
     at::Tensor log_prob;  // scalar: Σ log π(choice) over every decision
     at::Tensor entropy;   // scalar: Σ entropy of every decision's distribution
   };
-  // Throws InvalidTokens when `tokens` is not a program of the space.
+  // Throws InvalidTokens when `tokens` is not a program of the space. A
+  // token its masks forbid has log-probability −∞.
   Score score(const std::vector<Token>& tokens);
 
   const SearchSpace& space() const { return space_; }
@@ -54,6 +63,7 @@ class LossPolicyImpl : public torch::nn::Module {
 
   SearchSpace space_;
   PolicyConfig config_;
+  std::unique_ptr<ViableTokens> viable_;  // null without masking
   torch::nn::LSTMCell lstm_{nullptr};
   at::Tensor start_;                    // [1, hidden]: the input of every operator decision
   torch::nn::Embedding op_embedding_{nullptr};

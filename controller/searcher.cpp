@@ -10,15 +10,21 @@ namespace losscc::search {
 
 namespace {
 
+// Uniform over each decision, under the same masks as the policy when
+// masking is on.
 class RandomSearcher final : public Searcher {
  public:
-  explicit RandomSearcher(const SearchSpace& space) : space_(space) {}
+  RandomSearcher(const SearchSpace& space, bool mask)
+      : space_(space), viable_(mask ? std::make_unique<ViableTokens>(space) : nullptr) {}
   std::string_view name() const override { return "random"; }
-  std::vector<Token> propose(std::mt19937_64& rng) override { return sample_uniform(space_, rng); }
+  std::vector<Token> propose(std::mt19937_64& rng) override {
+    return viable_ ? sample_viable(*viable_, space_, rng) : sample_uniform(space_, rng);
+  }
   bool observe(const std::vector<Token>&, std::optional<double>) override { return false; }
 
  private:
   SearchSpace space_;
+  std::unique_ptr<ViableTokens> viable_;
 };
 
 class RlSearcher final : public Searcher {
@@ -73,7 +79,7 @@ std::unique_ptr<Searcher> make_searcher(std::string_view name, const SearchSpace
                                         const PolicyConfig& policy,
                                         const ReinforceConfig& reinforce) {
   if (name == "rl") return std::make_unique<RlSearcher>(space, policy, reinforce);
-  if (name == "random") return std::make_unique<RandomSearcher>(space);
+  if (name == "random") return std::make_unique<RandomSearcher>(space, policy.mask);
   throw std::invalid_argument("unknown searcher '" + std::string(name) + "' (rl, random)");
 }
 

@@ -39,7 +39,8 @@ class Searcher {
   virtual void load_tensors(const std::string& /*prefix*/) {}
 };
 
-// The searcher names make_searcher() accepts: "rl", "random".
+// The searcher names make_searcher() accepts: "rl", "random". Both decode
+// under ViableTokens' masks when policy.mask is set.
 const std::vector<std::string>& searcher_names();
 // Throws std::invalid_argument for an unknown name.
 std::unique_ptr<Searcher> make_searcher(std::string_view name, const SearchSpace& space,

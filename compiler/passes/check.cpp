@@ -261,6 +261,34 @@ std::vector<double> probe_values(Domain d) {
 
 }  // namespace
 
+const PointwiseProbes& pointwise_probes() {
+  static const PointwiseProbes probes = [] {
+    PointwiseProbes p;
+    for (double label : domain_grid(Domain::Binary))
+      for (double pred : domain_grid(Domain::Probability)) p.points.push_back({pred, label});
+    p.grid = p.points.size();
+    // The order of check_pointwise_direction: label 0 then 1, pred swept.
+    for (double label : {0.0, 1.0})
+      for (double pred : sweep(Domain::Probability, kMonotonicPoints)) p.points.push_back({pred, label});
+    return p;
+  }();
+  return probes;
+}
+
+bool passes_pointwise_probes(const double* value, const double* d_pred, const double* d_label) {
+  const PointwiseProbes& probes = pointwise_probes();
+  bool nonzero = false;
+  for (size_t k = 0; k < probes.grid; ++k) {
+    if (!std::isfinite(value[k]) || !std::isfinite(d_pred[k]) || !std::isfinite(d_label[k])) return false;
+    nonzero = nonzero || d_pred[k] != 0;
+  }
+  if (!nonzero) return false;
+  int held = 0, total = 0;
+  for (size_t k = probes.grid; k < probes.points.size(); ++k, ++total)
+    held += probes.points[k].label == 1.0 ? d_pred[k] < 0 : d_pred[k] > 0;
+  return static_cast<double>(held) / total > kMonotonicThreshold;
+}
+
 bool CheckReport::failed(std::string_view check_name) const {
   return std::find(failed_checks.begin(), failed_checks.end(), check_name) != failed_checks.end();
 }

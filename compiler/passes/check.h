@@ -46,6 +46,25 @@ struct CheckReport {
 
 CheckReport check(const LossFunction& fn);
 
+// The points check() probes a pointwise loss over pred: prob and label:
+// binary at: its finiteness grid first, then its monotonicity sweep. With
+// passes_pointwise_probes() they let an analysis predict check()'s verdict
+// from values it composes itself (the search's masks, probe_signature.h).
+struct ProbePoint {
+  double pred, label;
+};
+struct PointwiseProbes {
+  std::vector<ProbePoint> points;
+  size_t grid = 0;  // points[0, grid) is the finiteness grid, the rest the sweep
+};
+const PointwiseProbes& pointwise_probes();
+// check()'s finite, nonzero-gradient and monotonic verdicts on such a loss,
+// from its value and gradients at pointwise_probes().points (each array has
+// one entry per point). The dependence checks need no separate test: a loss
+// that passes monotonic depends on pred, and on label (a loss blind to the
+// label holds at most half of the direction checks).
+bool passes_pointwise_probes(const double* value, const double* d_pred, const double* d_label);
+
 // The loss's gradients with respect to every declared input, in declaration
 // order, at a fixed set of probe points drawn from the declared domains. Two
 // losses with the same fingerprint train the same way (up to a constant), so

@@ -151,6 +151,8 @@ int main(int argc, char** argv) {
   app.add_option("--searcher", s.searcher, "who proposes candidates")->check(CLI::IsMember(searcher_names()))->capture_default_str();
   app.add_option("--layers", s.layers, "operator nodes per loss")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_flag("--extended", s.extended, "add sigmoid, tanh, relu, abs, guarded sqrt and exp to the operators");
+  bool no_mask = false;
+  app.add_flag("--no-mask", no_mask, "sample every token, not only those that can still give a valid loss");
   app.add_option("--seed", s.seed, "seed of the searcher, the model and the batch order")->capture_default_str();
   app.add_option("--out", s.out_dir, "output folder")->capture_default_str();
   app.add_flag("--resume", opt.resume, "continue the search checkpointed in --out");
@@ -175,6 +177,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     if (minutes->count() == 0 && candidates->count() == 0) s.budget_minutes = 10;
+    s.policy.mask = !no_mask;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {

@@ -20,10 +20,9 @@ const std::vector<OpChoice> kAllOps = {
     // Unary.
     {"neg", 1, [](const Expr& a, const Expr&) { return -a; }},
     {"identity", 1, [](const Expr& a, const Expr&) { return a; }},
-    {"log", 1, [](const Expr& a, const Expr&) { return guarded_log(a, kGuardEpsilon); }},
+    {"log", 1, [](const Expr& a, const Expr&) { return protected_log(a); }},
     {"square", 1, [](const Expr& a, const Expr&) { return square(a); }},
-    {"reciprocal", 1,
-     [](const Expr& a, const Expr&) { return guarded_reciprocal(a, kGuardEpsilon); }},
+    {"reciprocal", 1, [](const Expr& a, const Expr&) { return protected_reciprocal(a); }},
     // Extended.
     {"sigmoid", 1, [](const Expr& a, const Expr&) { return sigmoid(a); }},
     {"tanh", 1, [](const Expr& a, const Expr&) { return tanh(a); }},
@@ -38,7 +37,13 @@ constexpr size_t kNumBasicOps = 9;
 
 const std::vector<OpChoice> kBasicOps(kAllOps.begin(), kAllOps.begin() + kNumBasicOps);
 
+// 1 for a ≥ 0, -1 below.
+Expr sign_from_above(const Expr& a) { return constant(1.0) - constant(2.0) * step(-a); }
+
 }  // namespace
+
+Expr protected_log(const Expr& a) { return sign_from_above(a) * log(abs(a) + kGuardEpsilon); }
+Expr protected_reciprocal(const Expr& a) { return sign_from_above(a) / (abs(a) + kGuardEpsilon); }
 
 SearchSpace::SearchSpace(int layers, bool extended)
     : layers_(layers), extended_(extended), ops_(extended ? &kAllOps : &kBasicOps) {

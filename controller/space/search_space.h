@@ -36,6 +36,14 @@ struct OpChoice {
 // value and gradient finite at 0 (AutoLossGen's "safe" operators).
 inline constexpr double kGuardEpsilon = 1e-6;
 
+// The space's log and reciprocal: sign⁺(a)·log(|a| + ε) and sign⁺(a)/(|a| + ε),
+// where sign⁺(a) is 1 for a ≥ 0 and -1 below. At 0 they take their limit from
+// above (log ε, 1/ε), as AutoLossGen's operators do on its nodes, which it
+// clamps to ≥ 1e-5; with sign(0) = 0 they would jump to 0 there, and 0 is
+// where min(label, pred) sits for every negative (LogMin's first node).
+Expr protected_log(const Expr& a);
+Expr protected_reciprocal(const Expr& a);
+
 // The three leaves every candidate may read.
 inline constexpr int kNumLeaves = 3;
 inline constexpr std::string_view kLeafNames[kNumLeaves] = {"pred", "label", "1"};

@@ -47,7 +47,8 @@ TEST_CASE("logits are squashed: no decision is ever near-certain at initialisati
 
 TEST_CASE("REINFORCE moves the policy toward rewarded programs") {
   // Reward: the share of nodes that use `square`. After some updates the
-  // policy should pick it far more often than uniformly (1/9).
+  // policy should pick it far more often than uniformly (1/9). Unmasked:
+  // the masks would forbid most squares (repeats, invalid last nodes).
   SearchSpace space(4);
   const int square = space.op_index("square");
   ReinforceConfig config;
@@ -55,7 +56,9 @@ TEST_CASE("REINFORCE moves the policy toward rewarded programs") {
   config.num_aggregate = 8;
   config.baseline_decay = 0.9;
   config.skip_lim = 10;  // no filtering in this test
-  Reinforce reinforce(LossPolicy(space), config);
+  PolicyConfig unmasked;
+  unmasked.mask = false;
+  Reinforce reinforce(LossPolicy(space, unmasked), config);
   std::mt19937_64 rng(5);
   auto share = [&](const std::vector<Token>& tokens) {
     int n = 0;
@@ -112,4 +115,40 @@ TEST_CASE("state() and restore() carry the baseline and the pending window") {
   CHECK(b.updates() == 1);
   CHECK(*b.baseline() == doctest::Approx(*a.baseline()));
   CHECK(b.state() == a.state());
+}
+
+TEST_CASE("the masked policy draws only allowed tokens and scores the masked distribution") {
+  SearchSpace space(10);
+  at::manual_seed(1);
+  LossPolicy policy(space);  // masking is the default
+  PolicyConfig unmasked;
+  unmasked.mask = false;
+  at::manual_seed(1);
+  LossPolicy plain(space, unmasked);  // the same parameters
+  ViableTokens viable(space);
+  std::mt19937_64 rng(17);
+  for (int i = 0; i < 10; ++i) {
+    const std::vector<Token> tokens = policy->sample(rng);
+    viable.reset();
+    for (const Token& t : tokens) {
+      CHECK(viable.allows(t));
+      viable.push(t);
+    }
+    const LossPolicyImpl::Score s = policy->score(tokens);
+    CHECK(std::isfinite(s.log_prob.item<double>()));
+    CHECK(std::isfinite(s.entropy.item<double>()));
+    // Masking renormalises over fewer choices: the same sequence is more
+    // likely under the masks than with every token allowed.
+    CHECK(s.log_prob.item<double>() > plain->score(tokens).log_prob.item<double>());
+  }
+  // A sampled sequence with its loss node replaced by square(pred), which
+  // fails the check: probability 0 under the masks.
+  std::vector<Token> forbidden = policy->sample(rng);
+  forbidden.back() = {space.op_index("square"), 0, -1};
+  viable.reset();
+  for (size_t k = 0; k + 1 < forbidden.size(); ++k) viable.push(forbidden[k]);
+  REQUIRE_FALSE(viable.allows(forbidden.back()));
+  const double lp = policy->score(forbidden).log_prob.item<double>();
+  CAPTURE(lp);
+  CHECK(std::isinf(lp));
 }

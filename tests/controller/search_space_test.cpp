@@ -37,7 +37,7 @@ TEST_CASE("decode builds the IR a hand-written loss would") {
   SearchSpace space(3);
   LossFunction fn =
       decode(space, {op(space, "log", 0), op(space, "mul", 1, 3), op(space, "neg", 4)});
-  const Expr expected = -(input("label") * guarded_log(input("pred"), kGuardEpsilon));
+  const Expr expected = -(input("label") * protected_log(input("pred")));
   CHECK(fn.body == expected);
   CHECK(fn.inputs == LossFunction::default_inputs());
   CHECK(fn.reduction == Reduction::Mean);
