@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,9 +11,29 @@
 
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
+#include "models/native_mf.h"
 #include "models/rec_model.h"
 
 namespace losscc::search {
+
+namespace {
+
+double mean(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+}
+
+// The sample standard deviation (0 for one value).
+double stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double m = mean(v);
+  double sum = 0;
+  for (double x : v) sum += (x - m) * (x - m);
+  return std::sqrt(sum / static_cast<double>(v.size() - 1));
+}
+
+}  // namespace
 
 std::vector<NamedLoss> baseline_losses(const std::string& examples_dir) {
   static const char* const kBaselines[] = {"bce", "mse", "hinge", "focal", "maxr", "sumr", "logmin"};
@@ -29,6 +50,18 @@ std::vector<NamedLoss> baseline_losses(const std::string& examples_dir) {
   return out;
 }
 
+models::FitResult fit_from_scratch(const models::Dataset& data, const LossFunction& fn,
+                                   const std::string& model_kind, uint64_t seed, const models::TrainConfig& train) {
+  models::TrainConfig config = train;
+  config.seed = seed;
+  if (model_kind == "biasedmf") {
+    models::NativeMfTrainer trainer(data.num_users, data.num_items, seed, fn, config);
+    return trainer.fit(data);
+  }
+  models::Trainer trainer(models::make_model(model_kind, data.num_users, data.num_items, seed), fn, config);
+  return trainer.fit(data);
+}
+
 nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
                                   const EffectivenessConfig& config,
                                   const std::function<void(const nlohmann::json&)>& on_row,
@@ -41,10 +74,20 @@ nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector
     try {
       const LossFunction fn = parse_loss(loss.source, loss.name + ".loss");
       row["check"] = check(fn).to_json();
-      // Every loss starts from the same initial model and batch order.
-      auto model = models::make_model(config.model_kind, data.num_users, data.num_items, config.seed);
-      models::Trainer trainer(model, fn, config.train);
-      row["fit"] = trainer.fit(data).to_json();
+      nlohmann::json fits = nlohmann::json::array();
+      std::vector<double> test, valid;
+      for (int k = 0; k < std::max(config.seeds, 1); ++k) {
+        const models::FitResult fit =
+            fit_from_scratch(data, fn, config.model_kind, config.seed + static_cast<uint64_t>(k), config.train);
+        fits.push_back(fit.to_json());
+        test.push_back(fit.test.auc);
+        valid.push_back(fit.valid.auc);
+      }
+      row["fit"] = fits.front();
+      row["fits"] = fits;
+      row["test_auc_mean"] = mean(test);
+      row["test_auc_std"] = stddev(test);
+      row["valid_auc_mean"] = mean(valid);
     } catch (const std::exception& error) {
       row["error"] = error.what();
     }
@@ -58,13 +101,12 @@ std::string format_effectiveness_table(const nlohmann::json& rows) {
   std::vector<const nlohmann::json*> order;
   for (const nlohmann::json& r : rows) order.push_back(&r);
   auto test_auc = [](const nlohmann::json* r) {
-    return r->contains("fit") ? r->at("fit").at("test").at("auc").get<double>() : -1.0;
+    return r->contains("fit") ? r->value("test_auc_mean", r->at("fit").at("test").at("auc").get<double>()) : -1.0;
   };
   std::stable_sort(order.begin(), order.end(),
                    [&](auto* a, auto* b) { return test_auc(a) > test_auc(b); });
-  std::string out = fmt::format("{:<10} {:<9} {:>9} {:>9} {:>9} {:>9} {:>6} {:>8}\n", "loss",
-                                "origin", "valid AUC", "test AUC", "logloss", "rmse", "epoch",
-                                "seconds");
+  std::string out = fmt::format("{:<10} {:<9} {:>9} {:>17} {:>9} {:>9} {:>6} {:>8}\n", "loss", "origin",
+                                "valid AUC", "test AUC (± std)", "logloss", "rmse", "epoch", "seconds");
   for (const nlohmann::json* r : order) {
     if (!r->contains("fit")) {
       out += fmt::format("{:<10} {:<9} error: {}\n", r->at("name").get<std::string>(),
@@ -72,12 +114,15 @@ std::string format_effectiveness_table(const nlohmann::json& rows) {
       continue;
     }
     const nlohmann::json& f = r->at("fit");
-    out += fmt::format("{:<10} {:<9} {:>9.4f} {:>9.4f} {:>9.4f} {:>9.4f} {:>6} {:>8.1f}\n",
+    double seconds = 0;
+    for (const nlohmann::json& fit : r->value("fits", nlohmann::json::array({f}))) seconds += fit.at("seconds").get<double>();
+    out += fmt::format("{:<10} {:<9} {:>9.4f} {:>9.4f} ± {:.4f} {:>9.4f} {:>9.4f} {:>6} {:>8.1f}\n",
                        r->at("name").get<std::string>(), r->at("origin").get<std::string>(),
-                       f.at("valid").at("auc").get<double>(), f.at("test").at("auc").get<double>(),
-                       f.at("test").at("logloss").get<double>(), f.at("test").at("rmse").get<double>(),
-                       f.at("best_epoch").get<int>(), f.at("seconds").get<double>());
+                       r->value("valid_auc_mean", f.at("valid").at("auc").get<double>()), test_auc(r),
+                       r->value("test_auc_std", 0.0), f.at("test").at("logloss").get<double>(),
+                       f.at("test").at("rmse").get<double>(), f.at("best_epoch").get<int>(), seconds);
   }
+  out += "valid/test AUC: mean over the seeds; logloss, rmse, epoch: the first seed's fit; seconds: all fits\n";
   return out;
 }
 

@@ -1,7 +1,8 @@
 // The effectiveness test (AutoLossGen, section 5): each found loss and each
 // baseline loss trains a fresh recommender from scratch to convergence
-// (Trainer::fit, early stopping on validation AUC), and all are compared on
-// the test split in one table.
+// (early stopping on validation AUC) once per seed, and all are compared on
+// the test split in one table (mean and spread over the seeds). BiasedMF
+// trains natively (models/native_mf.h), the other models with the Trainer.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,12 +31,19 @@ std::vector<NamedLoss> baseline_losses(const std::string& examples_dir);
 
 struct EffectivenessConfig {
   std::string model_kind = "biasedmf";
-  uint64_t seed = 1;
+  uint64_t seed = 1;          // fit k uses seed + k (initial model and batch order)
+  int seeds = 3;
   models::TrainConfig train;  // epochs caps each fit
 };
 
-// One row per loss: its check report, then its fit (valid/test metrics, best
-// epoch, seconds) or the error that stopped it. `on_row` sees each row as it
+// One from-scratch fit of `fn` (the search's reward fits and the
+// effectiveness test share it). Throws models::NonFiniteLoss.
+models::FitResult fit_from_scratch(const models::Dataset& data, const LossFunction& fn,
+                                   const std::string& model_kind, uint64_t seed, const models::TrainConfig& train);
+
+// One row per loss: its check report, then its fits ("fits": one per seed;
+// "fit": the first; test_auc_mean / test_auc_std / valid_auc_mean over the
+// seeds) or the error that stopped it. `on_row` sees each row as it
 // lands; `interrupt` is checked between losses.
 nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
                                   const EffectivenessConfig& config,

@@ -8,12 +8,16 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
 #include "compiler/language/parse.h"
+#include "compiler/passes/program.h"
 #include "controller/atomic_file.h"
+#include "controller/effectiveness.h"
 #include "models/metrics.h"
+#include "runtime/kernel.h"
 #include "runtime/torch/compiled_loss.h"
 
 namespace losscc::search {
@@ -53,7 +57,9 @@ void offer(std::vector<FoundLoss>& list, const FoundLoss& f, size_t limit) {
 nlohmann::json identity(const SearchConfig& c, const models::Dataset& data) {
   return {{"searcher", c.searcher}, {"layers", c.layers},       {"extended", c.extended},
           {"seed", c.seed},         {"model", c.model_kind},    {"data", data.name},
-          {"samples_per_phase", c.samples_per_phase()}};
+          {"samples_per_phase", c.samples_per_phase()}, {"reward", c.reward},
+          {"reward_epochs", c.reward_epochs}, {"reward_patience", c.reward_patience},
+          {"mask", c.policy.mask}};
 }
 
 void save_module(torch::nn::Module& module, const std::string& path) {
@@ -80,6 +86,11 @@ std::unique_ptr<Searcher> seeded_searcher(const SearchConfig& c, const SearchSpa
 
 }  // namespace
 
+const std::vector<std::string>& reward_names() {
+  static const std::vector<std::string> names = {"scratch", "shared"};
+  return names;
+}
+
 nlohmann::json SearchCounters::to_json() const {
   return {{"candidates", candidates},     {"trained", trained},   {"duplicates", duplicates},
           {"invalid", invalid},           {"filtered", filtered}, {"model_phases", model_phases},
@@ -93,8 +104,12 @@ LossSearch::LossSearch(SearchConfig config, const models::Dataset& data, Candida
       searcher_(seeded_searcher(config_, space_)),
       evaluator_(config_.evaluator,
                  train ? std::move(train)
-                       : CandidateTrainer([this](const LossFunction& fn) { return train_candidate(fn); })),
+                 : config_.shared_reward()
+                     ? CandidateTrainer([this](const LossFunction& fn) { return train_candidate(fn); })
+                     : CandidateTrainer([this](const LossFunction& fn) { return train_from_scratch(fn); })),
       rng_(config_.seed) {
+  if (std::find(reward_names().begin(), reward_names().end(), config_.reward) == reward_names().end())
+    throw std::invalid_argument(fmt::format("unknown reward '{}' (scratch, shared)", config_.reward));
   shared_ = models::make_model(config_.model_kind, data.num_users, data.num_items, config_.seed);
 }
 
@@ -140,14 +155,23 @@ LossSearch::Stop LossSearch::run(const std::atomic<bool>& interrupt) {
       report_progress(true);
       return Stop::Interrupted;
     }
-    const std::vector<Token> tokens = searcher_->propose(rng_);
-    Evaluation e = evaluator_.evaluate(space_, tokens);
-    if (searcher_->observe(tokens, e.reward)) e.status = CandidateStatus::Filtered;
-    record(tokens, e);
-    if (++phase_sample_ == config_.samples_per_phase()) {
-      model_phase();
-      phase_sample_ = 0;
-      ++phase_;
+    // One round: `workers` proposals (fewer at the end of a candidate budget).
+    int64_t round = config_.shared_reward() ? 1 : std::max(config_.workers, 1);
+    if (config_.budget_candidates > 0)
+      round = std::min<int64_t>(round, config_.budget_candidates - counters_.candidates);
+    std::vector<std::vector<Token>> proposals;
+    for (int64_t k = 0; k < round; ++k) proposals.push_back(searcher_->propose(rng_));
+    std::vector<Evaluation> judged =
+        evaluator_.evaluate_batch(space_, proposals, config_.shared_reward() ? 1 : config_.workers);
+    for (size_t k = 0; k < proposals.size(); ++k) {
+      Evaluation& e = judged[k];
+      if (searcher_->observe(proposals[k], e.reward)) e.status = CandidateStatus::Filtered;
+      record(proposals[k], e);
+      if (++phase_sample_ == config_.samples_per_phase()) {
+        if (config_.shared_reward()) model_phase();
+        phase_sample_ = 0;
+        ++phase_;
+      }
     }
     checkpoint();
     report_progress(false);
@@ -181,6 +205,26 @@ TrainOutcome LossSearch::train_candidate(const LossFunction& fn) {
   trainer.train_steps(data_.train, config_.candidate_steps);
   out.reward = models::evaluate(*copy, data_.valid).auc;
   out.train_seconds = seconds_since(t0);
+  return out;
+}
+
+TrainOutcome LossSearch::train_from_scratch(const LossFunction& fn) const {
+  TrainOutcome out;
+  models::TrainConfig train = config_.train;
+  train.epochs = config_.reward_epochs;
+  train.patience = config_.reward_patience;
+  // Compile first, so that compile time is told apart from training; the
+  // fit then finds the kernel in the runtime's cache.
+  const int64_t t0 = now_ns();
+  rt::get_kernel(build_program(fn), rt::CompileOptions{});
+  out.compile_seconds = seconds_since(t0);
+  const int64_t t1 = now_ns();
+  // Every candidate starts from the same model and sees the same batches.
+  const models::FitResult fit = fit_from_scratch(data_, fn, config_.model_kind, config_.seed, train);
+  out.train_seconds = seconds_since(t1);
+  // The best epoch's validation AUC; a fit whose AUC was never a number has
+  // no best epoch and rejects the candidate.
+  out.reward = fit.best_epoch > 0 ? fit.valid.auc : std::numeric_limits<double>::quiet_NaN();
   return out;
 }
 
@@ -362,13 +406,14 @@ void LossSearch::report_progress(bool force) {
   if (!force && seconds_since(last_progress_ns_) < config_.progress_seconds) return;
   last_progress_ns_ = now_ns();
   const double minutes = std::max(seconds_since(start_time_ns_) / 60, 1e-9);
+  const std::string model = config_.shared_reward() ? fmt::format(" | shared model AUC {:.4f}", shared_auc_) : "";
   fmt::print(stderr,
-             "[losssearch] {} candidates ({:.1f}/min, trained {:.1f}/min) | best {} | cache hits {} "
-             "| invalid {} filtered {} | shared model AUC {:.4f} | {:.0f} s\n",
+             "[losssearch] {} candidates ({:.1f}/min, fits {:.1f}/min) | best {} | cache hits {} "
+             "| invalid {} filtered {}{} | {:.0f} s\n",
              counters_.candidates, (counters_.candidates - candidates_at_start_) / minutes,
              (counters_.trained - trained_at_start_) / minutes,
              top_.empty() ? std::string("-") : fmt::format("{:.4f}", top_.front().reward),
-             cache_hits_, counters_.invalid, counters_.filtered, shared_auc_, elapsed());
+             cache_hits_, counters_.invalid, counters_.filtered, model, elapsed());
 }
 
 }  // namespace losscc::search

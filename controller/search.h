@@ -1,23 +1,33 @@
-// The search loop: AutoLossGen's iterative-alternating schedule.
+// The search loop. Each round the searcher proposes `workers` candidates,
+// the Evaluator judges them (the trainings on `workers` threads at once), and
+// the searcher learns each outcome, in order. The reward of a trained
+// candidate is set by SearchConfig::reward:
 //
-//   repeat until the budget is spent:
-//     controller phase: num_aggregate × controller_steps candidates, each
-//       proposed by the searcher, judged by the Evaluator against a copy of
-//       the shared recommender, and fed back to the searcher;
-//     model phase: the shared recommender trains one step (model_steps
-//       minibatches, or one epoch) with the phase's best candidate; a
-//       candidate that lowers the validation AUC is rejected and the next
-//       best is tried.
+//   scratch (default)  a fresh recommender, initialised from the configured
+//                      seed, trains with the candidate for at most
+//                      reward_epochs epochs (early stopping after
+//                      reward_patience) and the reward is its best validation
+//                      AUC: a short version of the effectiveness test, so the
+//                      search ranks losses the way a from-scratch fit does.
+//                      BiasedMF trains natively (models/native_mf.h).
+//   shared             AutoLossGen's iterative-alternating schedule: a copy of
+//                      the shared recommender trains candidate_steps
+//                      minibatches; after num_aggregate × controller_steps
+//                      candidates a model phase trains the shared recommender
+//                      one step (model_steps minibatches, or one epoch) with
+//                      the phase's best candidate (one that lowers the
+//                      validation AUC is rejected, the next best tried). One
+//                      worker: the copies share the model.
 //
 // Everything lands under `out_dir`:
 //   candidates.jsonl  one line per candidate, appended and flushed as it is judged
-//   checkpoint/       state.json (written atomically after every candidate) and
+//   checkpoint/       state.json (written atomically after every round) and
 //                     the tensors it names (policy, optimiser, shared model),
 //                     written only when they change
 //   best.loss         the best loss so far
-// A kill at any moment loses at most the candidate in flight: a resumed search
+// A kill at any moment loses at most the round in flight: a resumed search
 // cuts candidates.jsonl back to what the checkpoint covers and continues from
-// the checkpoint's RNG state, so the next candidate is the same one.
+// the checkpoint's RNG state, so the next candidates are the same ones.
 #pragma once
 
 #include <atomic>
@@ -50,8 +60,13 @@ struct SearchConfig {
   int64_t budget_candidates = 0;
   double budget_minutes = 0;
 
+  std::string reward = "scratch";  // reward_names()
+  int reward_epochs = 4;           // scratch: most epochs of a reward fit
+  int reward_patience = 2;         // scratch: early stopping of a reward fit
+  int workers = 2;                 // scratch: candidates trained at once
+
   int controller_steps = 5;      // policy updates per controller phase
-  int64_t candidate_steps = 50;  // minibatches each candidate trains for
+  int64_t candidate_steps = 50;  // shared: minibatches each candidate trains for
   int64_t model_steps = 0;       // minibatches of a model phase; 0: one epoch
   int model_phase_tries = 3;     // best candidates of a phase tried in the model phase
   int top_k = 5;                 // losses kept for the effectiveness test
@@ -66,7 +81,11 @@ struct SearchConfig {
   double progress_seconds = 3;   // at most one progress line per this many seconds; 0: none
 
   int samples_per_phase() const { return reinforce.num_aggregate * controller_steps; }
+  bool shared_reward() const { return reward == "shared"; }
 };
+
+// The reward names SearchConfig::reward accepts: "scratch", "shared".
+const std::vector<std::string>& reward_names();
 
 // One of the best distinct trained losses.
 struct FoundLoss {
@@ -86,8 +105,8 @@ struct SearchCounters {
 class LossSearch {
  public:
   // `train` replaces how a candidate is trained and scored (tests count
-  // calls with it); by default a copy of the shared recommender trains for
-  // candidate_steps minibatches and the reward is its validation AUC.
+  // calls with it); by default it is config.reward's. Throws
+  // std::invalid_argument for an unknown reward.
   LossSearch(SearchConfig config, const models::Dataset& data, CandidateTrainer train = {});
   ~LossSearch();
 
@@ -108,7 +127,8 @@ class LossSearch {
 
  private:
   bool budget_spent() const;
-  TrainOutcome train_candidate(const LossFunction& fn);
+  TrainOutcome train_candidate(const LossFunction& fn);  // shared
+  TrainOutcome train_from_scratch(const LossFunction& fn) const;
   void record(const std::vector<Token>& tokens, const Evaluation& e);
   void model_phase();
   void checkpoint();

@@ -77,7 +77,7 @@ def main():
     }
     if summary:
         result["search_counters"] = summary["search"]
-        result["shared_model_valid_auc"] = summary["shared_model_valid_auc"]
+        result["shared_model_valid_auc"] = summary.get("shared_model_valid_auc")
         result["effectiveness"] = [
             {"name": r["name"], "origin": r.get("origin"),
              "valid_auc": r["fit"]["valid"]["auc"] if "fit" in r else None,

@@ -48,7 +48,8 @@ struct Options {
   bool resume = false;
   int effect_epochs = 20;
   int effect_patience = 5;
-  int threads = 0;
+  int threads = 1;
+  int effect_seeds = 3;
   SearchConfig search;
 };
 
@@ -96,17 +97,19 @@ int run(const Options& opt, const std::string& resume_line) {
   EffectivenessConfig effect;
   effect.model_kind = config.model_kind;
   effect.seed = config.seed;
+  effect.seeds = opt.effect_seeds;
   effect.train = config.train;
   effect.train.epochs = opt.effect_epochs;
   effect.train.patience = opt.effect_patience;
-  fmt::print(stderr, "[losssearch] effectiveness test: {} losses, at most {} epochs each\n", losses.size(),
-             opt.effect_epochs);
+  fmt::print(stderr, "[losssearch] effectiveness test: {} losses × {} seeds, at most {} epochs each\n",
+             losses.size(), opt.effect_seeds, opt.effect_epochs);
   const nlohmann::json rows = effectiveness_test(
       data, losses, effect,
       [](const nlohmann::json& row) {
         const bool ok = row.contains("fit");
         fmt::print(stderr, "[losssearch]   {:<9} {}\n", row.at("name").get<std::string>(),
-                   ok ? fmt::format("test AUC {}", row.at("fit").at("test").at("auc").dump())
+                   ok ? fmt::format("test AUC {:.4f} ± {:.4f}", row.at("test_auc_mean").get<double>(),
+                                    row.at("test_auc_std").get<double>())
                       : row.value("error", std::string("?")));
       },
       g_interrupted);
@@ -118,13 +121,19 @@ int run(const Options& opt, const std::string& resume_line) {
       {"layers", config.layers},
       {"extended", config.extended},
       {"seed", config.seed},
+      {"reward", config.reward},
+      {"reward_epochs", config.reward_epochs},
+      {"reward_patience", config.reward_patience},
+      {"workers", config.workers},
+      {"mask", config.policy.mask},
       {"candidate_steps", config.candidate_steps},
       {"search", search.counters().to_json()},
-      {"shared_model_valid_auc", search.shared_model_auc()},
       {"effectiveness_epochs", opt.effect_epochs},
+      {"effectiveness_seeds", opt.effect_seeds},
       {"train", effect.train.to_json()},
       {"effectiveness", rows},
   };
+  if (config.shared_reward()) summary["shared_model_valid_auc"] = search.shared_model_auc();
   write_file_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
   fmt::print("{}", format_effectiveness_table(rows));
   if (g_interrupted.load()) {
@@ -140,6 +149,10 @@ int main(int argc, char** argv) {
   Options opt;
   SearchConfig& s = opt.search;
   s.train.epochs = 1;
+  // From BiasedMF's N(0, 1) initialisation plain GD needs hundreds of epochs;
+  // Adam reaches its best validation AUC in a few (docs/RESULTS-train.md).
+  s.train.optimizer = "adam";
+  s.train.lr = 0.01;
   CLI::App app{"Search for a recommender loss function (AutoLossGen), then compare the best with the classic losses"};
   app.add_option("--data", opt.data, "dataset folder (NAME.train.csv, ...); default: the built-in synthetic data")
       ->check(CLI::ExistingDirectory);
@@ -158,13 +171,19 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", opt.resume, "continue the search checkpointed in --out");
   app.add_option("--num-aggregate", s.reinforce.num_aggregate, "samples per policy update")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--controller-steps", s.controller_steps, "policy updates per controller phase")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--train-steps", s.candidate_steps, "minibatches each candidate trains for")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--model-steps", s.model_steps, "minibatches of a model phase; 0: one epoch")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--reward", s.reward, "scratch: validation AUC of a short fit from scratch; shared: AutoLossGen's "
+                 "steps on a shared model")->check(CLI::IsMember(reward_names()))->capture_default_str();
+  app.add_option("--reward-epochs", s.reward_epochs, "scratch: most epochs of a reward fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--reward-patience", s.reward_patience, "scratch: early-stopping patience of a reward fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--workers", s.workers, "scratch: candidates trained at once (threads)")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--train-steps", s.candidate_steps, "shared: minibatches each candidate trains for")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--model-steps", s.model_steps, "shared: minibatches of a model phase; 0: one epoch")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--skip-lim", s.reinforce.skip_lim, "filter rewards below baseline - skip-lim")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--min-reward", s.reinforce.min_reward, "reward of rejected candidates")->capture_default_str();
   app.add_option("--entropy-weight", s.reinforce.entropy_weight, "entropy bonus of the policy gradient")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--top-k", s.top_k, "found losses kept and compared")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--effect-epochs", opt.effect_epochs, "most epochs of each effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--effect-seeds", opt.effect_seeds, "fits per loss in the effectiveness test (seed, seed+1, ...)")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--effect-patience", opt.effect_patience, "early-stopping patience of each effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--examples", opt.examples, "folder with the baseline .loss files")->capture_default_str();
   app.add_option("--optimizer", s.train.optimizer, "recommender optimiser")->check(CLI::IsMember(models::optimizer_names()))->capture_default_str();
@@ -172,7 +191,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", s.train.batch, "recommender minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--cache-size", s.evaluator.cache_capacity, "rewards remembered (LRU)")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--progress-seconds", s.progress_seconds, "seconds between progress lines; 0: none")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--threads", opt.threads, "LibTorch CPU threads; 0: LibTorch's default")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", opt.threads, "LibTorch CPU threads per worker; 0: LibTorch's default")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
 
   try {
     app.parse(argc, argv);

@@ -95,11 +95,12 @@ TEST_CASE("the reward cache is bounded and forgets the least recently used loss"
   CHECK(hit->hash == 3);
 }
 
-TEST_CASE("a short search on synthetic data runs end to end") {
+TEST_CASE("a short search with the shared-model reward runs end to end") {
   at::set_num_threads(1);
   const models::Dataset data = models::synthetic_dataset();
   const fs::path out = fresh_dir("e2e");
   SearchConfig config;
+  config.reward = "shared";
   config.layers = 3;
   config.budget_candidates = 40;
   config.candidate_steps = 5;
@@ -133,6 +134,46 @@ TEST_CASE("a short search on synthetic data runs end to end") {
   // A second fresh search on the same folder is refused.
   LossSearch again(config, data);
   CHECK_THROWS_AS(again.start(false), std::runtime_error);
+}
+
+TEST_CASE("the from-scratch reward: fits on two workers give what one worker gives, in the same order") {
+  at::set_num_threads(1);
+  const models::Dataset data = models::synthetic_dataset();
+  SearchConfig config;
+  config.layers = 4;
+  config.budget_candidates = 12;
+  config.reward_epochs = 2;
+  config.reward_patience = 1;
+  config.train.optimizer = "adam";
+  config.train.lr = 0.01;
+  config.progress_seconds = 0;
+  auto run = [&](int workers) {
+    config.workers = workers;
+    config.out_dir = fresh_dir("scratch-" + std::to_string(workers)).string();
+    LossSearch search(config, data);
+    search.start(false);
+    std::atomic<bool> never{false};
+    CHECK(search.run(never) == LossSearch::Stop::Budget);
+    CHECK(search.counters().candidates == 12);
+    CHECK(search.counters().model_phases == 0);
+    return read_jsonl(fs::path(config.out_dir) / "candidates.jsonl");
+  };
+  const auto one = run(1), two = run(2);
+  REQUIRE(one.size() == 12);
+  REQUIRE(two.size() == 12);
+  int trained = 0;
+  for (size_t i = 0; i < one.size(); ++i) {
+    CHECK(two[i].at("tokens") == one[i].at("tokens"));
+    CHECK(two[i].at("status") == one[i].at("status"));
+    CHECK(two[i].at("reward") == one[i].at("reward"));
+    if (one[i].at("status") == "trained") {
+      ++trained;
+      const double reward = one[i].at("reward");
+      CHECK(reward > 0.5);  // the synthetic data is learnable: a valid loss beats chance
+      CHECK(reward <= 1.0);
+    }
+  }
+  CHECK(trained > 0);  // masks make most candidates valid
 }
 
 TEST_CASE("an RL search is a function of its config, whatever drew from LibTorch's generator before") {
@@ -222,7 +263,7 @@ TEST_CASE("a search killed at any moment resumes without losing or repeating a c
   const fs::path killed = fresh_dir("killed"), straight = fresh_dir("straight");
   auto args = [](const fs::path& out, int budget) {
     return std::vector<std::string>{"--budget-candidates", std::to_string(budget), "--layers", "3",
-                                    "--searcher", "random", "--train-steps", "3", "--model-steps", "3",
+                                    "--searcher", "random", "--reward-epochs", "1", "--workers", "2",
                                     "--num-aggregate", "5", "--controller-steps", "2",
                                     "--effect-epochs", "1", "--threads", "1", "--top-k", "1",
                                     "--out", out.string()};
