@@ -43,9 +43,10 @@ int decide(const at::Tensor& raw_logits, double tanh_constant, const std::vector
     }
   }
   total.log_prob = total.log_prob + log_probs[choice];
-  // Masked choices have p = 0 and log p = −∞: they add 0, not NaN.
-  const at::Tensor terms = probs * log_probs;
-  total.entropy = total.entropy - (mask ? at::where(allowed, terms, at::zeros_like(terms)) : terms).sum();
+  // Masked choices have p = 0 and log p = −∞: they must add 0, not NaN, to
+  // the entropy and to its gradient, so log p is zeroed before the product.
+  const at::Tensor finite_log_probs = mask ? at::where(allowed, log_probs, at::zeros_like(log_probs)) : log_probs;
+  total.entropy = total.entropy - (probs * finite_log_probs).sum();
   return choice;
 }
 

@@ -152,3 +152,25 @@ TEST_CASE("the masked policy draws only allowed tokens and scores the masked dis
   CAPTURE(lp);
   CHECK(std::isinf(lp));
 }
+
+TEST_CASE("REINFORCE under masks keeps the policy finite and its samples allowed") {
+  SearchSpace space(6);
+  ReinforceConfig config;
+  config.num_aggregate = 4;
+  config.entropy_weight = 0.03;  // the entropy's gradient must not be NaN at masked choices
+  Reinforce reinforce(LossPolicy(space), config);
+  std::mt19937_64 rng(23);
+  for (int i = 0; i < 12; ++i) {
+    const std::vector<Token> tokens = reinforce.policy()->sample(rng);
+    reinforce.observe(tokens, i % 3 == 0 ? std::optional<double>() : std::optional<double>(0.6 + 0.01 * i));
+  }
+  REQUIRE(reinforce.updates() == 3);
+  for (const at::Tensor& p : reinforce.policy()->parameters()) CHECK(at::isfinite(p).all().item<bool>());
+  ViableTokens viable(space);
+  const std::vector<Token> tokens = reinforce.policy()->sample(rng);
+  viable.reset();
+  for (const Token& t : tokens) {
+    CHECK(viable.allows(t));
+    viable.push(t);
+  }
+}
