@@ -106,7 +106,7 @@ LossSearch::LossSearch(SearchConfig config, const models::Dataset& data, Candida
                  train ? std::move(train)
                  : config_.shared_reward()
                      ? CandidateTrainer([this](const LossFunction& fn) { return train_candidate(fn); })
-                     : CandidateTrainer([this](const LossFunction& fn) { return train_from_scratch(fn); })),
+                     : CandidateTrainer([this](const LossFunction& fn) { return scratch_reward(data_, fn, config_); })),
       rng_(config_.seed) {
   if (std::find(reward_names().begin(), reward_names().end(), config_.reward) == reward_names().end())
     throw std::invalid_argument(fmt::format("unknown reward '{}' (scratch, shared)", config_.reward));
@@ -208,11 +208,11 @@ TrainOutcome LossSearch::train_candidate(const LossFunction& fn) {
   return out;
 }
 
-TrainOutcome LossSearch::train_from_scratch(const LossFunction& fn) const {
+TrainOutcome scratch_reward(const models::Dataset& data, const LossFunction& fn, const SearchConfig& config) {
   TrainOutcome out;
-  models::TrainConfig train = config_.train;
-  train.epochs = config_.reward_epochs;
-  train.patience = config_.reward_patience;
+  models::TrainConfig train = config.train;
+  train.epochs = config.reward_epochs;
+  train.patience = config.reward_patience;
   // Compile first, so that compile time is told apart from training; the
   // fit then finds the kernel in the runtime's cache.
   const int64_t t0 = now_ns();
@@ -220,7 +220,7 @@ TrainOutcome LossSearch::train_from_scratch(const LossFunction& fn) const {
   out.compile_seconds = seconds_since(t0);
   const int64_t t1 = now_ns();
   // Every candidate starts from the same model and sees the same batches.
-  const models::FitResult fit = fit_from_scratch(data_, fn, config_.model_kind, config_.seed, train);
+  const models::FitResult fit = fit_from_scratch(data, fn, config.model_kind, config.seed, train);
   out.train_seconds = seconds_since(t1);
   // The best epoch's validation AUC; a fit whose AUC was never a number has
   // no best epoch and rejects the candidate.

@@ -87,6 +87,12 @@ struct SearchConfig {
 // The reward names SearchConfig::reward accepts: "scratch", "shared".
 const std::vector<std::string>& reward_names();
 
+// The "scratch" reward of one loss: a fresh config.model_kind from
+// config.seed trains with config.train for at most reward_epochs epochs
+// (patience reward_patience); the reward is its best validation AUC, NaN when
+// that never was a number. Throws models::NonFiniteLoss. Thread-safe.
+TrainOutcome scratch_reward(const models::Dataset& data, const LossFunction& fn, const SearchConfig& config);
+
 // One of the best distinct trained losses.
 struct FoundLoss {
   int64_t id = 0;  // its line in candidates.jsonl (0-based)
@@ -128,7 +134,6 @@ class LossSearch {
  private:
   bool budget_spent() const;
   TrainOutcome train_candidate(const LossFunction& fn);  // shared
-  TrainOutcome train_from_scratch(const LossFunction& fn) const;
   void record(const std::vector<Token>& tokens, const Evaluation& e);
   void model_phase();
   void checkpoint();

@@ -1,0 +1,236 @@
+// bench_reward: does the search's reward rank losses the way a full
+// from-scratch fit does?
+//
+//   bench_reward --data ../shared/data/ml100k01-1-5 --json benchmarks/results/reward-spearman.json
+//
+// The panel: the pointwise example losses (bce, mse, hinge, focal, maxr, sumr,
+// logmin) and --sampled losses drawn by masked random search (seeded), each
+// passing check() and distinct by gradient fingerprint from every loss before
+// it — weak ones included, as the search meets them. For each loss: the
+// search's reward (scratch_reward, for every --reward-epochs setting) and the
+// effectiveness fit (the losssearch defaults: Adam lr 0.01, at most
+// --effect-epochs epochs, patience 5) on --seeds seeds, whose mean test AUC is
+// the truth the reward should predict. Reported: the Spearman rank
+// correlation between each reward setting and the mean test AUC, and what a
+// reward costs. Losses run on --workers threads.
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "compiler/ir/print.h"
+#include "compiler/language/parse.h"
+#include "compiler/passes/check.h"
+#include "compiler/passes/simplify.h"
+#include "controller/effectiveness.h"
+#include "controller/search.h"
+#include "controller/space/viable_tokens.h"
+#include "models/data/load_dataset.h"
+#include "models/data/synthetic.h"
+
+namespace {
+
+using namespace losscc;
+using namespace losscc::search;
+
+struct PanelLoss {
+  std::string name, origin, source;
+  LossFunction fn;
+  std::vector<double> rewards, reward_seconds;  // per --reward-epochs setting; NaN: rejected
+  std::vector<double> test_auc, valid_auc;       // per seed; NaN: the fit failed
+  double fit_seconds = 0;
+};
+
+// Average ranks (ties share the mean of their positions), 1-based.
+std::vector<double> ranks(const std::vector<double>& v) {
+  std::vector<size_t> order(v.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    for (size_t k = i; k <= j; ++k) r[order[k]] = 0.5 * static_cast<double>(i + j) + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+double pearson(const std::vector<double>& x, const std::vector<double>& y) {
+  const double n = static_cast<double>(x.size());
+  const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n, my = std::accumulate(y.begin(), y.end(), 0.0) / n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+    syy += (y[i] - my) * (y[i] - my);
+  }
+  return sxy / std::sqrt(sxx * syy);
+}
+
+double spearman(const std::vector<double>& x, const std::vector<double>& y) { return pearson(ranks(x), ranks(y)); }
+
+double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data_dir = std::string(LOSSCC_SOURCE_DIR) + "/../shared/data/ml100k01-1-5", json_out;
+  int sampled = 25, seeds = 3, workers = 2, effect_epochs = 20, effect_patience = 5;
+  std::vector<int> reward_epochs = {1, 2, 4};
+  uint64_t sample_seed = 7;
+  CLI::App app{"Spearman correlation between the search's reward and the from-scratch test AUC"};
+  app.add_option("--data", data_dir, "dataset folder, or 'synthetic'")->capture_default_str();
+  app.add_option("--sampled", sampled, "sampled losses in the panel (besides the 7 examples)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--seeds", seeds, "effectiveness fits per loss")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--reward-epochs", reward_epochs, "reward settings compared (epochs of the reward fit)")->delimiter(',')->capture_default_str();
+  app.add_option("--effect-epochs", effect_epochs, "most epochs of an effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--workers", workers, "losses trained at once")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--sample-seed", sample_seed, "seed of the sampled losses")->capture_default_str();
+  app.add_option("--json", json_out, "write the results as JSON to this file");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    at::set_num_threads(1);
+    const models::Dataset data = data_dir == "synthetic" ? models::synthetic_dataset() : models::load_dataset(data_dir);
+    SearchConfig config;  // the search's defaults, as losssearch sets them
+    config.train.optimizer = "adam";
+    config.train.lr = 0.01;
+
+    // The panel.
+    std::vector<PanelLoss> panel;
+    std::vector<std::vector<double>> fingerprints;
+    for (const NamedLoss& b : baseline_losses(std::string(LOSSCC_SOURCE_DIR) + "/examples")) {
+      PanelLoss p{b.name, "example", b.source, parse_loss(b.source, b.name + ".loss"), {}, {}, {}, {}, 0};
+      fingerprints.push_back(gradient_fingerprint(simplify(p.fn)));
+      panel.push_back(std::move(p));
+    }
+    const SearchSpace space(config.layers, config.extended);
+    ViableTokens viable(space);
+    std::mt19937_64 rng(sample_seed);
+    int drawn = 0;
+    while (static_cast<int>(panel.size()) < 7 + sampled) {
+      ++drawn;
+      const LossFunction fn = simplify(decode(space, sample_viable(viable, space, rng)));
+      if (!check(fn).valid) continue;
+      const std::vector<double> fp = gradient_fingerprint(fn);
+      if (std::any_of(fp.begin(), fp.end(), [](double g) { return !std::isfinite(g); }) ||
+          std::all_of(fp.begin(), fp.end(), [](double g) { return g == 0; }) ||
+          std::any_of(fingerprints.begin(), fingerprints.end(), [&](const auto& f) { return same_fingerprint(f, fp); }))
+        continue;
+      fingerprints.push_back(fp);
+      panel.push_back({fmt::format("sampled-{}", panel.size() - 6), "sampled", to_loss_source(fn), fn, {}, {}, {}, {}, 0});
+    }
+    fmt::print(stderr, "[bench_reward] {}: panel of {} losses ({} sampled from {} masked draws), {} seeds, {} workers\n",
+               data.name, panel.size(), sampled, drawn, seeds, workers);
+
+    // Rewards and effectiveness fits, one loss per worker at a time.
+    std::atomic<size_t> next{0}, done{0};
+    auto work = [&] {
+      for (size_t k; (k = next.fetch_add(1)) < panel.size();) {
+        PanelLoss& p = panel[k];
+        for (int epochs : reward_epochs) {
+          SearchConfig c = config;
+          c.reward_epochs = epochs;
+          c.reward_patience = std::min(config.reward_patience, epochs);
+          const auto start = std::chrono::steady_clock::now();
+          double reward = std::nan("");
+          try {
+            reward = scratch_reward(data, p.fn, c).reward;
+          } catch (const models::NonFiniteLoss&) {
+          }
+          p.rewards.push_back(reward);
+          p.reward_seconds.push_back(seconds_since(start));
+        }
+        models::TrainConfig train = config.train;
+        train.epochs = effect_epochs;
+        train.patience = effect_patience;
+        const auto start = std::chrono::steady_clock::now();
+        for (int s = 0; s < seeds; ++s) {
+          try {
+            const models::FitResult fit = fit_from_scratch(data, p.fn, config.model_kind, config.seed + s, train);
+            p.test_auc.push_back(fit.test.auc);
+            p.valid_auc.push_back(fit.valid.auc);
+          } catch (const models::NonFiniteLoss&) {
+            p.test_auc.push_back(std::nan(""));
+            p.valid_auc.push_back(std::nan(""));
+          }
+        }
+        p.fit_seconds = seconds_since(start);
+        fmt::print(stderr, "[bench_reward] {}/{} {}: reward {:.4f}, test AUC {:.4f}\n", ++done, panel.size(), p.name,
+                   p.rewards.back(), mean_of(p.test_auc));
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int w = 0; w < workers; ++w) pool.emplace_back(work);
+    for (std::thread& t : pool) t.join();
+
+    // A rejected reward ranks below every measured one (the search gives it
+    // the minimum reward); a failed fit counts as chance (AUC 0.5).
+    std::vector<double> truth;
+    for (const PanelLoss& p : panel) {
+      const double m = mean_of(p.test_auc);
+      truth.push_back(std::isfinite(m) ? m : 0.5);
+    }
+    nlohmann::json settings = nlohmann::json::array();
+    fmt::print("{:>14} {:>10} {:>10} {:>16}\n", "reward epochs", "spearman", "pearson", "median cost s");
+    for (size_t r = 0; r < reward_epochs.size(); ++r) {
+      std::vector<double> reward, cost;
+      for (const PanelLoss& p : panel) {
+        reward.push_back(std::isfinite(p.rewards[r]) ? p.rewards[r] : 0.0);
+        cost.push_back(p.reward_seconds[r]);
+      }
+      const double rho = spearman(reward, truth), pr = pearson(reward, truth);
+      fmt::print("{:>14} {:>10.3f} {:>10.3f} {:>16.2f}\n", reward_epochs[r], rho, pr, median(cost));
+      settings.push_back({{"reward_epochs", reward_epochs[r]}, {"reward_patience", std::min(config.reward_patience, reward_epochs[r])},
+                          {"spearman", rho}, {"pearson", pr}, {"median_reward_seconds", median(cost)}});
+    }
+    nlohmann::json losses = nlohmann::json::array();
+    fmt::print("\n{:<12} {:>8} {:>9} {:>9}   {}\n", "loss", "reward", "test AUC", "± std", "expression");
+    for (const PanelLoss& p : panel) {
+      const double m = mean_of(p.test_auc);
+      double var = 0;
+      for (double x : p.test_auc) var += (x - m) * (x - m);
+      const double sd = p.test_auc.size() > 1 ? std::sqrt(var / static_cast<double>(p.test_auc.size() - 1)) : 0.0;
+      std::string expr = p.origin == "sampled" ? p.source : "(examples/" + p.name + ".loss)";
+      std::replace(expr.begin(), expr.end(), '\n', ' ');
+      fmt::print("{:<12} {:>8.4f} {:>9.4f} {:>9.4f}   {}\n", p.name, p.rewards.back(), m, sd, expr);
+      losses.push_back({{"name", p.name}, {"origin", p.origin}, {"source", p.source}, {"rewards", p.rewards},
+                        {"reward_seconds", p.reward_seconds}, {"test_auc", p.test_auc}, {"valid_auc", p.valid_auc},
+                        {"test_auc_mean", m}, {"test_auc_std", sd}, {"effectiveness_seconds", p.fit_seconds}});
+    }
+    if (!json_out.empty()) {
+      const nlohmann::json out = {{"benchmark", "reward_spearman"}, {"data", data.name}, {"seeds", seeds},
+                                  {"effect_epochs", effect_epochs}, {"effect_patience", effect_patience},
+                                  {"workers", workers}, {"sample_seed", sample_seed}, {"drawn", drawn},
+                                  {"train", config.train.to_json()}, {"settings", settings}, {"losses", losses}};
+      std::ofstream(json_out) << out.dump(2) << "\n";
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_reward: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
