@@ -233,14 +233,26 @@ Value LossBuilder::call(const Token& function, std::vector<Value> arguments) {
       constants.push_back(builtin->constant_default);
     }
   }
-  Expr built = builtin->build(operands, constants);
+  Expr built;
+  try {
+    built = builtin->build(operands, constants);
+  } catch (const std::invalid_argument& e) {  // a level rule of the segmented ops
+    throw source_.error(function.offset, fmt::format("{}(...): {}", builtin->name, e.what()));
+  }
+  if (builtin->name == "other" && !first_other_at_) first_other_at_ = function.offset;
   Value v = with_depth(built, depth_above(built.get(), known_depths), function.offset);
   v.variable_at = function.offset;
   v.variable_why = fmt::format("{}(...) is a function call", builtin->name);
   return v;
 }
 
-LossFunction LossBuilder::finish(Value body) {
+LossFunction LossBuilder::finish(Value body, size_t body_at) {
+  if (body.expr->level() == Level::Pair)
+    throw source_.error(first_other_at_.value_or(body_at),
+                        "other(...) is the value at the other document of a pair: use it inside pairsum(...)");
+  if (body.expr->segmented() && body.expr->level() != Level::Query)
+    throw source_.error(body_at, "a ranking loss is one value per query: reduce the per-document "
+                                 "expression with qsum(...), qmean(...) or qmax(...)");
   for (const auto& [name, value] : overrides_) {
     auto it = names_.find(name);
     if (it != names_.end() && it->second.kind == NameKind::Param) continue;

@@ -49,7 +49,8 @@ class LossBuilder {
   Value power(Value base, Value exponent, size_t offset);
   Value call(const Token& function, std::vector<Value> arguments);
 
-  LossFunction finish(Value body);
+  // `body_at`: where the loss expression starts, for errors about it as a whole.
+  LossFunction finish(Value body, size_t body_at);
 
  private:
   enum class NameKind { Input, DefaultInput, Param, Let };
@@ -72,6 +73,7 @@ class LossBuilder {
   std::vector<InputDecl> inputs_;
   std::optional<size_t> default_input_used_at_;  // first use of an implicit pred/label
   std::optional<size_t> reduction_at_;
+  std::optional<size_t> first_other_at_;  // the first other(...) call
   Reduction reduction_ = Reduction::Mean;
 };
 

@@ -129,7 +129,7 @@ const OpEmission kEmissions[] = {
     {Op::Min, [](Emitter& e, const Node&, Value* a, Value* b) -> Value* { return e.b.CreateMinNum(a, b); }},
     {Op::Max, [](Emitter& e, const Node&, Value* a, Value* b) -> Value* { return e.b.CreateMaxNum(a, b); }},
 };
-static_assert(std::size(kEmissions) == kNumOps - 2, "one emission per non-leaf op");
+static_assert(std::size(kEmissions) == kNumElementwiseOps - 2, "one emission per non-leaf op");
 
 EmitFn emission(Op op) {
   for (const OpEmission& e : kEmissions)
