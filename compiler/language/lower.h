@@ -29,6 +29,7 @@ struct Value {
   size_t variable_at = 0;
   std::string variable_why;  // "'pred' is an input"
   int depth = 1;             // levels of IR operations; a leaf is 1
+  size_t pair_at = 0;        // a pair value: the other(...) call that made it one
 };
 
 class LossBuilder {
@@ -73,7 +74,6 @@ class LossBuilder {
   std::vector<InputDecl> inputs_;
   std::optional<size_t> default_input_used_at_;  // first use of an implicit pred/label
   std::optional<size_t> reduction_at_;
-  std::optional<size_t> first_other_at_;  // the first other(...) call
   Reduction reduction_ = Reduction::Mean;
 };
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
 #include <limits>
 #include <stdexcept>
@@ -72,7 +73,6 @@ extern "C" __global__ void __launch_bounds__(losscc_block_size)
 }}
 )",
                      kBlockSize, kFinishKernel);
-  out += ranking_helpers();
   return out;
 }
 
@@ -254,6 +254,8 @@ std::string emit_cuda_batch(const std::vector<Program>& programs, const CudaEmit
   std::string out;
   if (options.header_comment) out += header_comment(distinct);
   out += prelude();
+  if (std::any_of(distinct.begin(), distinct.end(), [](const Program* p) { return p->grouped(); }))
+    out += ranking_helpers();
   for (const Program* p : distinct) {
     if (p->grouped())
       emit_ranking_kernel(*p, kernel_name(*p), out);
