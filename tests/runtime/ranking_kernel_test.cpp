@@ -11,7 +11,7 @@
 #include "compiler/interp/segmented.h"
 #include "compiler/language/parse.h"
 #include "compiler/passes/program.h"
-#include "ranking_lists.h"
+#include "tests/compiler/ranking_lists.h"
 #include "runtime/kernel.h"
 
 using namespace losscc;
