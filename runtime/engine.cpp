@@ -98,6 +98,10 @@ std::shared_ptr<const Kernel> compile(const Program& program, const CompileOptio
       throw BackendUnavailable("the LLVM backend is not built in (configure with LLVM)");
 #endif
     case Backend::Cuda:
+      // The kernel is emitted (compiler/codegen/cuda, --emit-cuda) and
+      // NVRTC-tested, but its launch (offsets, shared memory) is not wired.
+      if (program.grouped())
+        throw BackendUnavailable("the CUDA backend does not run ranking (per-query) losses yet; use cpu or interp");
 #ifdef LOSSCC_HAVE_NVRTC
       return make_cuda_kernel(program, options);
 #else

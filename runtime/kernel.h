@@ -37,6 +37,10 @@ struct HostArgs {
   std::vector<const float*> inputs;  // one per program.fn.inputs, in declaration order
   std::vector<float*> grads;         // one per program.grad_inputs
   int threads = 0;                   // 0: all hardware threads
+  // Grouped (ranking) programs only: query q owns documents
+  // [offsets[q], offsets[q+1]) of the n (program.h); checked by run().
+  const int64_t* offsets = nullptr;
+  int64_t queries = 0;
 };
 
 // Device (CUDA) arrays, contiguous float32 with unit stride, all on the
@@ -59,8 +63,9 @@ class Kernel {
 
   // Runs the fused program: returns the reduced loss (mean or sum, as
   // program().fn.reduction says) and writes grads[k][i] = s · ∂ℓ_i/∂x_{k,i}
-  // with s = 1/n for a mean and 1 for a sum. Host backends only; throws
-  // std::logic_error on Cuda.
+  // with s = 1/n for a mean and 1 for a sum. A grouped program reduces over
+  // the queries instead (s = 1/queries for a mean). Host backends only;
+  // throws std::logic_error on Cuda.
   virtual double run(const HostArgs& args) const = 0;
   // Device backends only; throws std::logic_error on host backends.
   virtual void run_device(const DeviceArgs& args) const;

@@ -29,8 +29,10 @@ using namespace losscc::bench;
 
 namespace {
 
-// Every examples/*.loss, differentiated with respect to its predictions and
-// scores (roles Prediction, Positive, Negative), sorted by name.
+// Every pointwise examples/*.loss, differentiated with respect to its
+// predictions and scores (roles Prediction, Positive, Negative), sorted by
+// name. Ranking losses run over queries, which these elementwise cases and
+// their peers do not model; they have no benchmark rows yet.
 std::vector<LossCase> load_examples(const Options& options) {
   std::vector<fs::path> files;
   if (fs::is_directory(options.examples_dir)) {
@@ -42,6 +44,7 @@ std::vector<LossCase> load_examples(const Options& options) {
   std::vector<LossCase> out;
   for (const fs::path& f : files) {
     LossFunction fn = parse_loss_file(f.string());
+    if (fn.grouped()) continue;
     std::vector<int> grads;
     for (size_t j = 0; j < fn.inputs.size(); ++j) {
       Role r = fn.inputs[j].role;

@@ -44,6 +44,7 @@ struct Options {
   std::string eval;  // "pred=0.3,label=1"
   bool run_given = false;
   int64_t run = 0;
+  int64_t list_size = 10;  // documents per query for --run on a ranking loss
   std::string backend;  // empty: cpu where LLVM is built in, else interp
   uint64_t seed = 1;
   int threads = 0;
@@ -73,6 +74,8 @@ int print_gradients(const LossFunction& fn) {
 }
 
 int evaluate_one(const LossFunction& fn, const std::string& assignments) {
+  if (fn.grouped())
+    throw UsageError("--eval evaluates one element; a ranking loss needs lists of documents (use --run N --list-size K)");
   std::map<std::string, double> env = parse_assignments({assignments}, "--eval");
   for (const InputDecl& in : fn.inputs)
     if (!env.count(in.name)) throw UsageError(fmt::format("--eval: no value for input '{}'", in.name));
@@ -103,6 +106,7 @@ std::vector<std::vector<float>> random_inputs(const LossFunction& fn, int64_t n,
         case Domain::Binary: v = coin(rng) ? 1.0f : 0.0f; break;
         case Domain::Unit: v = unit(rng); break;
         case Domain::Real: v = score(rng); break;
+        case Domain::Grade: v = static_cast<float>(std::uniform_int_distribution<int>(0, 4)(rng)); break;
       }
     }
     data.push_back(std::move(column));
@@ -121,12 +125,16 @@ rt::Backend backend_by_name(const std::string& name) {
 // Runs `kernel` once on host columns, through device memory for CUDA.
 // Returns the reduced loss; fills `grads`.
 double run_kernel(const rt::Kernel& kernel, const std::vector<std::vector<float>>& inputs,
-                  std::vector<std::vector<float>>& grads, int threads) {
+                  std::vector<std::vector<float>>& grads, int threads, const std::vector<int64_t>& offsets) {
   const int64_t n = inputs.empty() ? 0 : static_cast<int64_t>(inputs[0].size());
   if (kernel.backend() != rt::Backend::Cuda) {
     rt::HostArgs args;
     args.n = n;
     args.threads = threads;
+    if (!offsets.empty()) {
+      args.offsets = offsets.data();
+      args.queries = static_cast<int64_t>(offsets.size()) - 1;
+    }
     for (const auto& column : inputs) args.inputs.push_back(column.data());
     for (auto& column : grads) args.grads.push_back(column.data());
     return kernel.run(args);
@@ -170,15 +178,27 @@ int run_random(const LossFunction& fn, const Options& opt) {
   std::shared_ptr<const rt::Kernel> kernel = rt::get_kernel(program, {backend});
   double compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  std::vector<std::vector<float>> inputs = random_inputs(fn, opt.run, opt.seed);
-  std::vector<std::vector<float>> grads(program.grad_inputs.size(), std::vector<float>(opt.run));
+  // A ranking loss runs on --run queries of --list-size documents each.
+  std::vector<int64_t> offsets;
+  int64_t n = opt.run;
+  if (program.grouped()) {
+    if (opt.list_size <= 0) throw UsageError("--list-size needs a positive document count");
+    for (int64_t q = 0; q <= opt.run; ++q) offsets.push_back(q * opt.list_size);
+    n = opt.run * opt.list_size;
+  }
+  std::vector<std::vector<float>> inputs = random_inputs(fn, n, opt.seed);
+  std::vector<std::vector<float>> grads(program.grad_inputs.size(), std::vector<float>(n));
   auto t1 = std::chrono::steady_clock::now();
-  double loss = run_kernel(*kernel, inputs, grads, opt.threads);
+  double loss = run_kernel(*kernel, inputs, grads, opt.threads, offsets);
   double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
   json out;
   out["backend"] = std::string(rt::backend_name(backend));
-  out["n"] = opt.run;
+  out["n"] = n;
+  if (program.grouped()) {
+    out["queries"] = opt.run;
+    out["list_size"] = opt.list_size;
+  }
   out["seed"] = opt.seed;
   out["loss"] = loss;
   double checksum = 0;
@@ -265,6 +285,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"cpu", "cuda", "interp"}));
   app.add_option("--seed", opt.seed, "random seed for --run");
   app.add_option("--threads", opt.threads, "threads for --run (0: all cores)");
+  app.add_option("--list-size", opt.list_size,
+                 "documents per query for --run on a ranking loss (--run N: N queries; default 10)");
   app.add_option("--gpu-arch", opt.gpu_arch, "NVRTC target for --emit-ptx (e.g. compute_90)");
   try {
     app.parse(argc, argv);

@@ -43,15 +43,24 @@ double apply(Op op, double a, double b) {
     case Op::Min: return std::fmin(a, b);  // IEEE minNum: one NaN → the other operand
     case Op::Max: return std::fmax(a, b);
     case Op::Const:
-    case Op::Input: break;
+    case Op::Input:
+    case Op::QSum:
+    case Op::QMax:
+    case Op::QCount:
+    case Op::Rank:
+    case Op::Other:
+    case Op::PairSum: break;
   }
-  throw std::invalid_argument("apply: not an operation: " + std::string(op_info(op).name));
+  throw std::invalid_argument("apply: not an elementwise operation: " + std::string(op_info(op).name));
 }
 
 Evaluator::Evaluator(std::vector<Expr> outputs, const std::vector<std::string>& inputs)
     : outputs_(std::move(outputs)) {
   std::unordered_map<const Node*, int> reg;
   for (const Node* n : schedule(outputs_)) {
+    if (op_info(n->op()).segmented)
+      throw std::invalid_argument(std::string("Evaluator: '") + std::string(op_info(n->op()).name) +
+                                  "' is a per-query op; a ranking loss runs with GroupEvaluator");
     Instr in{n->op()};
     if (n->is_const()) {
       in.value = n->value();

@@ -2,6 +2,7 @@
 
 #include "compiler/ir/stable_hash.h"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cmath>
@@ -39,7 +40,31 @@ constexpr std::array<OpInfo, kNumOps> kOps = {{
     {Op::Expm1, "expm1", 1, false},
     {Op::Min, "min", 2, true},
     {Op::Max, "max", 2, true},
+    {Op::QSum, "qsum", 1, false, true},
+    {Op::QMax, "qmax", 1, false, true},
+    {Op::QCount, "qcount", 0, false, true},
+    {Op::Rank, "rank", 1, false, true},
+    {Op::Other, "other", 1, false, true},
+    {Op::PairSum, "pairsum", 2, false, true},
 }};
+
+// The level of an op's result from its operands' levels (expr.h).
+Level result_level(Op op, const std::vector<Expr>& args) {
+  switch (op) {
+    case Op::Const:
+    case Op::QSum:
+    case Op::QMax:
+    case Op::QCount: return Level::Query;
+    case Op::Input:
+    case Op::Rank:
+    case Op::PairSum: return Level::Document;
+    case Op::Other: return Level::Pair;
+    default: break;
+  }
+  Level l = Level::Query;
+  for (const Expr& a : args) l = std::max(l, a->level());
+  return l;
+}
 
 uint64_t bits_of(double v) {
   if (std::isnan(v)) v = std::numeric_limits<double>::quiet_NaN();
@@ -94,6 +119,9 @@ class Interner {
     node->value_ = op == Op::Const ? value : 0.0;
     if (op == Op::Const && std::isnan(value)) node->value_ = std::numeric_limits<double>::quiet_NaN();
     node->name_ = std::string(name);
+    node->level_ = result_level(op, args);
+    node->segmented_ = op_info(op).segmented;
+    for (const Expr& a : args) node->segmented_ = node->segmented_ || a->segmented();
     node->args_ = std::move(args);
     node->hash_ = hash;
     table_.emplace(hash, node);
@@ -155,6 +183,10 @@ Expr Expr::make(Op op, std::vector<Expr> args) {
     if (!a) throw std::invalid_argument("null operand for " + std::string(info.name));
   if (op == Op::Pow && !args[1]->is_const())
     throw std::invalid_argument("the exponent of ^ must be a constant");
+  if ((op == Op::QSum || op == Op::QMax || op == Op::Rank || op == Op::Other) &&
+      args[0]->level() == Level::Pair)
+    throw std::invalid_argument(std::string(info.name) +
+                                " of a pair term (one that uses other(...)); sum it over pairs with pairsum first");
   return Interner::instance().intern(op, 0, {}, std::move(args));
 }
 
@@ -191,11 +223,27 @@ Expr log1p(const Expr& a) { return Expr::make(Op::Log1p, {a}); }
 Expr expm1(const Expr& a) { return Expr::make(Op::Expm1, {a}); }
 Expr min(const Expr& a, const Expr& b) { return Expr::make(Op::Min, {a, b}); }
 Expr max(const Expr& a, const Expr& b) { return Expr::make(Op::Max, {a, b}); }
+Expr qsum(const Expr& a) { return Expr::make(Op::QSum, {a}); }
+Expr qmax(const Expr& a) { return Expr::make(Op::QMax, {a}); }
+Expr qcount() { return Expr::make(Op::QCount, {}); }
+Expr rank(const Expr& a) { return Expr::make(Op::Rank, {a}); }
+Expr other(const Expr& a) { return Expr::make(Op::Other, {a}); }
+Expr pairsum(const Expr& condition, const Expr& term) { return Expr::make(Op::PairSum, {condition, term}); }
 Expr square(const Expr& a) { return pow(a, 2.0); }
 Expr reciprocal(const Expr& a) { return 1.0 / a; }
 Expr clamp(const Expr& a, const Expr& lo, const Expr& hi) { return min(max(a, lo), hi); }
 Expr guarded_log(const Expr& a, double eps) { return sign(a) * log(abs(a) + eps); }
 Expr guarded_reciprocal(const Expr& a, double eps) { return sign(a) / (abs(a) + eps); }
+Expr qmean(const Expr& a) { return qsum(a) / qcount(); }
+Expr qlse(const Expr& a) {
+  Expr m = qmax(a);
+  return m + log(qsum(exp(a - m)));
+}
+Expr softmax(const Expr& a) { return exp(a - qlse(a)); }
+Expr smooth_rank(const Expr& a, double tau) { return 1.0 + pairsum(constant(1.0), sigmoid((other(a) - a) / tau)); }
+Expr gain(const Expr& label) { return expm1(label * constant(std::log(2.0))); }
+Expr discount(const Expr& r) { return constant(std::log(2.0)) / log1p(r); }
+Expr ideal_dcg(const Expr& label) { return qsum(gain(label) * discount(rank(label))); }
 
 std::vector<const Node*> schedule(const std::vector<Expr>& roots) {
   std::vector<const Node*> order;

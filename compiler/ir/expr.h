@@ -52,18 +52,44 @@ enum class Op : uint8_t {
   Min,
   Max,
 
-  // Room to grow: listwise ranking losses will add group reductions
-  // (sum / log-sum-exp / softmax over the documents of one query), and
-  // multi-task losses are weighted sums of several LossFunctions, not new ops.
+  // Segmented (per-query) ops, for ranking losses. The elements are the
+  // documents of a list of queries; the documents of one query are
+  // contiguous and the caller passes the segment offsets. A value lives at
+  // one Level (below): per query, per document, or per pair (i, j) of
+  // documents of one query. Elementwise ops work at the highest level of
+  // their operands (a per-query value is the same for every document, a
+  // per-document value x in a pair term is x_i). Multi-task losses are
+  // weighted sums of several LossFunctions, not new ops.
+  QSum,     // Σ_{j in the query} a_j: a per-query value. Never empty (see below).
+  QMax,     // max_j a_j (IEEE maxNum fold from -inf: NaNs are skipped unless all are).
+  QCount,   // no operands: the number of documents of the query.
+  Rank,     // the 1-based position of document i when the query is sorted by a
+            // descending; ties go to the earlier document: 1 + #{j : a_j > a_i
+            // or (a_j == a_i and j < i)}. A NaN is never above anything. Its
+            // derivative is 0 (it is piecewise constant).
+  Other,    // a pair value: the per-document value a at the *other* document j
+            // of the pair (i, j). Only meaningful inside PairSum.
+  PairSum,  // pairsum(c, e) at document i: Σ over the other documents j ≠ i of
+            // the query with c(i,j) > 0 of e(i,j). A pair whose condition is not
+            // > 0 (NaN included) adds nothing, not even a NaN in e; an empty sum
+            // is 0 (a query of one document). The condition is never
+            // differentiated. O(n²) per query.
 };
 
-inline constexpr int kNumOps = static_cast<int>(Op::Max) + 1;
+inline constexpr int kNumOps = static_cast<int>(Op::PairSum) + 1;
+inline constexpr int kNumElementwiseOps = static_cast<int>(Op::Max) + 1;
+
+// Where a value lives (see the segmented ops above). Constants and the
+// per-query reductions are per query; inputs are per document; Other(x) and
+// anything computed from it is per pair until a PairSum sums it away.
+enum class Level : uint8_t { Query = 0, Document = 1, Pair = 2 };
 
 struct OpInfo {
   Op op;
   std::string_view name;  // the .loss spelling of a function, or the op's name
   int arity;
   bool commutative;
+  bool segmented;  // one of the per-query ops: not evaluable element by element
 };
 const OpInfo& op_info(Op op);
 // Looks up a unary/binary *function* by its .loss name ("log", "max", ...).
@@ -112,6 +138,10 @@ class Node {
   bool is_const() const { return op_ == Op::Const; }
   bool is_const(double v) const { return op_ == Op::Const && value_ == v; }
   bool is_input() const { return op_ == Op::Input; }
+  Level level() const { return level_; }
+  // Whether a segmented op is anywhere in this expression: the loss is then
+  // a ranking loss over queries, not a sum over independent elements.
+  bool segmented() const { return segmented_; }
 
  private:
   friend class Interner;
@@ -120,6 +150,8 @@ class Node {
   std::string name_;
   std::vector<Expr> args_;
   uint64_t hash_ = 0;
+  Level level_ = Level::Query;
+  bool segmented_ = false;
 };
 
 // Builders. Each is a plain Expr::make with no rewriting: folding and
@@ -154,12 +186,27 @@ Expr log1p(const Expr& a);
 Expr expm1(const Expr& a);
 Expr min(const Expr& a, const Expr& b);
 Expr max(const Expr& a, const Expr& b);
+// Segmented ops. Level rules are checked (std::invalid_argument): qsum, qmax,
+// rank and other take a per-query or per-document operand, not a pair value.
+Expr qsum(const Expr& a);
+Expr qmax(const Expr& a);
+Expr qcount();
+Expr rank(const Expr& a);
+Expr other(const Expr& a);
+Expr pairsum(const Expr& condition, const Expr& term);
 // Sugar that lowers to the ops above.
 Expr square(const Expr& a);                  // a ^ 2
 Expr reciprocal(const Expr& a);              // 1 / a
 Expr clamp(const Expr& a, const Expr& lo, const Expr& hi);  // min(max(a, lo), hi)
 Expr guarded_log(const Expr& a, double eps);  // sign(a) * log(|a| + eps)
 Expr guarded_reciprocal(const Expr& a, double eps);  // sign(a) / (|a| + eps)
+Expr qmean(const Expr& a);                   // qsum(a) / qcount()
+Expr qlse(const Expr& a);                    // m + log(qsum(exp(a - m))), m = qmax(a)
+Expr softmax(const Expr& a);                 // exp(a - qlse(a))
+Expr smooth_rank(const Expr& a, double tau); // 1 + pairsum(1, sigmoid((other(a) - a) / tau))
+Expr gain(const Expr& label);                // 2^label - 1, as expm1(label · ln 2)
+Expr discount(const Expr& rank);             // 1 / log2(1 + rank), as ln 2 / log1p(rank)
+Expr ideal_dcg(const Expr& label);           // qsum(gain(label) · discount(rank(label)))
 
 // Every distinct node reachable from `roots`, children before parents, each
 // once: the evaluation order shared by the interpreter and both backends.

@@ -9,11 +9,12 @@ namespace losscc {
 
 namespace {
 
-constexpr std::array<std::pair<Domain, std::string_view>, 4> kDomains = {{
+constexpr std::array<std::pair<Domain, std::string_view>, 5> kDomains = {{
     {Domain::Probability, "prob"},
     {Domain::Binary, "binary"},
     {Domain::Unit, "unit"},
     {Domain::Real, "real"},
+    {Domain::Grade, "grade"},
 }};
 
 constexpr std::array<std::pair<Role, std::string_view>, 5> kRoles = {{

@@ -20,6 +20,8 @@ enum class Domain : uint8_t {
   Binary,       // `binary`: a label in {0, 1}
   Unit,         // `unit`: a real number in [0, 1] (soft label, weight)
   Real,         // `real`: any real number (a raw score or regression target)
+  Grade,        // `grade`: a graded relevance label, an integer 0, 1, 2, ...
+                // (the checks and `losscc --run` draw 0..4)
 };
 std::string_view domain_name(Domain d);
 std::optional<Domain> domain_by_name(std::string_view name);
@@ -56,6 +58,9 @@ struct LossFunction {
   static std::vector<InputDecl> default_inputs();
   const InputDecl* find_input(std::string_view name) const;
   int input_index(std::string_view name) const;  // -1 if absent
+  // A ranking loss: the body is a per-query value built with segmented ops
+  // (expr.h), run over queries given by segment offsets (program.h).
+  bool grouped() const { return body && body->segmented(); }
   // Stable hash of the body, the input declarations (in order) and the reduction.
   uint64_t hash() const;
 };

@@ -24,7 +24,17 @@ Expr build_guarded_reciprocal(const std::vector<Expr>& x, const std::vector<doub
   return guarded_reciprocal(x[0], eps[0]);
 }
 
-constexpr std::array<Builtin, 19> kBuiltins = {{
+Expr build_qmean(const std::vector<Expr>& x, const std::vector<double>&) { return qmean(x[0]); }
+Expr build_qlse(const std::vector<Expr>& x, const std::vector<double>&) { return qlse(x[0]); }
+Expr build_softmax(const std::vector<Expr>& x, const std::vector<double>&) { return softmax(x[0]); }
+Expr build_smooth_rank(const std::vector<Expr>& x, const std::vector<double>& tau) {
+  return smooth_rank(x[0], tau[0]);
+}
+Expr build_gain(const std::vector<Expr>& x, const std::vector<double>&) { return gain(x[0]); }
+Expr build_discount(const std::vector<Expr>& x, const std::vector<double>&) { return discount(x[0]); }
+Expr build_idcg(const std::vector<Expr>& x, const std::vector<double>&) { return ideal_dcg(x[0]); }
+
+constexpr std::array<Builtin, 32> kBuiltins = {{
     {"log", 1, 0, 0, build_op<Op::Log>, "log(x)"},
     {"exp", 1, 0, 0, build_op<Op::Exp>, "exp(x)"},
     {"sqrt", 1, 0, 0, build_op<Op::Sqrt>, "sqrt(x)"},
@@ -45,6 +55,20 @@ constexpr std::array<Builtin, 19> kBuiltins = {{
     {"guarded_log", 1, 1, kGuardEpsilon, build_guarded_log, "guarded_log(x, eps = 1e-6)"},
     {"guarded_reciprocal", 1, 1, kGuardEpsilon, build_guarded_reciprocal,
      "guarded_reciprocal(x, eps = 1e-6)"},
+    // Per-query (ranking) functions; see docs/LANGUAGE.md.
+    {"qsum", 1, 0, 0, build_op<Op::QSum>, "qsum(x)"},
+    {"qmax", 1, 0, 0, build_op<Op::QMax>, "qmax(x)"},
+    {"qcount", 0, 0, 0, build_op<Op::QCount>, "qcount()"},
+    {"rank", 1, 0, 0, build_op<Op::Rank>, "rank(x)"},
+    {"other", 1, 0, 0, build_op<Op::Other>, "other(x)"},
+    {"pairsum", 2, 0, 0, build_op<Op::PairSum>, "pairsum(condition, term)"},
+    {"qmean", 1, 0, 0, build_qmean, "qmean(x)"},
+    {"qlse", 1, 0, 0, build_qlse, "qlse(x)"},
+    {"softmax", 1, 0, 0, build_softmax, "softmax(x)"},
+    {"smooth_rank", 1, 1, 1.0, build_smooth_rank, "smooth_rank(x, tau = 1)"},
+    {"gain", 1, 0, 0, build_gain, "gain(label)"},
+    {"discount", 1, 0, 0, build_discount, "discount(rank)"},
+    {"idcg", 1, 0, 0, build_idcg, "idcg(label)"},
 }};
 
 }  // namespace

@@ -175,6 +175,7 @@ Value LossBuilder::name(const Token& name) {
 Value LossBuilder::negate(Value operand, size_t offset) {
   Value v = with_depth(-operand.expr, operand.depth + 1, offset);
   if (operand.constant) v.constant = -*operand.constant;
+  v.pair_at = operand.pair_at;
   v.variable_at = operand.variable_at;
   v.variable_why = std::move(operand.variable_why);
   return v;
@@ -183,6 +184,7 @@ Value LossBuilder::negate(Value operand, size_t offset) {
 Value LossBuilder::binary(Op op, Value lhs, Value rhs, size_t offset) {
   Value v = with_depth(Expr::make(op, {lhs.expr, rhs.expr}), std::max(lhs.depth, rhs.depth) + 1, offset);
   if (lhs.constant && rhs.constant) v.constant = fold(op, *lhs.constant, *rhs.constant);
+  v.pair_at = lhs.expr->level() == Level::Pair ? lhs.pair_at : rhs.pair_at;
   const Value& variable = lhs.constant ? rhs : lhs;
   v.variable_at = variable.variable_at;
   v.variable_why = variable.variable_why;
@@ -193,6 +195,7 @@ Value LossBuilder::power(Value base, Value exponent, size_t offset) {
   double e = require_constant(exponent, "the exponent of '^'");
   Value v = with_depth(pow(base.expr, e), base.depth + 1, offset);
   if (base.constant) v.constant = std::pow(*base.constant, e);
+  v.pair_at = base.pair_at;
   v.variable_at = base.variable_at;
   v.variable_why = std::move(base.variable_why);
   return v;
@@ -233,14 +236,30 @@ Value LossBuilder::call(const Token& function, std::vector<Value> arguments) {
       constants.push_back(builtin->constant_default);
     }
   }
-  Expr built = builtin->build(operands, constants);
+  Expr built;
+  try {
+    built = builtin->build(operands, constants);
+  } catch (const std::invalid_argument& e) {  // a level rule of the segmented ops
+    throw source_.error(function.offset, fmt::format("{}(...): {}", builtin->name, e.what()));
+  }
+  size_t pair_at = function.offset;  // other(...) itself, or the operand that is a pair value
+  if (builtin->name != "other")
+    for (const Value& a : arguments)
+      if (a.expr->level() == Level::Pair) pair_at = a.pair_at;
   Value v = with_depth(built, depth_above(built.get(), known_depths), function.offset);
   v.variable_at = function.offset;
   v.variable_why = fmt::format("{}(...) is a function call", builtin->name);
+  v.pair_at = pair_at;
   return v;
 }
 
-LossFunction LossBuilder::finish(Value body) {
+LossFunction LossBuilder::finish(Value body, size_t body_at) {
+  if (body.expr->level() == Level::Pair)
+    throw source_.error(body.pair_at,
+                        "other(...) is the value at the other document of a pair: use it inside pairsum(...)");
+  if (body.expr->segmented() && body.expr->level() != Level::Query)
+    throw source_.error(body_at, "a ranking loss is one value per query: reduce the per-document "
+                                 "expression with qsum(...), qmean(...) or qmax(...)");
   for (const auto& [name, value] : overrides_) {
     auto it = names_.find(name);
     if (it != names_.end() && it->second.kind == NameKind::Param) continue;

@@ -29,6 +29,7 @@ struct Value {
   size_t variable_at = 0;
   std::string variable_why;  // "'pred' is an input"
   int depth = 1;             // levels of IR operations; a leaf is 1
+  size_t pair_at = 0;        // a pair value: the other(...) call that made it one
 };
 
 class LossBuilder {
@@ -49,7 +50,8 @@ class LossBuilder {
   Value power(Value base, Value exponent, size_t offset);
   Value call(const Token& function, std::vector<Value> arguments);
 
-  LossFunction finish(Value body);
+  // `body_at`: where the loss expression starts, for errors about it as a whole.
+  LossFunction finish(Value body, size_t body_at);
 
  private:
   enum class NameKind { Input, DefaultInput, Param, Let };

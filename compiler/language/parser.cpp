@@ -81,6 +81,7 @@ LossFunction Parser::parse_file() {
     skip_terminators();
   }
   if (at(TokenKind::End)) fail_expected("the loss expression");
+  const size_t body_at = peek().offset;
   Value body = parse_expression();
   if (!at(TokenKind::End) && !at(TokenKind::Newline) && !at(TokenKind::Semicolon)) {
     if (at(TokenKind::RightParen)) throw source_.error(peek().offset, "unmatched ')'");
@@ -91,7 +92,7 @@ LossFunction Parser::parse_file() {
     if (at_statement()) fail_expected("end of file after the loss expression (statements come before it)");
     fail_expected("end of file after the loss expression");
   }
-  return builder_.finish(std::move(body));
+  return builder_.finish(std::move(body), body_at);
 }
 
 bool Parser::at_statement() {
@@ -121,11 +122,11 @@ void Parser::parse_input() {
   take();
   Token name = expect(TokenKind::Identifier, "a name after 'input'");
   expect(TokenKind::Colon, "':' after the input name");
-  Token domain_token = expect(TokenKind::Identifier, "a domain (prob, binary, unit or real)");
+  Token domain_token = expect(TokenKind::Identifier, "a domain (prob, binary, unit, real or grade)");
   std::optional<Domain> domain = domain_by_name(domain_token.text);
   if (!domain)
     throw source_.error(domain_token.offset,
-                        fmt::format("unknown domain {}: expected prob, binary, unit or real", describe(domain_token)));
+                        fmt::format("unknown domain {}: expected prob, binary, unit, real or grade", describe(domain_token)));
   Role role = default_role(name.text);
   if (accept(TokenKind::As)) {
     Token role_token = expect(TokenKind::Identifier, "a role (pred, label, pos, neg or other)");

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <random>
 #include <fmt/format.h>
 
 #include "compiler/interp/interp.h"
+#include "compiler/interp/segmented.h"
 #include "compiler/passes/program.h"
 #include "compiler/passes/simplify.h"
 
@@ -15,6 +18,8 @@ namespace {
 constexpr int kMonotonicPoints = 32;         // N pred values per label
 constexpr double kMonotonicThreshold = 0.6;  // AutoLossGen's 60%
 constexpr size_t kMaxGridPoints = 20000;     // cap on the finiteness grid
+constexpr double kIdealOrderThreshold = 0.9;  // ranking: ideal order wins on > 90% of lists
+constexpr int kProbeLists = 48;               // ranking: random probe queries
 
 // The finiteness grid of one domain: its ends and a spread of inner values.
 std::vector<double> domain_grid(Domain d) {
@@ -23,6 +28,7 @@ std::vector<double> domain_grid(Domain d) {
     case Domain::Binary: return {0.0, 1.0};
     case Domain::Unit: return {0.0, 0.25, 0.5, 0.75, 1.0};
     case Domain::Real: return {-10.0, -3.0, -1.0, -0.25, 0.0, 0.5, 1.0, 3.0, 10.0};
+    case Domain::Grade: return {0.0, 1.0, 2.0, 3.0, 4.0};
   }
   return {};
 }
@@ -37,6 +43,7 @@ std::vector<double> sweep(Domain d, int n) {
       case Domain::Unit: v.push_back(t); break;
       case Domain::Binary: v.push_back(i % 2); break;
       case Domain::Real: v.push_back(-10.0 + 20.0 * t); break;
+      case Domain::Grade: v.push_back(i % 5); break;
     }
   }
   return v;
@@ -87,6 +94,75 @@ bool uses_role(const LossFunction& fn, Role r) {
   return false;
 }
 
+std::vector<double> probe_values(Domain d);
+
+// ---- ranking losses: probe lists ---------------------------------------------
+
+// One query: values[j][i] is input j at document i.
+using ProbeList = std::vector<std::vector<double>>;
+
+// A random value of a domain (scores of a real input are N(0, 1)).
+double draw(Domain d, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  switch (d) {
+    case Domain::Probability: return 1e-4 + (1 - 2e-4) * u(rng);
+    case Domain::Binary: return u(rng) < 0.5 ? 0.0 : 1.0;
+    case Domain::Unit: return u(rng);
+    case Domain::Real: return std::normal_distribution<double>(0.0, 1.0)(rng);
+    case Domain::Grade: return std::floor(5 * u(rng));
+  }
+  return 0;
+}
+
+// The probe queries of the ranking checks (check.h), the same every run.
+std::vector<ProbeList> probe_lists(const LossFunction& fn) {
+  std::mt19937_64 rng(0x72616e6bULL);
+  const size_t m = fn.inputs.size();
+  const int sizes[] = {1, 1, 2, 3, 4, 5, 6, 8, 10, 13, 20, 40};
+  std::vector<ProbeList> lists;
+  for (int k = 0; k < kProbeLists; ++k) {
+    const size_t n = static_cast<size_t>(sizes[k % std::size(sizes)]);
+    ProbeList list(m, std::vector<double>(n));
+    for (size_t j = 0; j < m; ++j)
+      for (size_t i = 0; i < n; ++i) list[j][i] = draw(fn.inputs[j].domain, rng);
+    for (size_t j = 0; j < m; ++j) {
+      const InputDecl& in = fn.inputs[j];
+      if (in.role == Role::Label && k % 6 == 1) std::fill(list[j].begin(), list[j].end(), 0.0);  // none relevant
+      if (in.role == Role::Label && k % 6 == 2) std::fill(list[j].begin(), list[j].end(), list[j][0]);  // all equal
+      if (in.role == Role::Prediction && k % 6 == 3) std::fill(list[j].begin(), list[j].end(), list[j][0]);  // tied
+      if (in.role == Role::Prediction && k % 6 == 4 && in.domain == Domain::Real)
+        for (size_t i = 0; i < n; ++i) list[j][i] = i % 2 ? 10.0 : -10.0;  // far apart
+    }
+    lists.push_back(std::move(list));
+  }
+  return lists;
+}
+
+// Every declared input differentiated, run one query at a time.
+struct GroupProbe {
+  Program program;
+  GroupEvaluator eval;
+  std::vector<std::vector<double>> out;
+  explicit GroupProbe(const LossFunction& fn, std::vector<int> wrt)
+      : program(build_program(fn, std::move(wrt))), eval(program.outputs, names(fn)) {}
+  static std::vector<std::string> names(const LossFunction& fn) {
+    std::vector<std::string> n;
+    for (const InputDecl& in : fn.inputs) n.push_back(in.name);
+    return n;
+  }
+  // out[0][·] = the query's loss, out[1 + j][i] = ∂loss/∂(input j at document i).
+  const std::vector<std::vector<double>>& at(const ProbeList& list) {
+    const size_t n = list.empty() ? 0 : list[0].size();
+    std::vector<const double*> in;
+    for (const auto& v : list) in.push_back(v.data());
+    out.assign(program.outputs.size(), std::vector<double>(n));
+    std::vector<double*> o;
+    for (auto& v : out) o.push_back(v.data());
+    eval.run(in.data(), static_cast<int64_t>(n), o.data());
+    return out;
+  }
+};
+
 class Checker {
  public:
   explicit Checker(const LossFunction& fn) : fn_(simplify(fn)) {}
@@ -102,6 +178,10 @@ class Checker {
 
     pairwise_ = has_role(fn_, Role::Positive) || has_role(fn_, Role::Negative);
     check_dependence();
+    if (fn_.grouped()) {
+      check_ranking();
+      return report_;
+    }
     Probe probe(fn_, all_inputs(fn_));
     check_grid(probe);
     if (pairwise_)
@@ -119,6 +199,92 @@ class Checker {
       report_.failed_checks.emplace_back(check_name);
     report_.reasons.push_back(fmt::format("{}: {}", check_name, detail));
   }
+
+  // ---- ranking losses ------------------------------------------------------
+
+  void check_ranking() {
+    GroupProbe probe(fn_, all_inputs(fn_));
+    const std::vector<ProbeList> lists = probe_lists(fn_);
+    std::string first_bad;
+    bool nonzero = false;
+    for (size_t k = 0; k < lists.size(); ++k) {
+      const auto& out = probe.at(lists[k]);
+      report_.grid_points += static_cast<int>(lists[k][0].size());
+      for (size_t o = 0; o < out.size() && first_bad.empty(); ++o)
+        for (size_t i = 0; i < out[o].size() && first_bad.empty(); ++i)
+          if (!std::isfinite(out[o][i]))
+            first_bad = fmt::format("{} is {} on probe list {} ({} documents{})",
+                                    o == 0 ? std::string("the loss") : "∂ℓ/∂" + fn_.inputs[o - 1].name, out[o][i], k,
+                                    lists[k][0].size(), o == 0 ? "" : fmt::format(", document {}", i));
+      for (size_t j = 0; j < fn_.inputs.size(); ++j)
+        if (trained(j))
+          for (double g : out[j + 1]) nonzero = nonzero || g != 0;
+    }
+    if (!first_bad.empty()) fail("finite", first_bad);
+    if (!nonzero) fail("nonzero-gradient", "every score gradient is 0 on the probe lists");
+
+    const int score = first_of_role(Role::Prediction), label = first_of_role(Role::Label);
+    if (score < 0 || label < 0) return;  // the dependence check already failed
+    check_ideal_order(probe, lists, score, label);
+    check_ranking_direction(probe, lists, score, label);
+  }
+
+  int first_of_role(Role r) const {
+    for (size_t j = 0; j < fn_.inputs.size(); ++j)
+      if (fn_.inputs[j].role == r) return static_cast<int>(j);
+    return -1;
+  }
+
+  // The documents of a list, best label first (ties: earlier first).
+  static std::vector<size_t> label_order(const std::vector<double>& label) {
+    std::vector<size_t> order(label.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return label[a] > label[b]; });
+    return order;
+  }
+
+  void check_ideal_order(GroupProbe& probe, const std::vector<ProbeList>& lists, int score, int label) {
+    std::mt19937_64 rng(0x6964656cULL);
+    int held = 0, total = 0;
+    for (ProbeList list : lists) {
+      const std::vector<double>& l = list[label];
+      if (std::all_of(l.begin(), l.end(), [&](double v) { return v == l[0]; })) continue;
+      std::vector<double> s(l.size());
+      for (double& v : s) v = draw(fn_.inputs[score].domain, rng);
+      std::sort(s.rbegin(), s.rend());
+      const std::vector<size_t> order = label_order(l);
+      for (size_t k = 0; k < order.size(); ++k) list[score][order[k]] = s[k];
+      const double ideal = probe.at(list)[0][0];
+      for (size_t k = 0; k < order.size(); ++k) list[score][order[k]] = s[order.size() - 1 - k];
+      const double reversed = probe.at(list)[0][0];
+      held += ideal < reversed;
+      ++total;
+    }
+    report_.ideal_order_fraction = total ? static_cast<double>(held) / total : 1.0;
+    if (total && *report_.ideal_order_fraction <= kIdealOrderThreshold)
+      fail("ideal-order", fmt::format("scores in label order must give a lower loss than the same scores "
+                                      "reversed; {} of {} lists ({:.0f}%, need more than {:.0f}%)",
+                                      held, total, 100 * *report_.ideal_order_fraction, 100 * kIdealOrderThreshold));
+  }
+
+  void check_ranking_direction(GroupProbe& probe, const std::vector<ProbeList>& lists, int score, int label) {
+    int held = 0, total = 0;
+    for (const ProbeList& list : lists) {
+      const auto& out = probe.at(list);
+      const std::vector<double>& l = list[label];
+      const std::vector<double>& g = out[score + 1];
+      for (size_t i = 0; i < l.size(); ++i)
+        for (size_t j = 0; j < l.size(); ++j) {
+          if (!(l[i] > l[j]) || (g[i] == 0 && g[j] == 0)) continue;
+          held += g[i] < g[j];
+          ++total;
+        }
+    }
+    judge_direction(held, total, "the gradient must raise relevant documents against irrelevant ones "
+                                 "(∂ℓ/∂s_i < ∂ℓ/∂s_j where label_i > label_j)");
+  }
+
+  // ---- pointwise and pairwise losses ---------------------------------------
 
   void check_dependence() {
     struct Need { Role role; const char* check; };
@@ -255,6 +421,7 @@ std::vector<double> probe_values(Domain d) {
     case Domain::Binary: return {1.0, 0.0, 1.0, 0.0, 0.0, 1.0};
     case Domain::Unit: return {0.0, 0.3, 0.55, 0.8, 1.0, 0.15};
     case Domain::Real: return {-2.3, -0.7, 0.4, 1.1, 2.9, -4.1};
+    case Domain::Grade: return {2.0, 0.0, 1.0, 3.0, 0.0, 4.0};
   }
   return {};
 }
@@ -294,16 +461,35 @@ bool CheckReport::failed(std::string_view check_name) const {
 }
 
 nlohmann::json CheckReport::to_json() const {
-  return {{"valid", valid},
-          {"reasons", reasons},
-          {"failed_checks", failed_checks},
-          {"grid_points", grid_points},
-          {"monotonic_fraction", monotonic_fraction}};
+  nlohmann::json j = {{"valid", valid},
+                      {"reasons", reasons},
+                      {"failed_checks", failed_checks},
+                      {"grid_points", grid_points},
+                      {"monotonic_fraction", monotonic_fraction}};
+  if (ideal_order_fraction) j["ideal_order_fraction"] = *ideal_order_fraction;
+  return j;
 }
 
 CheckReport check(const LossFunction& fn) { return Checker(fn).run(); }
 
 std::vector<double> gradient_fingerprint(const LossFunction& fn) {
+  if (fn.grouped()) {
+    // Three fixed lists (1, 3 and 6 documents) of the probe values.
+    GroupProbe probe(fn, all_inputs(fn));
+    std::vector<double> fp;
+    size_t at = 0;
+    for (size_t n : {1, 3, 6}) {
+      ProbeList list(fn.inputs.size(), std::vector<double>(n));
+      for (size_t j = 0; j < list.size(); ++j) {
+        const std::vector<double> v = probe_values(fn.inputs[j].domain);
+        for (size_t i = 0; i < n; ++i) list[j][i] = v[(at + i + 2 * j) % v.size()];
+      }
+      at += n;
+      const auto& out = probe.at(list);
+      for (size_t o = 1; o < out.size(); ++o) fp.insert(fp.end(), out[o].begin(), out[o].end());
+    }
+    return fp;
+  }
   Probe probe(fn, all_inputs(fn));
   std::vector<double> fp;
   const size_t probes = probe_values(Domain::Real).size();

@@ -21,7 +21,27 @@
 //                           strict: a hinge is flat once a pair clears its margin).
 // Other-role inputs are held at a middle value of their domain by the
 // monotonicity test and swept with the rest by the finiteness test.
+//
+// A ranking loss (LossFunction::grouped()) is checked on lists instead of a
+// grid: a fixed, seeded set of probe queries of 1 to 40 documents, with labels
+// from the label's domain (grade: 0..4), including one-document queries, all
+// labels equal, all labels 0, tied scores and scores at ±10.
+//   depends-on-prediction,  as for pointwise losses (the scores are the
+//   depends-on-label        Prediction-role input)
+//   finite                  the loss and its gradients on every probe list
+//   nonzero-gradient        some score gradient is non-zero there
+//   ideal-order             the loss prefers the ideal order: with one set of
+//                           scores given to the documents in label order
+//                           (highest score to highest label) and in reverse,
+//                           the first loss is lower on more than 90% of the
+//                           lists whose labels are not all equal
+//   monotonic               the gradient raises relevant documents against
+//                           irrelevant ones: for pairs with label_i > label_j,
+//                           ∂ℓ/∂s_i < ∂ℓ/∂s_j at random scores, on more than
+//                           60% of the pairs where either is non-zero
 #pragma once
+
+#include <optional>
 
 #include <string>
 #include <string_view>
@@ -39,6 +59,8 @@ struct CheckReport {
   std::vector<std::string> failed_checks;  // the failed checks' names
   int grid_points = 0;                     // points the finiteness test evaluated
   double monotonic_fraction = 0;           // share of direction checks that held
+  std::optional<double> ideal_order_fraction;  // ranking losses: share of lists where
+                                               // the ideal order had the lower loss
 
   bool failed(std::string_view check_name) const;
   nlohmann::json to_json() const;
@@ -66,7 +88,8 @@ const PointwiseProbes& pointwise_probes();
 bool passes_pointwise_probes(const double* value, const double* d_pred, const double* d_label);
 
 // The loss's gradients with respect to every declared input, in declaration
-// order, at a fixed set of probe points drawn from the declared domains. Two
+// order, at a fixed set of probe points drawn from the declared domains (for
+// a ranking loss, at every document of a few fixed probe lists). Two
 // losses with the same fingerprint train the same way (up to a constant), so
 // the search uses it to skip duplicates that simplify() cannot prove equal.
 std::vector<double> gradient_fingerprint(const LossFunction& fn);

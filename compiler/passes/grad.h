@@ -16,6 +16,15 @@
 //   d softplus = sigmoid, d sigmoid = s·(1-s), d tanh = 1-t²
 // Since max and min are commutative, simplify() may swap their operands into
 // canonical order, so which side a tie's gradient goes to follows that order.
+// The segmented (ranking) ops, whose adjoints live at their node's level:
+//   d qsum(x)       = g at every document of the query
+//   d qmax(x)       = g shared evenly between the documents at the maximum
+//   d rank(x)       = 0, and the condition of a pairsum is never differentiated
+//   d pairsum(c, e) = g_i to e(i, j) for each pair with c > 0; what e reads at
+//                     i is summed over j (pairsum(c, ·)), what it reads through
+//                     other(x) is summed over i, written as a pairsum with i and
+//                     j swapped (pairsum(swap c, swap ·))
+// A per-document term reaching a per-query node is summed over the query.
 // Zeros are symbolic: an input the body does not use, or a path through sign or
 // step, contributes no term at all (never 0·g, which would be NaN for g = inf).
 #pragma once

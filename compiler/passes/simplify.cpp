@@ -20,6 +20,7 @@ bool match(const Expr& p, const Expr& e, Bindings& b) {
   if (is_wildcard(p.get())) {
     char w = p->name()[1];
     if ((w == 'c' || w == 'd') && !e->is_const()) return false;
+    if ((w == 'q' || w == 'r') && e->level() != Level::Query) return false;
     Expr& slot = b[w - 'a'];
     if (slot) return slot == e;
     slot = e;
@@ -94,6 +95,7 @@ class Simplifier {
 
   // All-constant operands: evaluate with the interpreter's scalar semantics.
   static Expr fold(const Expr& e) {
+    if (op_info(e->op()).segmented) return Expr();  // qsum(1) is the query's size
     for (const Expr& a : e->args())
       if (!a->is_const()) return Expr();
     double b = e->args().size() > 1 ? e->arg(1)->value() : 0.0;

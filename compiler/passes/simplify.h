@@ -39,10 +39,15 @@ enum class Safety {
   Rounding,      // identical up to a few ulps of floating-point rounding
   MoreAccurate,  // identical in exact arithmetic; differs only where the left
                  // side cancels, overflows or underflows, and is then closer
+  FiniteFactor,  // a factor moved out of a per-query sum: identical up to
+                 // rounding while the factor is finite; where it is ±inf or
+                 // NaN both sides are non-finite (but may differ, NaN vs inf).
+                 // Sound only because a query is never empty.
 };
 
 // A rewrite lhs → rhs. Patterns are ordinary IR over wildcard inputs: `?x`,
-// `?y`, `?z` match any expression, `?c` and `?d` only constants; a wildcard
+// `?y`, `?z` match any expression, `?c` and `?d` only constants, `?q` and
+// `?r` only per-query values (constants included, see expr.h); a wildcard
 // used twice must match the same node. Commutative ops match either operand
 // order. The first matching rule in table order wins.
 struct RewriteRule {

@@ -5,7 +5,7 @@ namespace losscc {
 
 const std::vector<RewriteRule>& rewrite_rules() {
   static const std::vector<RewriteRule> rules = [] {
-    Expr x = input("?x"), y = input("?y"), c = input("?c"), d = input("?d");
+    Expr x = input("?x"), y = input("?y"), c = input("?c"), d = input("?d"), q = input("?q");
     using S = Safety;
     return std::vector<RewriteRule>{
         // Identities.
@@ -60,6 +60,15 @@ const std::vector<RewriteRule>& rewrite_rules() {
         {"one-sub-sigmoid", 1.0 - sigmoid(x),              sigmoid(-x),       S::MoreAccurate},
         {"log-sigmoid",     log(sigmoid(x)),               -softplus(-x),     S::MoreAccurate},
         {"log1m-sigmoid",   log1p(-sigmoid(x)),            -softplus(x),      S::MoreAccurate},
+        // Per-query ops: a per-query value is the same at every document and
+        // in every pair, so it leaves sums and needs no other(...). Not for
+        // pairsum: its sum may be empty, and 0·inf is NaN.
+        {"other-query",     other(q),                      q,                 S::Exact},
+        {"qmax-query",      qmax(q),                       q,                 S::Exact},
+        {"qsum-query",      qsum(q),                       q * qcount(),      S::Rounding},
+        {"qsum-neg",        qsum(-x),                      -qsum(x),          S::Exact},
+        {"qsum-mul-query",  qsum(x * q),                   qsum(x) * q,       S::FiniteFactor},
+        {"qsum-div-query",  qsum(x / q),                   qsum(x) / q,       S::FiniteFactor},
     };
   }();
   return rules;

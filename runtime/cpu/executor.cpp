@@ -27,15 +27,20 @@ int resolve_threads(int requested) {
 }  // namespace
 
 double run_blocks(int64_t n, int threads, const std::function<double(int64_t, int64_t)>& block) {
+  return run_blocks(n, threads, kBlockSize, kMinParallelElements, block);
+}
+
+double run_blocks(int64_t n, int threads, int64_t block_size, int64_t min_parallel,
+                  const std::function<double(int64_t, int64_t)>& block) {
   if (n <= 0) return 0;
-  const int64_t blocks = (n + kBlockSize - 1) / kBlockSize;
+  const int64_t blocks = (n + block_size - 1) / block_size;
   std::vector<double> sums(static_cast<size_t>(blocks));
   auto run_one = [&](int64_t b) {
-    sums[b] = block(b * kBlockSize, std::min(n, (b + 1) * kBlockSize));
+    sums[b] = block(b * block_size, std::min(n, (b + 1) * block_size));
   };
 
   const int64_t workers =
-      n < kMinParallelElements ? 1 : std::min<int64_t>(resolve_threads(threads), blocks);
+      n < min_parallel ? 1 : std::min<int64_t>(resolve_threads(threads), blocks);
   if (workers == 1) {
     for (int64_t b = 0; b < blocks; ++b) run_one(b);
     return pairwise_sum(sums.data(), sums.size());

@@ -22,5 +22,10 @@ inline constexpr int64_t kMinParallelElements = int64_t{1} << 17;
 // safe to call concurrently on disjoint ranges. An exception from any block
 // is rethrown on the caller once every thread has stopped.
 double run_blocks(int64_t n, int threads, const std::function<double(int64_t, int64_t)>& block);
+// The same with other block sizes: `block_size` items per block, and one
+// thread unless there are at least `min_parallel` items. Grouped programs
+// split queries this way.
+double run_blocks(int64_t n, int threads, int64_t block_size, int64_t min_parallel,
+                  const std::function<double(int64_t, int64_t)>& block);
 
 }  // namespace losscc::rt::cpu

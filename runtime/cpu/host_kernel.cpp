@@ -28,6 +28,18 @@ void check_args(const Program& p, const HostArgs& args) {
 
 double HostKernel::run(const HostArgs& args) const {
   check_args(program_, args);
+  if (program_.grouped()) {
+    check_offsets(args.offsets, args.queries, args.n, kMaxListSize);
+    const bool mean = program_.fn.reduction == Reduction::Mean;
+    if (args.queries == 0) return mean ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+    const double scale = mean ? 1.0 / static_cast<double>(args.queries) : 1.0;
+    // Documents per query vary, so the parallel threshold counts documents:
+    // fewer than kMinParallelDocuments run on the calling thread.
+    const int64_t min_parallel = args.n < kMinParallelDocuments ? args.queries + 1 : 0;
+    const double total = run_blocks(args.queries, args.threads, kQueryBlock, min_parallel,
+                                    [&](int64_t begin, int64_t end) { return run_queries(args, begin, end, scale); });
+    return mean ? total / static_cast<double>(args.queries) : total;
+  }
   const bool mean = program_.fn.reduction == Reduction::Mean;
   if (args.n == 0) return mean ? std::numeric_limits<double>::quiet_NaN() : 0.0;
   const double scale = mean ? 1.0 / static_cast<double>(args.n) : 1.0;

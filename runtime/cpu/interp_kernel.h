@@ -17,6 +17,8 @@ class InterpKernel final : public HostKernel {
  private:
   double run_range(const HostArgs& args, int64_t begin, int64_t end,
                    double grad_scale) const override;
+  double run_queries(const HostArgs& args, int64_t q_begin, int64_t q_end,
+                     double grad_scale) const override;
   std::vector<std::string> input_names_;
 };
 

@@ -28,7 +28,10 @@ class LlvmKernel final : public HostKernel {
  private:
   double run_range(const HostArgs& args, int64_t begin, int64_t end,
                    double grad_scale) const override;
+  double run_queries(const HostArgs& args, int64_t q_begin, int64_t q_end,
+                     double grad_scale) const override;
   llvm_backend::JitModule module_;
+  int scratch_slots_ = 0;
 };
 
 }  // namespace losscc::rt::cpu

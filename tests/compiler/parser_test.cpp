@@ -212,7 +212,7 @@ TEST_CASE("parser: errors say where and what was expected") {
       // Statements.
       {"input : real\n1", "1:7: expected a name after 'input', found ':'"},
       {"input x real\nx", "1:9: expected ':' after the input name, found 'real'"},
-      {"input x: float\nx", "1:10: unknown domain 'float': expected prob, binary, unit or real"},
+      {"input x: float\nx", "1:10: unknown domain 'float': expected prob, binary, unit, real or grade"},
       {"input x: real as boss\nx", "1:18: unknown role 'boss': expected pred, label, pos, neg or other"},
       {"param = 1\n1", "1:7: expected a name after 'param', found '='"},
       {"param a 1\na", "1:9: expected '=' after the param name, found '1'"},
@@ -384,7 +384,7 @@ class RandomLoss {
       return pick(3) ? leaves_[pick(static_cast<int>(leaves_.size()))] : constant(number());
     }
     Expr e;
-    Op op = static_cast<Op>(2 + pick(kNumOps - 2));
+    Op op = static_cast<Op>(2 + pick(kNumElementwiseOps - 2));  // ranking ops: ranking_test.cpp
     if (op == Op::Pow) {
       e = pow(expr(depth - 1), number());
     } else {

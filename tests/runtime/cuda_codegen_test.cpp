@@ -168,6 +168,23 @@ TEST_CASE("nvrtc: every examples/*.loss compiles") {
 }
 #endif
 
+TEST_CASE("nvrtc: every ranking example compiles, in one batch, and supports 1,000-document lists") {
+  std::vector<Program> programs;
+  std::vector<std::string> names;
+  for (const char* name : {"rank_mse", "ranknet", "rank_hinge", "lambdarank", "listnet", "listmle", "approx_ndcg"}) {
+    programs.push_back(build_program(parse_loss_file(std::string(LOSSCC_SOURCE_DIR "/examples/") + name + ".loss")));
+    REQUIRE(programs.back().grouped());
+    names.push_back(kernel_name(programs.back()));
+    CHECK_MESSAGE(max_list_size(programs.back()) >= 1000, name);
+    const std::string src = emit_cuda(programs.back());
+    CHECK(contains(src, "extern __shared__ float losscc_shared[]"));
+    CHECK(contains(src, "const long long* __restrict__ offsets"));
+  }
+  check_compiles(emit_cuda_batch(programs), names);
+  // A pairwise loss keeps the scores, read at every other document, in shared memory.
+  CHECK(contains(emit_cuda(programs[1]), "losscc_shared[0 * n + j]"));
+}
+
 TEST_CASE("nvrtc: a bad source or target is an error with NVRTC's log") {
   try {
     nvrtc_compile("extern \"C\" __global__ void k() { undefined_thing(); }", {"compute_90"});

@@ -96,7 +96,7 @@ class RandomProgramGen {
   Expr gen(int depth) {
     if (depth <= 0 || pick(5) == 0) return leaf();
     static const double kExponents[] = {2.0, 3.0, -1.0, -2.0, 0.5, 1.5, 0.0, 5.0};
-    const Op op = static_cast<Op>(2 + pick(kNumOps - 2));  // anything but Const and Input
+    const Op op = static_cast<Op>(2 + pick(kNumElementwiseOps - 2));  // elementwise, not Const or Input
     if (op == Op::Pow) return pow(gen(depth - 1), kExponents[pick(8)]);
     if (op_info(op).arity == 1) return Expr::make(op, {gen(depth - 1)});
     Expr a = gen(depth - 1);  // drawn in a fixed order, so the sequence is portable

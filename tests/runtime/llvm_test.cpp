@@ -136,8 +136,9 @@ TEST_CASE("llvm: every example loss matches the interpreter") {
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".loss") continue;
-    ++files;
     const LossFunction fn = parse_loss_file(entry.path().string());
+    if (fn.grouped()) continue;  // ranking losses: ranking_kernel_test.cpp
+    ++files;
     const Program p = build_program(fn);  // the real pipeline: simplify, grad, simplify
     const test::Tally t = check_against_interp(p, JitModule::compile(p), 4099, files);
     INFO(entry.path().filename().string(), ": ", t.first_mismatch);

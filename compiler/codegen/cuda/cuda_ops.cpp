@@ -41,6 +41,13 @@ constexpr std::array<Spelling, kNumOps> kSpellings = {{
     {Op::Expm1, "expm1f({0})"},
     {Op::Min, "fminf({0}, {1})"},  // IEEE minNum, as expr.h asks
     {Op::Max, "fmaxf({0}, {1})"},
+    // The segmented ops are loops, emitted by emit_cuda_ranking.cpp.
+    {Op::QSum, nullptr},
+    {Op::QMax, nullptr},
+    {Op::QCount, nullptr},
+    {Op::Rank, nullptr},
+    {Op::Other, nullptr},
+    {Op::PairSum, nullptr},
 }};
 
 constexpr bool table_in_op_order() {
@@ -86,6 +93,8 @@ std::string op_expression(const Node& node, const std::vector<std::string>& args
     case Op::Input: throw std::logic_error("op_expression: Input nodes are bound by the emitter");
     default: break;
   }
+  if (op_info(node.op()).segmented)
+    throw std::logic_error("op_expression: a per-query op is a loop, not an expression");
   const Spelling& s = kSpellings[static_cast<size_t>(node.op())];
   if (op_info(node.op()).arity == 1) return fmt::format(fmt::runtime(s.format), args.at(0));
   return fmt::format(fmt::runtime(s.format), args.at(0), args.at(1));

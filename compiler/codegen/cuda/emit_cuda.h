@@ -28,7 +28,24 @@
 // For a fixed grid size the deterministic result is bitwise reproducible,
 // and it does not depend on the arrays' alignment (the 16-byte vector path
 // and the scalar path give each thread the same elements).
+//
+// A grouped (ranking) program (program.h) gets instead
+//
+//   extern "C" __global__ void losscc_<hash>(
+//       const float* in0, ..., float* g0, ...,
+//       const long long* offsets, long long queries,
+//       float grad_scale, float loss_scale, float* block_sums, float* loss);
+//
+// launched with kBlockSize threads per block, any number of blocks (each
+// block takes queries blockIdx.x, blockIdx.x + gridDim.x, ...) and dynamic
+// shared memory of 4 · ranking_shared_slots(p) · (longest list) bytes, so a
+// list may hold at most max_list_size(p) documents. Per query it runs the stages of
+// compiler/ir/query_plan.h, the documents split over the block's threads,
+// and reduces the per-query losses as above (block_sums or atomicAdd). The
+// caller checks the offsets (check_offsets, program.h, with max_list_size).
 #pragma once
+
+#include <cstddef>
 
 #include <string>
 #include <vector>
@@ -38,6 +55,14 @@
 namespace losscc::cuda {
 
 inline constexpr int kBlockSize = 256;
+// Dynamic shared memory a ranking kernel may use without an opt-in: 48 KiB.
+inline constexpr int kSharedFloats = 48 * 1024 / 4;
+
+// The longest list (documents per query) the kernel of grouped program `p`
+// supports: its per-document shared arrays must fit kSharedFloats.
+int max_list_size(const Program& p);
+// Shared-memory floats the ranking kernel of `p` needs per document.
+int ranking_shared_slots(const Program& p);
 inline constexpr const char* kFinishKernel = "losscc_finish_sum";
 
 struct CudaEmitOptions {

@@ -129,7 +129,7 @@ const OpEmission kEmissions[] = {
     {Op::Min, [](Emitter& e, const Node&, Value* a, Value* b) -> Value* { return e.b.CreateMinNum(a, b); }},
     {Op::Max, [](Emitter& e, const Node&, Value* a, Value* b) -> Value* { return e.b.CreateMaxNum(a, b); }},
 };
-static_assert(std::size(kEmissions) == kNumOps - 2, "one emission per non-leaf op");
+static_assert(std::size(kEmissions) == kNumElementwiseOps - 2, "one emission per non-leaf op");
 
 EmitFn emission(Op op) {
   for (const OpEmission& e : kEmissions)
@@ -233,9 +233,19 @@ void build_entry(const Program& program, llvm::Function* body, llvm::Module& m) 
 
 }  // namespace
 
+llvm::Value* emit_elementwise(llvm::IRBuilder<>& b, llvm::Module& m, const Node& node, llvm::Value* lhs,
+                              llvm::Value* rhs) {
+  if (node.is_const()) return llvm::ConstantFP::get(b.getFloatTy(), static_cast<float>(node.value()));
+  Emitter e{b, m};
+  return emission(node.op())(e, node, lhs, rhs);
+}
+
 std::unique_ptr<llvm::Module> build_module(const Program& program, llvm::LLVMContext& ctx) {
   auto m = std::make_unique<llvm::Module>("losscc", ctx);
-  build_entry(program, build_body(program, *m), *m);
+  if (program.grouped())
+    build_groups(program, *m);
+  else
+    build_entry(program, build_body(program, *m), *m);
   std::string error;
   llvm::raw_string_ostream os(error);
   if (llvm::verifyModule(*m, &os))

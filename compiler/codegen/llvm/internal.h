@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
@@ -13,8 +14,14 @@
 
 namespace losscc::llvm_backend {
 
-// emit.cpp: the unoptimised module defining `losscc_loop` (see llvm_codegen.h).
+// emit.cpp: the unoptimised module defining `losscc_loop`, or `losscc_groups`
+// for a grouped program (see llvm_codegen.h).
 std::unique_ptr<llvm::Module> build_module(const Program& program, llvm::LLVMContext& ctx);
+// emit.cpp: one elementwise op (or a Const) at its operands' values.
+llvm::Value* emit_elementwise(llvm::IRBuilder<>& b, llvm::Module& m, const Node& node, llvm::Value* lhs,
+                              llvm::Value* rhs);
+// emit_groups.cpp: defines `losscc_groups` in `m`.
+void build_groups(const Program& program, llvm::Module& m);
 
 // target.cpp: initialises LLVM's native target once per process and loads
 // libmvec; the builder every compile and every JIT uses (host CPU, O3, PIC).

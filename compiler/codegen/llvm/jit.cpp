@@ -26,9 +26,11 @@ struct JitModule::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
 };
 
-JitModule JitModule::compile(const Program& program) { return load(compile_to_object(program)); }
+JitModule JitModule::compile(const Program& program) {
+  return load(compile_to_object(program), program.grouped());
+}
 
-JitModule JitModule::load(std::string_view object_file) {
+JitModule JitModule::load(std::string_view object_file, bool grouped) {
   auto impl = std::make_unique<Impl>();
   impl->jit = check(
       llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(host_machine_builder()).create(),
@@ -42,9 +44,11 @@ JitModule JitModule::load(std::string_view object_file) {
   if (llvm::Error err = impl->jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
           llvm::StringRef(object_file.data(), object_file.size()), "losscc.o")))
     throw std::runtime_error("llvm jit: add object: " + llvm::toString(std::move(err)));
-  const auto symbol = check(impl->jit->lookup(kLoopSymbol), "link");
+  const auto symbol = check(impl->jit->lookup(grouped ? kGroupSymbol : kLoopSymbol), "link");
   JitModule module(std::move(impl));
-  module.loop_ = reinterpret_cast<LoopFn>(static_cast<uintptr_t>(symbol.getAddress()));
+  const auto address = static_cast<uintptr_t>(symbol.getAddress());
+  if (grouped) module.groups_ = reinterpret_cast<GroupFn>(address);
+  else module.loop_ = reinterpret_cast<LoopFn>(address);
   return module;
 }
 

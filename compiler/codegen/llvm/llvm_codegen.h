@@ -20,6 +20,21 @@
 // libmvec's (a few ulps, not correctly rounded). The sum alone is
 // reassociated (see emit.cpp), so it depends on where the range starts and
 // ends but is the same for the same range every time.
+//
+// A grouped (ranking) program compiles instead to (symbol `losscc_groups`):
+//
+//   float losscc_groups(const float* const* inputs, float* const* grads,
+//                       const int64_t* offsets,          // segment offsets
+//                       int64_t q_begin, int64_t q_end,  // query range
+//                       float grad_scale,
+//                       float* scratch);  // scratch_slots(p) · (longest list) floats
+//
+// For each query q in the range, documents [offsets[q], offsets[q+1]), it
+// runs the stages of compiler/ir/query_plan.h: loops over the documents,
+// inner loops over the documents j for pairsum and rank (O(n²) per query),
+// stores grads[k][i] = grad_scale · ∂L_q/∂x_i and returns the float sum of
+// the per-query losses L_q. Offsets are trusted: check them first
+// (check_offsets in program.h).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +49,11 @@ namespace losscc::llvm_backend {
 using LoopFn = float (*)(const float* const* inputs, float* const* grads, int64_t begin,
                          int64_t end, float grad_scale);
 inline constexpr const char* kLoopSymbol = "losscc_loop";
+using GroupFn = float (*)(const float* const* inputs, float* const* grads, const int64_t* offsets,
+                          int64_t q_begin, int64_t q_end, float grad_scale, float* scratch);
+inline constexpr const char* kGroupSymbol = "losscc_groups";
+// Scratch arrays a grouped program needs per document of the longest list.
+int scratch_slots(const Program& program);
 
 // The optimised LLVM IR of the loop, as text (`losscc --emit-llvm`).
 std::string emit_llvm_ir(const Program& program);
@@ -54,20 +74,23 @@ class JitModule {
   // Compiles `program` (compile_to_object + load).
   static JitModule compile(const Program& program);
   // Links an object produced by compile_to_object on a host with the same
-  // host_target(). Throws std::runtime_error on a malformed object.
-  static JitModule load(std::string_view object_file);
+  // host_target(). Throws std::runtime_error on a malformed object. `grouped`:
+  // the object holds `losscc_groups` (groups()) instead of the loop.
+  static JitModule load(std::string_view object_file, bool grouped = false);
 
   JitModule(JitModule&&) noexcept;
   JitModule& operator=(JitModule&&) noexcept;
   ~JitModule();
 
   LoopFn loop() const { return loop_; }
+  GroupFn groups() const { return groups_; }
 
  private:
   struct Impl;
   explicit JitModule(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   LoopFn loop_ = nullptr;
+  GroupFn groups_ = nullptr;
 };
 
 }  // namespace losscc::llvm_backend
