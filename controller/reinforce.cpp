@@ -1,6 +1,8 @@
 #include "controller/reinforce.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace losscc::search {
 
@@ -24,7 +26,7 @@ Reinforce::Outcome Reinforce::observe(const std::vector<Token>& tokens,
   // Before any measured reward there is nothing to compare with: the first
   // rejected samples carry no signal rather than an arbitrary one.
   const double advantage = before ? out.reward - *before : 0.0;
-  pending_.push_back({tokens, advantage});
+  pending_.push_back({tokens, advantage, out.reward});
   if (static_cast<int>(pending_.size()) >= config_.num_aggregate) {
     update();
     out.updated = true;
@@ -34,12 +36,26 @@ Reinforce::Outcome Reinforce::observe(const std::vector<Token>& tokens,
 
 void Reinforce::update() {
   optimizer_.zero_grad();
-  at::Tensor loss = at::zeros({});
-  for (const Pending& p : pending_) {
-    LossPolicyImpl::Score s = policy_->score(p.tokens);
-    loss = loss - p.advantage * s.log_prob - config_.entropy_weight * s.entropy;
+  // Risk-seeking: the window's (1 − ε) reward quantile is the baseline, and
+  // only the samples at or above it count.
+  std::optional<double> quantile;
+  if (config_.risk_seeking > 0) {
+    std::vector<double> rewards;
+    for (const Pending& p : pending_) rewards.push_back(p.reward);
+    std::sort(rewards.begin(), rewards.end());
+    const double at = (1 - config_.risk_seeking) * static_cast<double>(rewards.size() - 1);
+    quantile = rewards[static_cast<size_t>(std::floor(at))];
   }
-  loss = loss / static_cast<double>(pending_.size());
+  at::Tensor loss = at::zeros({});
+  int counted = 0;
+  for (const Pending& p : pending_) {
+    if (quantile && p.reward < *quantile) continue;
+    const double advantage = quantile ? p.reward - *quantile : p.advantage;
+    LossPolicyImpl::Score s = policy_->score(p.tokens);
+    loss = loss - advantage * s.log_prob - config_.entropy_weight * s.entropy;
+    ++counted;
+  }
+  loss = loss / static_cast<double>(std::max(counted, 1));
   loss.backward();
 
   // Clip by global norm (torch::nn::utils::clip_grad_norm_, written out to
@@ -63,7 +79,7 @@ nlohmann::json Reinforce::state() const {
   for (const Pending& p : pending_) {
     nlohmann::json tokens = nlohmann::json::array();
     for (const Token& t : p.tokens) tokens.push_back({t.op, t.lhs, t.rhs});
-    pending.push_back({{"tokens", tokens}, {"advantage", p.advantage}});
+    pending.push_back({{"tokens", tokens}, {"advantage", p.advantage}, {"reward", p.reward}});
   }
   nlohmann::json baseline = nullptr;
   if (baseline_.value()) baseline = *baseline_.value();
@@ -76,7 +92,7 @@ void Reinforce::restore(const nlohmann::json& state) {
   updates_ = state.at("updates").get<int64_t>();
   pending_.clear();
   for (const nlohmann::json& p : state.at("pending")) {
-    Pending restored{{}, p.at("advantage").get<double>()};
+    Pending restored{{}, p.at("advantage").get<double>(), p.value("reward", config_.min_reward)};
     for (const nlohmann::json& t : p.at("tokens"))
       restored.tokens.push_back({t[0].get<int>(), t[1].get<int>(), t[2].get<int>()});
     pending_.push_back(std::move(restored));

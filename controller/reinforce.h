@@ -8,6 +8,12 @@
 // lucky or unlucky loss cannot drag the baseline around. Candidates that never
 // got a measured reward (invalid, diverged) also get the minimum reward and
 // leave the baseline alone: the baseline tracks what trained losses achieve.
+//
+// Risk-seeking policy gradient (Petersen et al., deep symbolic regression),
+// when risk_seeking > 0: at each update only the samples of the window at or
+// above its (1 − risk_seeking) reward quantile count, with that quantile as
+// their baseline. The search wants the best loss, not a good mean; the EMA
+// baseline spends its updates pushing the failures down.
 #pragma once
 
 #include <torch/optim/adam.h>
@@ -30,6 +36,7 @@ struct ReinforceConfig {
   int num_aggregate = 10;  // samples per policy update
   double skip_lim = 0.02;  // filter rewards below baseline − skip_lim
   double min_reward = 0.0;  // the reward of a rejected candidate (below any AUC)
+  double risk_seeking = 0;  // ε of the risk-seeking gradient; 0: the EMA baseline
 };
 
 class RewardBaseline {
@@ -76,7 +83,8 @@ class Reinforce {
 
   struct Pending {
     std::vector<Token> tokens;
-    double advantage;
+    double advantage;  // against the EMA baseline
+    double reward;     // what the policy gradient used
   };
   LossPolicy policy_;
   ReinforceConfig config_;

@@ -11,9 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if (($# == 0)); then
-  # Adam instead of the reference's plain GD: GD needs hundreds of epochs to
-  # move the N(0,1)-initialised embeddings, far more than a 3-minute demo has.
-  set -- --budget-minutes 3 --optimizer adam --lr 0.01 --effect-epochs 10 \
-    --out "search-out/$(date +%Y%m%d-%H%M%S)"
+  # losssearch's defaults: masked sampling, the from-scratch reward on two
+  # workers, Adam lr 0.01, an effectiveness test over 3 seeds.
+  set -- --budget-minutes 3 --effect-epochs 10 --out "search-out/$(date +%Y%m%d-%H%M%S)"
 fi
 exec build/controller/losssearch "$@"

@@ -42,7 +42,6 @@
 #pragma once
 
 #include <optional>
-
 #include <string>
 #include <string_view>
 #include <vector>

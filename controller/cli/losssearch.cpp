@@ -180,6 +180,8 @@ int main(int argc, char** argv) {
   app.add_option("--model-steps", s.model_steps, "shared: minibatches of a model phase; 0: one epoch")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--skip-lim", s.reinforce.skip_lim, "filter rewards below baseline - skip-lim")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--min-reward", s.reinforce.min_reward, "reward of rejected candidates")->capture_default_str();
+  app.add_option("--risk-seeking", s.reinforce.risk_seeking, "ε of the risk-seeking policy gradient (learn from the "
+                 "top ε of each window); 0: the EMA baseline")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--entropy-weight", s.reinforce.entropy_weight, "entropy bonus of the policy gradient")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--top-k", s.top_k, "found losses kept and compared")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--effect-epochs", opt.effect_epochs, "most epochs of each effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();

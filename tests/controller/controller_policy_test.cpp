@@ -73,6 +73,18 @@ TEST_CASE("REINFORCE moves the policy toward rewarded programs") {
   double mean = 0;
   for (int i = 0; i < 200; ++i) mean += share(reinforce.policy()->sample(rng)) / 200;
   CHECK(mean > 0.4);
+
+  SUBCASE("risk-seeking: learning from the top quarter of each window does it too") {
+    config.risk_seeking = 0.25;
+    Reinforce risky(LossPolicy(space, unmasked), config);
+    for (int i = 0; i < 400; ++i) {
+      std::vector<Token> tokens = risky.policy()->sample(rng);
+      risky.observe(tokens, share(tokens));
+    }
+    double risky_mean = 0;
+    for (int i = 0; i < 200; ++i) risky_mean += share(risky.policy()->sample(rng)) / 200;
+    CHECK(risky_mean > 0.3);
+  }
 }
 
 TEST_CASE("reward filtering: low rewards become the minimum and leave the baseline alone") {
