@@ -46,6 +46,8 @@ def search(args, seeds, arms):
                    "--out", out] + ARMS[arm]
             if args.data:
                 cmd += ["--data", args.data]
+            if args.no_baselines:
+                cmd += ["--no-baselines"]
             log = open(out + ".log", "w")
             print(" ".join(cmd), file=sys.stderr)
             procs.append((arm, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)))
@@ -86,6 +88,7 @@ def main():
     ap.add_argument("--work", default="/tmp/rl-vs-random", help="where the runs are written")
     ap.add_argument("--json", default="")
     ap.add_argument("--png", default="")
+    ap.add_argument("--no-baselines", action="store_true", help="effectiveness test of the found loss only")
     ap.add_argument("--plot-only", action="store_true")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -50,6 +50,7 @@ struct Options {
   int effect_patience = 5;
   int threads = 1;
   int effect_seeds = 3;
+  bool no_baselines = false;
   SearchConfig search;
 };
 
@@ -65,7 +66,7 @@ int run(const Options& opt, const std::string& resume_line) {
   const models::Dataset data =
       opt.data.empty() ? models::synthetic_dataset() : models::load_dataset(opt.data);
   // Fail on a missing baseline before spending the search budget.
-  const std::vector<NamedLoss> baselines = baseline_losses(opt.examples);
+  const std::vector<NamedLoss> baselines = opt.no_baselines ? std::vector<NamedLoss>{} : baseline_losses(opt.examples);
   const SearchConfig& config = opt.search;
   fmt::print(stderr, "[losssearch] {}: {} users, {} items, {} train rows; searcher {}, {} layers{}, out {}\n",
              data.name, data.num_users, data.num_items, data.train.size(), config.searcher,
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
   app.add_option("--effect-epochs", opt.effect_epochs, "most epochs of each effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--effect-seeds", opt.effect_seeds, "fits per loss in the effectiveness test (seed, seed+1, ...)")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--effect-patience", opt.effect_patience, "early-stopping patience of each effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_flag("--no-baselines", opt.no_baselines, "the effectiveness test trains only the found losses");
   app.add_option("--examples", opt.examples, "folder with the baseline .loss files")->capture_default_str();
   app.add_option("--optimizer", s.train.optimizer, "recommender optimiser")->check(CLI::IsMember(models::optimizer_names()))->capture_default_str();
   app.add_option("--lr", s.train.lr, "recommender learning rate")->check(CLI::PositiveNumber)->capture_default_str();
