@@ -80,7 +80,8 @@ def summarize(folder):
     for path in sorted(folder.glob("*/*.json")):
         data = json.loads(path.read_text())
         dataset = path.parent.name
-        model, method, _ = path.stem.rsplit("-", 2)
+        model, method, seed = path.stem.rsplit("-", 2)
+        data["seed"] = int(seed[1:])
         rows.setdefault((dataset, model, method), []).append(data)
     table = []
     for (dataset, model, method), results in sorted(rows.items()):
@@ -93,6 +94,7 @@ def summarize(folder):
                 if m is not None:
                     stats[metric] = {"mean": m, "std": s}
             entry["tasks"][task] = stats
+        entry["test_auc_by_seed"] = {str(r["seed"]): {t: r["test"][t]["auc"] for t in tasks} for r in results}
         entry["wall_seconds"] = mean_std([r.get("wall_seconds") for r in results])[0]
         entry["epochs"] = mean_std([r["epochs"] for r in results])[0]
         entry["best_epoch"] = mean_std([r["best_epoch"] for r in results])[0]
@@ -124,21 +126,30 @@ def markdown(table):
             cells += [f"{e['wall_seconds']:.0f}" if e["wall_seconds"] else "-", f"{e['median_epoch_train_seconds']:.1f}"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-        # RMTL against equal weights, per model and task: the difference of the
-        # mean test AUCs and the larger of the two seed standard deviations.
-        lines += [f"RMTL − equal ({dataset}, test AUC): difference of means / larger seed std", ""]
-        lines += ["| model | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
-        for model in MODELS:
-            eq = next((e for e in entries if e["model"] == model and e["method"] == "equal"), None)
-            rl = next((e for e in entries if e["model"] == model and e["method"] == "rmtl"), None)
-            if not eq or not rl:
-                continue
-            cells = []
-            for t in tasks:
-                a, b = eq["tasks"][t]["auc"], rl["tasks"][t]["auc"]
-                cells.append(f"{b['mean'] - a['mean']:+.4f} / {max(a['std'], b['std']):.4f}")
-            lines.append(f"| {model} | " + " | ".join(cells) + " |")
-        lines.append("")
+        # Each method against equal weights, per model and task: the difference
+        # of the mean test AUCs beside the larger of the two seed standard
+        # deviations, and the paired difference (same seed: the same
+        # initialisation, batch order and, for RMTL, the same pretraining)
+        # as mean ± std over seeds with the number of seeds it was positive.
+        for method in [m for m in METHODS if m != "equal"]:
+            lines += [f"{method} − equal ({dataset}, test AUC): difference of means (larger seed std); "
+                      "paired difference mean ± std (seeds above 0)", ""]
+            lines += ["| model | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+            for model in MODELS:
+                eq = next((e for e in entries if e["model"] == model and e["method"] == "equal"), None)
+                other = next((e for e in entries if e["model"] == model and e["method"] == method), None)
+                if not eq or not other:
+                    continue
+                cells = []
+                for t in tasks:
+                    a, b = eq["tasks"][t]["auc"], other["tasks"][t]["auc"]
+                    seeds = sorted(set(eq["test_auc_by_seed"]) & set(other["test_auc_by_seed"]))
+                    diffs = [other["test_auc_by_seed"][k][t] - eq["test_auc_by_seed"][k][t] for k in seeds]
+                    pm, ps = mean_std(diffs)
+                    cells.append(f"{b['mean'] - a['mean']:+.4f} ({max(a['std'], b['std']):.4f}); "
+                                 f"{pm:+.4f} ± {ps:.4f} ({sum(d > 0 for d in diffs)}/{len(diffs)})")
+                lines.append(f"| {model} | " + " | ".join(cells) + " |")
+            lines.append("")
     return "\n".join(lines)
 
 
