@@ -55,6 +55,10 @@ MtlTrainer::MtlTrainer(std::shared_ptr<MtlModel> model, const MtlDataset& data,
   if (config_.batch < 1) throw std::invalid_argument("MtlTrainer: batch must be at least 1");
   if (config_.lr <= 0 || config_.weight_decay < 0) throw std::invalid_argument("MtlTrainer: lr must be > 0, weight decay >= 0");
   if (data.train.size() == 0) throw std::invalid_argument("MtlTrainer: no training rows");
+  if (weighting.method == "rmtl" && weighting.rmtl.pretrain_epochs >= config_.epochs)
+    throw std::invalid_argument(fmt::format(
+        "rmtl: {} pretraining epochs leave none of the {} epochs for the critics' weights",
+        weighting.rmtl.pretrain_epochs, config_.epochs));
   weighting_config_.seed = config_.seed;
   weighting_ = make_weighting(weighting_config_, *model_, data.num_tasks());
   std::vector<at::Tensor> params = model_->parameters();
@@ -142,7 +146,13 @@ MtlTrainer::FitResult MtlTrainer::fit(const std::function<void(const EpochLog&)>
     }
     if (epoch - std::max(result.best_epoch, first_candidate - 1) >= config_.patience) break;
   }
-  if (best_model) copy_state(*best_model, *model_);
+  if (best_model) {
+    copy_state(*best_model, *model_);
+  } else if (!result.history.empty()) {  // no epoch had a defined validation AUC: report the last
+    result.best_epoch = result.history.back().epoch;
+    result.valid = result.history.back().valid;
+    result.test = result.history.back().test;
+  }
   result.seconds = seconds_since(start);
   return result;
 }

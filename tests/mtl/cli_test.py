@@ -36,6 +36,7 @@ bad_args = [
     (["--synthetic", "--synthetic-sessions", "50", "--task-loss", "nope=x.loss"], "no task 'nope'"),
     (["--synthetic", "--synthetic-sessions", "50", "--model", "single", "--weighting", "gradnorm"], "shares no layer"),
     (["--synthetic", "--synthetic-sessions", "50", "--weighting", "fixed", "--weights", "1"], "1 weights given for 2 tasks"),
+    (["--synthetic", "--synthetic-sessions", "50", "--weighting", "rmtl", "--epochs", "1"], "pretraining epochs leave none"),
 ]
 for args, needle in bad_args:
     code, out, err = run(*args)

@@ -91,6 +91,17 @@ TEST_CASE("training is a function of the seed") {
   CHECK(a.history.back().train_loss != c.history.back().train_loss);
 }
 
+TEST_CASE("rmtl needs epochs after its pretraining") {
+  const MtlDataset& data = tiny_data();
+  WeightingConfig weighting;
+  weighting.method = "rmtl";
+  weighting.rmtl.pretrain_epochs = 2;
+  MtlTrainConfig config;
+  config.epochs = 2;
+  CHECK_THROWS_AS(MtlTrainer(make_mtl_model("mmoe", tiny_shape(data), 1), data, {}, weighting, config),
+                  std::invalid_argument);
+}
+
 TEST_CASE("fit leaves the model at its best validation epoch") {
   const MtlDataset& data = tiny_data();
   MtlTrainConfig config;
