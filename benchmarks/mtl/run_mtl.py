@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Every multi-task model x every loss-weighting method x seeds, with losstrain-mtl.
+
+    python3 benchmarks/mtl/run_mtl.py --tool build/models/mtl/losstrain-mtl --out bench-mtl --jobs 2
+    python3 benchmarks/mtl/run_mtl.py --out bench-mtl --summarize --markdown table.md --json summary.json
+
+Each run writes OUT/DATASET/MODEL-METHOD-sSEED.json (losstrain-mtl --out) and its
+log beside it; a run whose JSON exists is not run again, so an interrupted
+sweep resumes. --summarize reads the JSON files and prints mean ± std over
+seeds of every task's test AUC and logloss (and session logloss where the data
+has sessions), the wall time per run, and RMTL's difference to equal weights
+against the seed spread. --print-commands shows the exact command of every run.
+"""
+import argparse
+import concurrent.futures
+import json
+import math
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+
+MODELS = ["single", "sharedbottom", "esmm", "mmoe", "omoe", "ple", "aitm"]
+METHODS = ["equal", "uw", "gradnorm", "dwa", "rmtl"]
+
+# Per dataset: the data flags and the training budget every method shares
+# (RMTL's equal-weight pretraining epochs count against the same budget).
+DATASETS = {
+    "census": ["--data", "../shared/data/census-income", "--epochs", "4", "--patience", "4",
+               "--lr", "3e-3", "--batch", "512", "--pretrain-epochs", "1"],
+    "synthetic": ["--synthetic", "--synthetic-sessions", "5000", "--epochs", "8", "--patience", "8",
+                  "--lr", "3e-3", "--batch", "512", "--pretrain-epochs", "2"],
+}
+
+
+def runs(datasets, models, methods, seeds):
+    for dataset in datasets:
+        for model in models:
+            for method in methods:
+                # Nothing is shared between single-task networks: GradNorm has
+                # no shared layer to balance.
+                if model == "single" and method == "gradnorm":
+                    continue
+                for seed in seeds:
+                    yield dataset, model, method, seed
+
+
+def command(tool, dataset, model, method, seed, out):
+    return [tool, *DATASETS[dataset], "--model", model, "--weighting", method, "--seed", str(seed),
+            "--threads", "1", "--out", str(out)]
+
+
+def run_one(tool, folder, dataset, model, method, seed):
+    out = folder / dataset / f"{model}-{method}-s{seed}.json"
+    if out.exists():
+        return out, 0.0, "cached"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with open(out.with_suffix(".log"), "w") as log:
+        code = subprocess.call(command(tool, dataset, model, method, seed, out), stdout=log, stderr=subprocess.STDOUT)
+    wall = time.time() - start
+    if code != 0:
+        return out, wall, f"exit {code}"
+    data = json.loads(out.read_text())
+    data["wall_seconds"] = wall
+    out.write_text(json.dumps(data, indent=2) + "\n")
+    return out, wall, "ok"
+
+
+def mean_std(values):
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return None, None
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarize(folder):
+    rows = {}
+    for path in sorted(folder.glob("*/*.json")):
+        data = json.loads(path.read_text())
+        dataset = path.parent.name
+        model, method, seed = path.stem.rsplit("-", 2)
+        data["seed"] = int(seed[1:])
+        rows.setdefault((dataset, model, method), []).append(data)
+    table = []
+    for (dataset, model, method), results in sorted(rows.items()):
+        tasks = [t for t in results[0]["test"] if t != "mean_auc"]
+        entry = {"dataset": dataset, "model": model, "method": method, "seeds": len(results), "tasks": {}}
+        for task in tasks:
+            stats = {}
+            for metric in ["auc", "logloss", "session_logloss"]:
+                m, s = mean_std([r["test"][task].get(metric) for r in results])
+                if m is not None:
+                    stats[metric] = {"mean": m, "std": s}
+            entry["tasks"][task] = stats
+        entry["test_auc_by_seed"] = {str(r["seed"]): {t: r["test"][t]["auc"] for t in tasks} for r in results}
+        entry["wall_seconds"] = mean_std([r.get("wall_seconds") for r in results])[0]
+        entry["epochs"] = mean_std([r["epochs"] for r in results])[0]
+        entry["best_epoch"] = mean_std([r["best_epoch"] for r in results])[0]
+        epoch_train = [e["train_seconds"] for r in results for e in r["history"]]
+        entry["median_epoch_train_seconds"] = statistics.median(epoch_train)
+        table.append(entry)
+    return table
+
+
+def markdown(table):
+    lines = []
+    for dataset in sorted({e["dataset"] for e in table}):
+        entries = [e for e in table if e["dataset"] == dataset]
+        tasks = list(entries[0]["tasks"])
+        has_session = "session_logloss" in entries[0]["tasks"][tasks[0]]
+        head = ["model", "weighting"]
+        for t in tasks:
+            head += [f"{t} AUC", f"{t} logloss"] + ([f"{t} session logloss"] if has_session else [])
+        head += ["s/run", "s/epoch (train)"]
+        lines += [f"### {dataset}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        order = {m: i for i, m in enumerate(MODELS)}
+        morder = {m: i for i, m in enumerate(METHODS)}
+        for e in sorted(entries, key=lambda e: (order.get(e["model"], 99), morder.get(e["method"], 99))):
+            cells = [e["model"], e["method"]]
+            for t in tasks:
+                for metric in ["auc", "logloss"] + (["session_logloss"] if has_session else []):
+                    s = e["tasks"][t].get(metric)
+                    cells.append("-" if s is None else f"{s['mean']:.4f} ± {s['std']:.4f}")
+            cells += [f"{e['wall_seconds']:.0f}" if e["wall_seconds"] else "-", f"{e['median_epoch_train_seconds']:.1f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        # Each method against equal weights, per model and task: the difference
+        # of the mean test AUCs beside the larger of the two seed standard
+        # deviations, and the paired difference (same seed: the same
+        # initialisation, batch order and, for RMTL, the same pretraining)
+        # as mean ± std over seeds with the number of seeds it was positive.
+        for method in [m for m in METHODS if m != "equal"]:
+            lines += [f"{method} − equal ({dataset}, test AUC): difference of means (larger seed std); "
+                      "paired difference mean ± std (seeds above 0)", ""]
+            lines += ["| model | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+            for model in MODELS:
+                eq = next((e for e in entries if e["model"] == model and e["method"] == "equal"), None)
+                other = next((e for e in entries if e["model"] == model and e["method"] == method), None)
+                if not eq or not other:
+                    continue
+                cells = []
+                for t in tasks:
+                    a, b = eq["tasks"][t]["auc"], other["tasks"][t]["auc"]
+                    seeds = sorted(set(eq["test_auc_by_seed"]) & set(other["test_auc_by_seed"]))
+                    diffs = [other["test_auc_by_seed"][k][t] - eq["test_auc_by_seed"][k][t] for k in seeds]
+                    pm, ps = mean_std(diffs)
+                    cells.append(f"{b['mean'] - a['mean']:+.4f} ({max(a['std'], b['std']):.4f}); "
+                                 f"{pm:+.4f} ± {ps:.4f} ({sum(d > 0 for d in diffs)}/{len(diffs)})")
+                lines.append(f"| {model} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tool", default="build/models/mtl/losstrain-mtl")
+    ap.add_argument("--out", type=pathlib.Path, required=True, help="output folder")
+    ap.add_argument("--datasets", default="census,synthetic")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at once (each on one LibTorch thread)")
+    ap.add_argument("--summarize", action="store_true", help="only summarise the JSON files in --out")
+    ap.add_argument("--print-commands", action="store_true")
+    ap.add_argument("--markdown", type=pathlib.Path)
+    ap.add_argument("--json", type=pathlib.Path)
+    args = ap.parse_args()
+    datasets = args.datasets.split(",")
+    for d in datasets:
+        if d not in DATASETS:
+            ap.error(f"unknown dataset '{d}' (known: {', '.join(DATASETS)})")
+    grid = list(runs(datasets, args.models.split(","), args.methods.split(","),
+                     [int(s) for s in args.seeds.split(",")]))
+    if args.print_commands:
+        for dataset, model, method, seed in grid:
+            out = args.out / dataset / f"{model}-{method}-s{seed}.json"
+            print(" ".join(command(args.tool, dataset, model, method, seed, out)))
+        return
+    if not args.summarize:
+        done = 0
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(run_one, args.tool, args.out, *r) for r in grid]
+            for f in concurrent.futures.as_completed(futures):
+                out, wall, status = f.result()
+                done += 1
+                print(f"[{done}/{len(grid)}] {out.parent.name}/{out.stem}: {status} ({wall:.0f} s)", flush=True)
+    table = summarize(args.out)
+    text = markdown(table)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+// The fused task losses against the same losses written with LibTorch ops
+// and differentiated by LibTorch autograd.
+#include <doctest/doctest.h>
+
+#include <torch/autograd.h>
+
+#include "compiler/language/parse.h"
+#include "models/mtl/task_loss.h"
+
+using namespace losscc;
+using namespace losscc::models::mtl;
+
+namespace {
+
+at::Tensor bce(const at::Tensor& p, const at::Tensor& y) { return -(y * at::log(p) + (1 - y) * at::log(1 - p)); }
+
+void check_close(const at::Tensor& got, const at::Tensor& want) {
+  REQUIRE(got.defined());
+  REQUIRE(want.defined());
+  CHECK(got.sizes() == want.sizes());
+  CHECK(at::allclose(got.to(at::kDouble), want.to(at::kDouble), 1e-4, 1e-6));
+}
+
+}  // namespace
+
+TEST_CASE("fused task losses: value and gradients of prob, score and weights match LibTorch autograd") {
+  // Three tasks: bce on the probability, focal (gamma 2) on the probability,
+  // and a logistic loss on the raw score.
+  const std::vector<LossFunction> losses = {
+      default_task_loss(),
+      parse_loss("param gamma = 2\n-label * (1 - pred)^gamma * log(pred) - (1 - label) * pred^gamma * log(1 - pred)", "focal"),
+      parse_loss("input s: real as pred\ninput label: binary\nsoftplus(s) - label * s", "logistic"),
+  };
+  const MultiTaskLoss loss(losses, {"a", "b", "c"});
+  CHECK(loss.tasks() == 3);
+  CHECK(loss.fused().inputs.size() == 9);
+
+  const int64_t n = 131;
+  at::manual_seed(1);
+  const at::Tensor score0 = at::randn({n, 3}) * 2;
+  const at::Tensor labels = at::randint(0, 2, {n, 3}).to(at::kFloat);
+  const at::Tensor weights0 = at::rand({n, 3}) + 0.5;
+
+  at::Tensor score = score0.clone().requires_grad_(true), weights = weights0.clone().requires_grad_(true);
+  const MtlOutput out{at::sigmoid(score), score};
+  const at::Tensor got = loss(out, labels, weights);
+  got.backward();
+
+  at::Tensor rscore = score0.clone().requires_grad_(true), rweights = weights0.clone().requires_grad_(true);
+  const at::Tensor p = at::sigmoid(rscore).clamp(1e-7, 1 - 1e-7);
+  const at::Tensor y = labels;
+  const at::Tensor per = at::stack({bce(p.select(1, 0), y.select(1, 0)),
+                                    -y.select(1, 1) * (1 - p.select(1, 1)).pow(2) * at::log(p.select(1, 1)) -
+                                        (1 - y.select(1, 1)) * p.select(1, 1).pow(2) * at::log(1 - p.select(1, 1)),
+                                    at::softplus(rscore.select(1, 2)) - y.select(1, 2) * rscore.select(1, 2)},
+                                   1);
+  const at::Tensor want = (rweights * per).sum(1).mean() / 3;
+  want.backward();
+
+  check_close(got, want);
+  check_close(score.grad(), rscore.grad());
+  check_close(weights.grad(), rweights.grad());
+  // Per-sample losses from the weights' gradient, and from per_sample().
+  check_close(loss.per_sample_from_grad(weights.grad()), per.detach());
+  check_close(loss.per_sample(out, labels), per.detach());
+}
+
+TEST_CASE("fused task losses: weights given as a broadcast of per-task scalars get summed gradients") {
+  const MultiTaskLoss loss({default_task_loss(), default_task_loss()}, {"a", "b"});
+  at::manual_seed(2);
+  const int64_t n = 64;
+  const at::Tensor prob = at::rand({n, 2}) * 0.9 + 0.05;
+  const at::Tensor labels = at::randint(0, 2, {n, 2}).to(at::kFloat);
+  at::Tensor task_w = at::tensor({0.3f, 2.0f}).requires_grad_(true);
+  const at::Tensor got = loss({prob, at::logit(prob)}, labels, task_w.view({1, 2}).expand({n, 2}));
+  got.backward();
+  const at::Tensor l = bce(prob, labels).mean(0);  // L_k
+  CHECK(got.item<double>() == doctest::Approx(((0.3 * l[0] + 2.0 * l[1]) / 2).item<double>()).epsilon(1e-5));
+  check_close(task_w.grad(), l / 2);
+}
+
+TEST_CASE("task losses a task cannot feed are rejected, naming the task") {
+  auto message = [](const std::vector<LossFunction>& losses) {
+    try {
+      MultiTaskLoss loss(losses, {"income", "married"});
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const LossFunction pairwise = parse_loss("input pos: real\ninput neg: real\nsoftplus(neg - pos)", "bpr");
+  CHECK(message({default_task_loss(), pairwise}).find("task 'married'") != std::string::npos);
+  LossFunction summed = default_task_loss();
+  summed.reduction = Reduction::Sum;
+  CHECK(message({summed, default_task_loss()}).find("mean-reduced") != std::string::npos);
+  CHECK(message({default_task_loss()}).find("1 losses for 2 tasks") != std::string::npos);
+}
