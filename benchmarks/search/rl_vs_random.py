@@ -135,6 +135,7 @@ def main():
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(7, 4.2))
         colors = {"rl": "tab:blue", "rl-risk": "tab:green", "random": "tab:orange"}
+        styles = {"rl-risk": (0, (4, 3))}  # dashed: its median often coincides with rl's
         for arm in arms:
             a = result["arms"][arm]
             for r in a["runs"]:
@@ -143,10 +144,10 @@ def main():
                 ax.step(xs, ys, where="post", color=colors.get(arm), alpha=0.25, linewidth=1)
             pts = [(t / 60, v) for t, v in zip(a["grid_seconds"], a["median_best_reward"]) if v is not None]
             ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", color=colors.get(arm), linewidth=2.2,
-                    label=f"{arm} (median of {len(seeds)})")
+                    linestyle=styles.get(arm, "-"), label=f"{arm} (median of {len(seeds)})")
         ax.set_xlabel("search time (minutes, one worker per run, arms run side by side)")
         ax.set_ylabel("best reward so far (validation AUC)")
-        ax.set_title(f"RL vs random search, {result['data']}")
+        ax.set_title(f"RL vs random search, {os.path.basename(result['data'].rstrip('/'))}")
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right")
         fig.tight_layout()
