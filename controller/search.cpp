@@ -135,7 +135,7 @@ void LossSearch::start(bool resume) {
   if (!jsonl_) throw std::runtime_error("cannot open " + (out / "candidates.jsonl").string());
   elapsed_at_start_ = counters_.elapsed_seconds;
   candidates_at_start_ = counters_.candidates;
-  trained_at_start_ = counters_.trained;
+  trained_at_start_ = counters_.trained + counters_.filtered;  // a filtered candidate was trained too
   start_time_ns_ = last_progress_ns_ = now_ns();
   checkpoint();
 }
@@ -411,7 +411,7 @@ void LossSearch::report_progress(bool force) {
              "[losssearch] {} candidates ({:.1f}/min, fits {:.1f}/min) | best {} | cache hits {} "
              "| invalid {} filtered {}{} | {:.0f} s\n",
              counters_.candidates, (counters_.candidates - candidates_at_start_) / minutes,
-             (counters_.trained - trained_at_start_) / minutes,
+             (counters_.trained + counters_.filtered - trained_at_start_) / minutes,
              top_.empty() ? std::string("-") : fmt::format("{:.4f}", top_.front().reward),
              cache_hits_, counters_.invalid, counters_.filtered, model, elapsed());
 }
