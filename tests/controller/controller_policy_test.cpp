@@ -2,7 +2,7 @@
 #include "controller/reinforce.h"
 
 #include <ATen/core/grad_mode.h>
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <ATen/Functions.h>
 #include <ATen/Parallel.h>

@@ -1,5 +1,5 @@
 // CompiledLoss against the same loss written with LibTorch ops and autograd.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <ATen/ATen.h>
 #include <torch/autograd.h>

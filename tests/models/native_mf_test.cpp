@@ -1,6 +1,6 @@
 // The native BiasedMF trainer against its oracle, the LibTorch Trainer: the
 // same parameters step for step, the same metrics after whole epochs.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <filesystem>
 #include <string>

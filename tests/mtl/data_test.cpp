@@ -1,6 +1,6 @@
 // The census-income loader on the real file, the session loader's bad-line
 // report, and the synthetic session generator.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,6 +1,6 @@
 // Every multi-task model: forward and backward on a tiny batch, any number of
 // tasks, determinism by seed, clones.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <torch/autograd.h>
 

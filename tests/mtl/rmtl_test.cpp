@@ -1,5 +1,5 @@
 // RMTL's pieces by hand: TD targets, weights, rewards, soft updates, critics.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <torch/autograd.h>
 

@@ -1,6 +1,6 @@
 // The fused task losses against the same losses written with LibTorch ops
 // and differentiated by LibTorch autograd.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <torch/autograd.h>
 

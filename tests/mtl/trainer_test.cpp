@@ -1,6 +1,6 @@
 // The multi-task training loop: every model and weighting method trains on a
 // small synthetic set; runs are a function of the seed; metrics by hand.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include "models/mtl/mtl_trainer.h"
 #include "models/mtl/sessions.h"

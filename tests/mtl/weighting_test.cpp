@@ -1,5 +1,5 @@
 // The loss-weighting baselines against their papers' updates on two-task toys.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <torch/autograd.h>
 #include <torch/optim/sgd.h>
