@@ -62,9 +62,8 @@ models::FitResult fit_from_scratch(const models::Dataset& data, const LossFuncti
   return trainer.fit(data);
 }
 
-nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
-                                  const EffectivenessConfig& config,
-                                  const std::function<void(const nlohmann::json&)>& on_row,
+nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+                                  const EffectFitter& fit, const std::function<void(const nlohmann::json&)>& on_row,
                                   const std::atomic<bool>& interrupt) {
   nlohmann::json rows = nlohmann::json::array();
   for (const NamedLoss& loss : losses) {
@@ -76,12 +75,11 @@ nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector
       row["check"] = check(fn).to_json();
       nlohmann::json fits = nlohmann::json::array();
       std::vector<double> test, valid;
-      for (int k = 0; k < std::max(config.seeds, 1); ++k) {
-        const models::FitResult fit =
-            fit_from_scratch(data, fn, config.model_kind, config.seed + static_cast<uint64_t>(k), config.train);
-        fits.push_back(fit.to_json());
-        test.push_back(fit.test.auc);
-        valid.push_back(fit.valid.auc);
+      for (int k = 0; k < std::max(seeds, 1); ++k) {
+        EffectFit f = fit(fn, seed + static_cast<uint64_t>(k));
+        fits.push_back(std::move(f.json));
+        test.push_back(f.test_auc);
+        valid.push_back(f.valid_auc);
       }
       row["fit"] = fits.front();
       row["fits"] = fits;
@@ -95,6 +93,17 @@ nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
+                                  const EffectivenessConfig& config,
+                                  const std::function<void(const nlohmann::json&)>& on_row,
+                                  const std::atomic<bool>& interrupt) {
+  const EffectFitter fit = [&](const LossFunction& fn, uint64_t seed) {
+    const models::FitResult result = fit_from_scratch(data, fn, config.model_kind, seed, config.train);
+    return EffectFit{result.to_json(), result.valid.auc, result.test.auc};
+  };
+  return effectiveness_rows(losses, config.seed, config.seeds, fit, on_row, interrupt);
 }
 
 std::string format_effectiveness_table(const nlohmann::json& rows) {
@@ -120,7 +129,7 @@ std::string format_effectiveness_table(const nlohmann::json& rows) {
                        r->at("name").get<std::string>(), r->at("origin").get<std::string>(),
                        r->value("valid_auc_mean", f.at("valid").at("auc").get<double>()), test_auc(r),
                        r->value("test_auc_std", 0.0), f.at("test").at("logloss").get<double>(),
-                       f.at("test").at("rmse").get<double>(), f.at("best_epoch").get<int>(), seconds);
+                       f.at("test").value("rmse", std::nan("")), f.at("best_epoch").get<int>(), seconds);
   }
   out += "valid/test AUC: mean over the seeds; logloss, rmse, epoch: the first seed's fit; seconds: all fits\n";
   return out;

@@ -41,10 +41,24 @@ struct EffectivenessConfig {
 models::FitResult fit_from_scratch(const models::Dataset& data, const LossFunction& fn,
                                    const std::string& model_kind, uint64_t seed, const models::TrainConfig& train);
 
-// One row per loss: its check report, then its fits ("fits": one per seed;
-// "fit": the first; test_auc_mean / test_auc_std / valid_auc_mean over the
-// seeds) or the error that stopped it. `on_row` sees each row as it
-// lands; `interrupt` is checked between losses.
+// One fit as the table shows it: `json` holds valid.auc, test.auc,
+// test.logloss, best_epoch and seconds (test.rmse where the model has it).
+struct EffectFit {
+  nlohmann::json json;
+  double valid_auc = 0, test_auc = 0;
+};
+using EffectFitter = std::function<EffectFit(const LossFunction& fn, uint64_t seed)>;
+
+// One row per loss: its check report, then its fits by `fit` with seed,
+// seed + 1, ... ("fits": one per seed; "fit": the first; test_auc_mean /
+// test_auc_std / valid_auc_mean over the seeds) or the error that stopped
+// it. `on_row` sees each row as it lands; `interrupt` is checked between
+// losses.
+nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+                                  const EffectFitter& fit, const std::function<void(const nlohmann::json&)>& on_row,
+                                  const std::atomic<bool>& interrupt);
+
+// effectiveness_rows() of from-scratch recommender fits (fit_from_scratch).
 nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
                                   const EffectivenessConfig& config,
                                   const std::function<void(const nlohmann::json&)>& on_row,

@@ -54,9 +54,9 @@ void offer(std::vector<FoundLoss>& list, const FoundLoss& f, size_t limit) {
 }
 
 // What a checkpoint must agree on with the command that resumes it.
-nlohmann::json identity(const SearchConfig& c, const models::Dataset& data) {
+nlohmann::json identity(const SearchConfig& c, const std::string& data_name) {
   return {{"searcher", c.searcher}, {"layers", c.layers},       {"extended", c.extended},
-          {"seed", c.seed},         {"model", c.model_kind},    {"data", data.name},
+          {"seed", c.seed},         {"model", c.model_kind},    {"data", data_name},
           {"samples_per_phase", c.samples_per_phase()}, {"reward", c.reward},
           {"reward_epochs", c.reward_epochs}, {"reward_patience", c.reward_patience},
           {"mask", c.policy.mask}};
@@ -99,18 +99,34 @@ nlohmann::json SearchCounters::to_json() const {
 
 LossSearch::LossSearch(SearchConfig config, const models::Dataset& data, CandidateTrainer train)
     : config_(std::move(config)),
-      data_(data),
+      data_(&data),
+      data_name_(data.name),
       space_(config_.layers, config_.extended),
       searcher_(seeded_searcher(config_, space_)),
       evaluator_(config_.evaluator,
                  train ? std::move(train)
                  : config_.shared_reward()
                      ? CandidateTrainer([this](const LossFunction& fn) { return train_candidate(fn); })
-                     : CandidateTrainer([this](const LossFunction& fn) { return scratch_reward(data_, fn, config_); })),
+                     : CandidateTrainer([this](const LossFunction& fn) { return scratch_reward(*data_, fn, config_); })),
       rng_(config_.seed) {
   if (std::find(reward_names().begin(), reward_names().end(), config_.reward) == reward_names().end())
     throw std::invalid_argument(fmt::format("unknown reward '{}' (scratch, shared)", config_.reward));
-  shared_ = models::make_model(config_.model_kind, data.num_users, data.num_items, config_.seed);
+  if (config_.shared_reward())
+    shared_ = models::make_model(config_.model_kind, data.num_users, data.num_items, config_.seed);
+}
+
+LossSearch::LossSearch(SearchConfig config, std::string data_name, CandidateTrainer train)
+    : config_(std::move(config)),
+      data_(nullptr),
+      data_name_(std::move(data_name)),
+      space_(config_.layers, config_.extended),
+      searcher_(seeded_searcher(config_, space_)),
+      evaluator_(config_.evaluator, train),
+      rng_(config_.seed) {
+  if (config_.reward != "scratch")
+    throw std::invalid_argument(fmt::format("reward '{}': a search on the caller's trainer takes the scratch reward",
+                                            config_.reward));
+  if (!train) throw std::invalid_argument("LossSearch: no candidate trainer");
 }
 
 LossSearch::~LossSearch() = default;
@@ -128,7 +144,7 @@ void LossSearch::start(bool resume) {
   if (resume) {
     restore();
   } else {
-    shared_auc_ = models::evaluate(*shared_, data_.valid).auc;
+    if (shared_) shared_auc_ = models::evaluate(*shared_, data_->valid).auc;
     std::ofstream(out / "candidates.jsonl", std::ios::trunc);
   }
   jsonl_.open(out / "candidates.jsonl", std::ios::app | std::ios::binary);
@@ -202,8 +218,8 @@ TrainOutcome LossSearch::train_candidate(const LossFunction& fn) {
   models::TrainConfig train = config_.train;
   train.seed = config_.seed + static_cast<uint64_t>(phase_);  // same batches within a phase
   models::Trainer trainer(copy, fn, train);
-  trainer.train_steps(data_.train, config_.candidate_steps);
-  out.reward = models::evaluate(*copy, data_.valid).auc;
+  trainer.train_steps(data_->train, config_.candidate_steps);
+  out.reward = models::evaluate(*copy, data_->valid).auc;
   out.train_seconds = seconds_since(t0);
   return out;
 }
@@ -284,13 +300,13 @@ void LossSearch::model_phase() {
     try {
       models::Trainer trainer(copy, parse_loss(candidate.source, "candidate.loss"), train);
       if (config_.model_steps > 0)
-        trainer.train_steps(data_.train, config_.model_steps);
+        trainer.train_steps(data_->train, config_.model_steps);
       else
-        trainer.train_epoch(data_.train);
+        trainer.train_epoch(data_->train);
     } catch (const models::NonFiniteLoss&) {
       continue;
     }
-    const double auc = models::evaluate(*copy, data_.valid).auc;
+    const double auc = models::evaluate(*copy, data_->valid).auc;
     if (auc >= shared_auc_) {
       shared_ = std::move(copy);
       shared_auc_ = auc;
@@ -312,7 +328,7 @@ void LossSearch::checkpoint() {
     saved_searcher_version_ = searcher_version;
   }
   const std::string model_file = fmt::format("model-{}.pt", model_version_);
-  if (model_version_ != saved_model_version_) {
+  if (shared_ && model_version_ != saved_model_version_) {
     save_module(*shared_, (ckpt / model_file).string());
     saved_model_version_ = model_version_;
   }
@@ -325,7 +341,7 @@ void LossSearch::checkpoint() {
   counters_.elapsed_seconds = elapsed();
   const nlohmann::json state = {
       {"version", 1},
-      {"identity", identity(config_, data_)},
+      {"identity", identity(config_, data_name_)},
       {"counters", counters_.to_json()},
       {"cache_hits", cache_hits_},
       {"jsonl_bytes", jsonl_bytes_},
@@ -355,7 +371,7 @@ void LossSearch::restore() {
   const fs::path out(config_.out_dir), ckpt = out / "checkpoint";
   std::ifstream in(ckpt / "state.json");
   const nlohmann::json state = nlohmann::json::parse(in);
-  const nlohmann::json expected = identity(config_, data_);
+  const nlohmann::json expected = identity(config_, data_name_);
   if (state.at("identity") != expected)
     throw std::runtime_error(fmt::format(
         "--resume: the checkpoint in {} was made with {}, this command asks for {}",
@@ -381,7 +397,7 @@ void LossSearch::restore() {
   const std::string searcher_prefix = state.at("searcher_prefix");
   searcher_->load_tensors((ckpt / searcher_prefix).string());
   saved_searcher_version_ = searcher_->tensor_version();
-  load_module(*shared_, (ckpt / state.at("model_file").get<std::string>()).string());
+  if (shared_) load_module(*shared_, (ckpt / state.at("model_file").get<std::string>()).string());
   model_version_ = saved_model_version_ = state.at("model_version");
   shared_auc_ = state.at("shared_model_auc");
 

@@ -114,6 +114,11 @@ class LossSearch {
   // calls with it); by default it is config.reward's. Throws
   // std::invalid_argument for an unknown reward.
   LossSearch(SearchConfig config, const models::Dataset& data, CandidateTrainer train = {});
+  // A search whose candidates `train` alone trains and scores, on data the
+  // search never sees (a task loss of a multi-task model, controller/mtl_task.h);
+  // `data_name` goes into the checkpoint's identity. Scratch reward only:
+  // throws std::invalid_argument for config.reward "shared" or an empty `train`.
+  LossSearch(SearchConfig config, std::string data_name, CandidateTrainer train);
   ~LossSearch();
 
   // A fresh search refuses an out_dir that already holds a checkpoint; resume
@@ -142,11 +147,12 @@ class LossSearch {
   double elapsed() const;
 
   SearchConfig config_;
-  const models::Dataset& data_;
+  const models::Dataset* data_;  // null when the caller trains the candidates
+  std::string data_name_;
   SearchSpace space_;
   std::unique_ptr<Searcher> searcher_;
   Evaluator evaluator_;
-  std::shared_ptr<models::RecModel> shared_;
+  std::shared_ptr<models::RecModel> shared_;  // the shared reward's model, else null
   double shared_auc_ = 0;
 
   std::mt19937_64 rng_;

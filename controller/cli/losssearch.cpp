@@ -4,6 +4,7 @@
 //   losssearch --data ../shared/data/ml100k01-1-5 --budget-minutes 30 --out search-ml100k
 //   losssearch --budget-candidates 200                 # synthetic data, quick
 //   losssearch --out search-ml100k --data ... --resume  # after Ctrl-C or a kill
+//   losssearch --mtl-task income --data ../shared/data/census-income  # one task's loss of an MMoE
 #include <ATen/Parallel.h>
 
 #include <atomic>
@@ -19,9 +20,11 @@
 #include "compiler/language/parse.h"
 #include "controller/atomic_file.h"
 #include "controller/effectiveness.h"
+#include "controller/mtl_task.h"
 #include "controller/search.h"
 #include "models/data/load_dataset.h"
 #include "models/data/synthetic.h"
+#include "models/mtl/load.h"
 
 namespace {
 
@@ -52,6 +55,7 @@ struct Options {
   int effect_seeds = 3;
   bool no_baselines = false;
   SearchConfig search;
+  MtlTaskConfig mtl;  // mtl.task set: search that task's loss of a multi-task model
 };
 
 // The command that continues this search, for the interrupt message.
@@ -61,18 +65,45 @@ std::string resume_command(const Options& opt, int argc, char** argv) {
   return opt.resume ? cmd : cmd + " --resume";
 }
 
+// What the search trains candidates on, and how the effectiveness test
+// fits a loss: a recommender (--data's ratings) or one task of a multi-task
+// model (--mtl-task, --data's census-income file or sessions).
+struct Target {
+  models::Dataset rec;
+  models::mtl::MtlDataset mtl;
+  std::string name;
+};
+
 int run(const Options& opt, const std::string& resume_line) {
   if (opt.threads > 0) at::set_num_threads(opt.threads);
-  const models::Dataset data =
-      opt.data.empty() ? models::synthetic_dataset() : models::load_dataset(opt.data);
+  const bool multi_task = !opt.mtl.task.empty();
+  Target target;
+  if (multi_task) {
+    target.mtl = models::mtl::load_mtl_data(opt.data).data;
+    task_column(target.mtl, opt.mtl.task);  // an unknown task fails before the search
+    target.name = fmt::format("{} task {}", target.mtl.name, opt.mtl.task);
+  } else {
+    target.rec = opt.data.empty() ? models::synthetic_dataset() : models::load_dataset(opt.data);
+    target.name = target.rec.name;
+  }
   // Fail on a missing baseline before spending the search budget.
   const std::vector<NamedLoss> baselines = opt.no_baselines ? std::vector<NamedLoss>{} : baseline_losses(opt.examples);
   const SearchConfig& config = opt.search;
-  fmt::print(stderr, "[losssearch] {}: {} users, {} items, {} train rows; searcher {}, {} layers{}, out {}\n",
-             data.name, data.num_users, data.num_items, data.train.size(), config.searcher,
-             config.layers, config.extended ? " (extended ops)" : "", config.out_dir);
+  if (multi_task)
+    fmt::print(stderr, "[losssearch] {}: {} model, {} train rows; searcher {}, {} layers{}, out {}\n", target.name,
+               opt.mtl.model, target.mtl.train.size(), config.searcher, config.layers,
+               config.extended ? " (extended ops)" : "", config.out_dir);
+  else
+    fmt::print(stderr, "[losssearch] {}: {} users, {} items, {} train rows; searcher {}, {} layers{}, out {}\n",
+               target.name, target.rec.num_users, target.rec.num_items, target.rec.train.size(), config.searcher,
+               config.layers, config.extended ? " (extended ops)" : "", config.out_dir);
 
-  LossSearch search(config, data);
+  const std::unique_ptr<LossSearch> search_ptr =
+      multi_task ? std::make_unique<LossSearch>(config, target.name,
+                                                mtl_task_trainer(target.mtl, opt.mtl, config.seed,
+                                                                 config.reward_epochs, config.reward_patience))
+                 : std::make_unique<LossSearch>(config, target.rec);
+  LossSearch& search = *search_ptr;
   search.start(opt.resume);
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
@@ -95,6 +126,16 @@ int run(const Options& opt, const std::string& resume_line) {
   }
   losses.insert(losses.end(), baselines.begin(), baselines.end());
 
+  const int effect_epochs = multi_task ? opt.mtl.train.epochs : opt.effect_epochs;
+  fmt::print(stderr, "[losssearch] effectiveness test: {} losses × {} seeds, at most {} epochs each\n",
+             losses.size(), opt.effect_seeds, effect_epochs);
+  const auto print_row = [](const nlohmann::json& row) {
+    const bool ok = row.contains("fit");
+    fmt::print(stderr, "[losssearch]   {:<9} {}\n", row.at("name").get<std::string>(),
+               ok ? fmt::format("test AUC {:.4f} ± {:.4f}", row.at("test_auc_mean").get<double>(),
+                                row.at("test_auc_std").get<double>())
+                  : row.value("error", std::string("?")));
+  };
   EffectivenessConfig effect;
   effect.model_kind = config.model_kind;
   effect.seed = config.seed;
@@ -102,21 +143,13 @@ int run(const Options& opt, const std::string& resume_line) {
   effect.train = config.train;
   effect.train.epochs = opt.effect_epochs;
   effect.train.patience = opt.effect_patience;
-  fmt::print(stderr, "[losssearch] effectiveness test: {} losses × {} seeds, at most {} epochs each\n",
-             losses.size(), opt.effect_seeds, opt.effect_epochs);
-  const nlohmann::json rows = effectiveness_test(
-      data, losses, effect,
-      [](const nlohmann::json& row) {
-        const bool ok = row.contains("fit");
-        fmt::print(stderr, "[losssearch]   {:<9} {}\n", row.at("name").get<std::string>(),
-                   ok ? fmt::format("test AUC {:.4f} ± {:.4f}", row.at("test_auc_mean").get<double>(),
-                                    row.at("test_auc_std").get<double>())
-                      : row.value("error", std::string("?")));
-      },
-      g_interrupted);
+  const nlohmann::json rows =
+      multi_task ? mtl_task_effectiveness(target.mtl, opt.mtl, losses, config.seed, opt.effect_seeds, print_row,
+                                          g_interrupted)
+                 : effectiveness_test(target.rec, losses, effect, print_row, g_interrupted);
 
   nlohmann::json summary = {
-      {"data", data.name},
+      {"data", target.name},
       {"model", config.model_kind},
       {"searcher", config.searcher},
       {"layers", config.layers},
@@ -129,9 +162,9 @@ int run(const Options& opt, const std::string& resume_line) {
       {"mask", config.policy.mask},
       {"candidate_steps", config.candidate_steps},
       {"search", search.counters().to_json()},
-      {"effectiveness_epochs", opt.effect_epochs},
+      {"effectiveness_epochs", effect_epochs},
       {"effectiveness_seeds", opt.effect_seeds},
-      {"train", effect.train.to_json()},
+      {"train", multi_task ? opt.mtl.train.to_json() : effect.train.to_json()},
       {"effectiveness", rows},
   };
   if (config.shared_reward()) summary["shared_model_valid_auc"] = search.shared_model_auc();
@@ -156,7 +189,7 @@ int main(int argc, char** argv) {
   s.train.lr = 0.01;
   CLI::App app{"Search for a recommender loss function (AutoLossGen), then compare the best with the classic losses"};
   app.add_option("--data", opt.data, "dataset folder (NAME.train.csv, ...); default: the built-in synthetic data")
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingPath);
   app.add_option("--model", s.model_kind, "recommender")->check(CLI::IsMember(models::model_kinds()))->capture_default_str();
   auto* minutes = app.add_option("--budget-minutes", s.budget_minutes, "search for this many minutes")
                       ->check(CLI::PositiveNumber);
@@ -195,6 +228,12 @@ int main(int argc, char** argv) {
   app.add_option("--batch", s.train.batch, "recommender minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--cache-size", s.evaluator.cache_capacity, "rewards remembered (LRU)")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--progress-seconds", s.progress_seconds, "seconds between progress lines; 0: none")->check(CLI::NonNegativeNumber)->capture_default_str();
+  auto* mtl_task = app.add_option("--mtl-task", opt.mtl.task,
+                                  "search this task's loss of a multi-task model, the other tasks on bce (--data: a "
+                                  "census-income file or folder, a session folder, or none for synthetic sessions); "
+                                  "the reward is the task's validation AUC");
+  app.add_option("--mtl-model", opt.mtl.model, "with --mtl-task: the multi-task model")
+      ->check(CLI::IsMember(models::mtl::mtl_model_kinds()))->capture_default_str()->needs(mtl_task);
   app.add_option("--threads", opt.threads, "LibTorch CPU threads per worker; 0: LibTorch's default")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
 
@@ -202,6 +241,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (minutes->count() == 0 && candidates->count() == 0) s.budget_minutes = 10;
     s.policy.mask = !no_mask;
+    if (!opt.mtl.task.empty()) {
+      if (s.reward != "scratch") throw CLI::ValidationError("--reward", "--mtl-task takes the scratch reward");
+      // The multi-task trainer's schedule: Adam at its learning rate, its
+      // epochs unless --effect-epochs / --effect-patience say otherwise.
+      if (app.count("--effect-epochs")) opt.mtl.train.epochs = opt.effect_epochs;
+      if (app.count("--effect-patience")) opt.mtl.train.patience = opt.effect_patience;
+    }
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
@@ -214,6 +260,12 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "{}", e.render());  // render() ends the line
     return kUsageError;
   } catch (const models::DatasetError& e) {
+    fmt::print(stderr, "losssearch: {}\n", e.what());
+    return kUsageError;
+  } catch (const models::mtl::MtlDataError& e) {
+    fmt::print(stderr, "losssearch: {}\n", e.what());
+    return kUsageError;
+  } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "losssearch: {}\n", e.what());
     return kUsageError;
   } catch (const std::exception& e) {

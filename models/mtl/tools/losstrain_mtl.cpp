@@ -18,9 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/language/parse.h"
-#include "models/mtl/census.h"
+#include "models/mtl/load.h"
 #include "models/mtl/mtl_trainer.h"
-#include "models/mtl/sessions.h"
 
 namespace {
 
@@ -57,23 +56,14 @@ std::string metric_line(const MtlMetrics& m, const std::vector<std::string>& tas
 }
 
 MtlDataset load_data(const Options& opt) {
-  if (opt.synthetic) {
-    SyntheticSessionConfig config;
-    config.sessions = opt.synthetic_sessions;
-    config.seed = opt.split_seed + 1;
-    return synthetic_sessions(config);
-  }
-  if (std::filesystem::is_directory(opt.data) && std::filesystem::exists(std::filesystem::path(opt.data) / "sessions.csv")) {
-    SessionLoadOptions options;
-    options.skip_bad_lines = opt.skip_bad_lines;
-    SessionLoad load = load_sessions(opt.data, options);
-    for (const std::string& bad : load.bad_lines) fmt::print(stderr, "skipped bad line: {}\n", bad);
-    return std::move(load.data);
-  }
-  CensusOptions options;
+  MtlLoadOptions options;
   options.split_seed = opt.split_seed;
   options.max_rows = opt.max_rows;
-  return load_census(opt.data, options);
+  options.skip_bad_lines = opt.skip_bad_lines;
+  options.synthetic_sessions = opt.synthetic_sessions;
+  MtlLoad load = load_mtl_data(opt.synthetic ? std::string() : opt.data, options);
+  for (const std::string& bad : load.bad_lines) fmt::print(stderr, "skipped bad line: {}\n", bad);
+  return std::move(load.data);
 }
 
 // One loss per task: bce unless --task-loss NAME=FILE names the task.

@@ -1,0 +1,86 @@
+#include "controller/mtl_task.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <stdexcept>
+
+#include "models/trainer.h"
+
+namespace losscc::search {
+
+namespace mtl = models::mtl;
+
+int64_t task_column(const mtl::MtlDataset& data, const std::string& task) {
+  const auto it = std::find(data.tasks.begin(), data.tasks.end(), task);
+  if (it == data.tasks.end())
+    throw std::invalid_argument(fmt::format("no task '{}' in {} (tasks: {})", task, data.name, fmt::join(data.tasks, ", ")));
+  return it - data.tasks.begin();
+}
+
+EffectFit fit_task_from_scratch(const mtl::MtlDataset& data, const MtlTaskConfig& config, const LossFunction& candidate,
+                                uint64_t seed, int epochs, int patience) {
+  const int64_t k = task_column(data, config.task);
+  std::vector<LossFunction> losses = config.task_losses;
+  losses.resize(data.tasks.size(), mtl::default_task_loss());
+  losses[static_cast<size_t>(k)] = candidate;
+  mtl::ModelShape shape = config.shape;
+  shape.field_sizes = data.field_sizes;
+  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
+  shape.tasks = data.num_tasks();
+  mtl::MtlTrainConfig train = config.train;
+  train.seed = seed;
+  train.epochs = epochs;
+  train.patience = patience;
+
+  mtl::MtlTrainer trainer(mtl::make_mtl_model(config.model, shape, seed), data, losses, config.weighting, train);
+  mtl::MtlTrainer::FitResult fit;
+  try {
+    fit = trainer.fit();
+  } catch (const mtl::MtlNonFinite& error) {
+    throw models::NonFiniteLoss(error.what());
+  }
+  // The epoch where this task's validation AUC was best (NaN never is).
+  const mtl::MtlTrainer::EpochLog* best = nullptr;
+  for (const auto& e : fit.history)
+    if (!best || e.valid.tasks[k].auc > best->valid.tasks[k].auc) best = &e;
+  EffectFit out;
+  out.valid_auc = best ? best->valid.tasks[k].auc : std::numeric_limits<double>::quiet_NaN();
+  out.test_auc = best ? best->test.tasks[k].auc : std::numeric_limits<double>::quiet_NaN();
+  out.json = {{"task", config.task}, {"epochs", fit.epochs}, {"seconds", fit.seconds}};
+  if (best) {
+    out.json["best_epoch"] = best->epoch;
+    out.json["valid"] = {{"auc", out.valid_auc}, {"logloss", best->valid.tasks[k].logloss}};
+    out.json["test"] = {{"auc", out.test_auc}, {"logloss", best->test.tasks[k].logloss}};
+    out.json["all_tasks_test"] = best->test.to_json(data.tasks);
+  }
+  return out;
+}
+
+CandidateTrainer mtl_task_trainer(const mtl::MtlDataset& data, const MtlTaskConfig& config, uint64_t seed, int epochs,
+                                  int patience) {
+  return [&data, &config, seed, epochs, patience](const LossFunction& fn) {
+    // The trainer compiles the fused program of all task losses; that time
+    // counts as training here.
+    const auto start = std::chrono::steady_clock::now();
+    TrainOutcome out;
+    out.reward = fit_task_from_scratch(data, config, fn, seed, epochs, patience).valid_auc;
+    out.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return out;
+  };
+}
+
+nlohmann::json mtl_task_effectiveness(const mtl::MtlDataset& data, const MtlTaskConfig& config,
+                                      const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+                                      const std::function<void(const nlohmann::json&)>& on_row,
+                                      const std::atomic<bool>& interrupt) {
+  const EffectFitter fit = [&](const LossFunction& fn, uint64_t s) {
+    return fit_task_from_scratch(data, config, fn, s, config.train.epochs, config.train.patience);
+  };
+  return effectiveness_rows(losses, seed, seeds, fit, on_row, interrupt);
+}
+
+}  // namespace losscc::search
