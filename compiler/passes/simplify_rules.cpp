@@ -5,7 +5,7 @@ namespace losscc {
 
 const std::vector<RewriteRule>& rewrite_rules() {
   static const std::vector<RewriteRule> rules = [] {
-    Expr x = input("?x"), y = input("?y"), c = input("?c"), d = input("?d"), q = input("?q");
+    Expr x = input("?x"), y = input("?y"), c = input("?c"), d = input("?d"), q = input("?q"), w = input("?w");
     using S = Safety;
     return std::vector<RewriteRule>{
         // Identities.
@@ -60,6 +60,11 @@ const std::vector<RewriteRule>& rewrite_rules() {
         {"one-sub-sigmoid", 1.0 - sigmoid(x),              sigmoid(-x),       S::MoreAccurate},
         {"log-sigmoid",     log(sigmoid(x)),               -softplus(-x),     S::MoreAccurate},
         {"log1m-sigmoid",   log1p(-sigmoid(x)),            -softplus(x),      S::MoreAccurate},
+        // The slope σ(x)·σ(−x) (every sigmoid's derivative, and smooth
+        // ranks' in ApproxNDCG's gradient): one exp, not two.
+        {"sigmoid-slope",   sigmoid(x) * sigmoid(-x),      exp(-abs(x)) / pow(1.0 + exp(-abs(x)), 2.0),         S::Rounding},
+        {"sigmoid-slope-sub", sigmoid(x - y) * sigmoid(y - x),
+                                                           exp(-abs(x - y)) / pow(1.0 + exp(-abs(x - y)), 2.0), S::Rounding},
         // Per-query ops: a per-query value is the same at every document and
         // in every pair, so it leaves sums and needs no other(...). Not for
         // pairsum: its sum may be empty, and 0·inf is NaN.
@@ -69,6 +74,10 @@ const std::vector<RewriteRule>& rewrite_rules() {
         {"qsum-neg",        qsum(-x),                      -qsum(x),          S::Exact},
         {"qsum-mul-query",  qsum(x * q),                   qsum(x) * q,       S::FiniteFactor},
         {"qsum-div-query",  qsum(x / q),                   qsum(x) / q,       S::FiniteFactor},
+        // Pair sums over the same pairs share one O(n²) loop (a gradient
+        // sums the i and the j side of every pair term).
+        {"pairsum-add",     pairsum(w, x) + pairsum(w, y), pairsum(w, x + y), S::Rounding},
+        {"pairsum-sub",     pairsum(w, x) - pairsum(w, y), pairsum(w, x - y), S::Rounding},
     };
   }();
   return rules;

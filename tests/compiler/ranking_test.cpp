@@ -345,7 +345,8 @@ TEST_CASE("ranking: the per-query rewrite rules keep values on random lists") {
     ++rules;
     INFO("rule ", std::string(r.name), ": ", to_string(r.lhs), " → ", to_string(r.rhs));
     const std::vector<std::pair<std::string, Expr>> bind = {
-        {"?x", sigmoid(input("s")) - input("l")}, {"?y", input("l")}, {"?q", qsum(input("s")) * 0.3}};
+        {"?x", sigmoid(input("s")) - input("l")}, {"?y", input("l")}, {"?q", qsum(input("s")) * 0.3},
+        {"?w", input("l") - other(input("l"))}};
     // Both sides summed the same way: a pair value over the pairs first.
     const bool pair = substitute(r.lhs, bind)->level() == Level::Pair;
     auto bound = [&](const Expr& e) {
@@ -373,6 +374,23 @@ TEST_CASE("ranking: the per-query rewrite rules keep values on random lists") {
   CHECK(simplify(pairsum(constant(1.0), other(qmax(s)) - other(s))) ==
         simplify(pairsum(constant(1.0), qmax(s) - other(s))));
   CHECK(simplify(qsum(constant(1.0))) == qcount());
+  // Pair sums over the same pairs become one; over different pairs they stay two.
+  const Expr up = l - other(l), t = sigmoid(other(s) - s);
+  CHECK(simplify(pairsum(up, t) + pairsum(up, t * other(l))) == simplify(pairsum(up, t + t * other(l))));
+  CHECK(simplify(pairsum(up, t) - pairsum(-up, t))->op() == Op::Sub);
+}
+
+TEST_CASE("ranking: ApproxNDCG's gradient computes each pair's sigmoids in two pair loops") {
+  // σ(s_j − s_i)·σ(s_i − s_j) is one exp; the gradient's two pair sums are one loop.
+  const LossFunction fn = parse_loss_file(std::string(LOSSCC_SOURCE_DIR) + "/examples/approx_ndcg.loss");
+  const Program program = build_program(fn);
+  int pair_loops = 0, sigmoids = 0;
+  for (const Node* n : schedule({program.outputs.begin(), program.outputs.end()})) {
+    pair_loops += n->op() == Op::PairSum;
+    sigmoids += n->op() == Op::Sigmoid;
+  }
+  CHECK(pair_loops == 2);  // the smooth ranks (forward), the gradient's
+  CHECK(sigmoids == 1);    // the smooth ranks' σ(s_j − s_i)
 }
 
 // ---- check and the fingerprint --------------------------------------------------
