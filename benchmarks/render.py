@@ -70,6 +70,27 @@ def render(doc):
     parts.append(table(["loss", "N", "thr", "JIT ms", "JIT GB/s", "hand", "LibTorch eager",
                         "PyTorch eager", "torch.compile", "interp", "of memcpy"], rows))
 
+    ranking = doc.get("ranking", {})
+    if ranking.get("cases"):
+        allrank = ranking.get("allrank", {})
+        parts += ["", "### Ranking: fused forward+backward over queries, 1 thread, time per call (ms, median) "
+                  "and peer/JIT ratios", ""]
+        parts.append(table(
+            ["loss", "queries × docs", "JIT ms", "LibTorch padded", "allRank eager", "allRank torch.compile",
+             "padded vs JIT (max rel. diff)"],
+            [[c["loss"], f"{c['queries']:,} × {c['docs']}", ms(c["peers"]["jit"]),
+              ratio(c["ratios"], "padded_over_jit"), ratio(c["ratios"], "allrank_eager_over_jit"),
+              ratio(c["ratios"], "allrank_compiled_over_jit"), f"{c['padded_agreement']:.1e}"]
+             for c in ranking["cases"]]))
+        if allrank.get("cases"):
+            parts.append(f"\nallRank peer: PyTorch {allrank['torch_version']}, `{allrank['allrank']}`, "
+                         "its own loss definitions (same work, other normalisation).")
+            failed = [f"{c['loss']}: {c['compiled']['error']}" for c in allrank["cases"]
+                      if "error" in c.get("compiled", {})]
+            parts += [f"\ntorch.compile failed on allRank's {f}" for f in failed]
+        elif allrank.get("skipped"):
+            parts.append(f"\nallRank peer: skipped ({allrank['skipped']}).")
+
     mem = doc.get("memory", {})
     if mem.get("cases"):
         parts += ["", f"### Memory per call (N = 2^{mem['log2_n']}, 1 thread; {mem['method']})", ""]

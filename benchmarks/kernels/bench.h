@@ -56,6 +56,9 @@ json run_cpu(const Options& options, const std::vector<LossCase>& losses);
 json run_memory(const Options& options, const std::vector<LossCase>& losses);
 json run_compile(const Options& options, const std::vector<LossCase>& losses);
 json run_gpu(const Options& options, const std::vector<LossCase>& losses);
+// Ranking losses over queries: the kernel against LibTorch on padded
+// [queries, docs] tensors and (with --python) allRank's implementations.
+json run_ranking(const Options& options);
 // Runs benchmarks/peers/torch_peer.py under options.python on the same losses
 // and sizes; returns its JSON (or {"skipped": why}).
 json run_python_peer(const Options& options, const std::vector<LossCase>& losses);

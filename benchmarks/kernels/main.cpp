@@ -7,6 +7,7 @@
 //   memory/<loss>/2^k           allocations and peak RSS growth per call
 //   compile/{llvm,nvrtc/bK,cache_hit}   compile latency over random candidates
 //   gpu/<loss>/2^k              NVRTC kernel vs eager CUDA vs device copy (GPU only)
+//   ranking/<loss>/q<Q>xd<D>/t1 ranking kernel vs LibTorch on padded lists vs allRank (with --python)
 //   torch/<loss>/...            eager PyTorch and torch.compile (with --python)
 // Every figure is a median over repeated calls after warm-up, and every ratio
 // is between peers timed in this same run.
@@ -31,8 +32,7 @@ namespace {
 
 // Every pointwise examples/*.loss, differentiated with respect to its
 // predictions and scores (roles Prediction, Positive, Negative), sorted by
-// name. Ranking losses run over queries, which these elementwise cases and
-// their peers do not model; they have no benchmark rows yet.
+// name. Ranking losses run over queries; their rows are ranking_bench.cpp's.
 std::vector<LossCase> load_examples(const Options& options) {
   std::vector<fs::path> files;
   if (fs::is_directory(options.examples_dir)) {
@@ -82,7 +82,7 @@ json ratio_or_null(const json& cpu, const std::string& name, const char* ratio) 
 }
 
 // The project's targets, judged on the figures just measured.
-json targets(const json& cpu, const json& compile) {
+json targets(const json& cpu, const json& compile, const json& ranking) {
   json t = json::array();
   const std::string headline = "cpu/logmin/2^22/t1";
   json hand = ratio_or_null(cpu, headline, "hand_over_jit");
@@ -103,6 +103,15 @@ json targets(const json& cpu, const json& compile) {
   json hit = compile.contains("cache_hit") ? compile["cache_hit"]["p50_s"] : json(nullptr);
   t.push_back({{"target", "kernel cache hit <= 20 us (p50)"},
                {"measured", hit}, {"met", hit.is_null() ? json(nullptr) : json(hit.get<double>() <= 20e-6)}});
+  for (const char* loss : {"listnet", "approx_ndcg"}) {
+    json measured = nullptr;
+    for (const json& row : ranking.value("cases", json::array()))
+      if (row["loss"] == loss && row["queries"] == 10000 && row["agree"] == true)
+        measured = row["ratios"]["padded_over_jit"];
+    t.push_back({{"target", fmt::format("ranking JIT >= 5x LibTorch eager on padded lists, {}, 10,000 queries x 100 "
+                                        "docs, 1 thread", loss)},
+                 {"measured", measured}, {"met", measured.is_null() ? json(nullptr) : json(measured.get<double>() >= 5)}});
+  }
   return t;
 }
 
@@ -198,11 +207,13 @@ int main(int argc, char** argv) {
   doc["compile"] = run_compile(options, losses);
   fmt::print(stderr, "gpu:\n");
   doc["gpu"] = run_gpu(options, losses);
+  fmt::print(stderr, "ranking:\n");
+  doc["ranking"] = run_ranking(options);
   fmt::print(stderr, "torch (python):\n");
   doc["torch"] = run_python_peer(options, losses);
   join_torch_ratios(cpu, doc["torch"]);
   doc["cpu"] = cpu;
-  doc["targets"] = targets(cpu, doc["compile"]);
+  doc["targets"] = targets(cpu, doc["compile"], doc["ranking"]);
 
   print_cpu_summary(cpu);
   for (const json& t : doc["targets"]) {
