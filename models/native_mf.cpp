@@ -58,6 +58,9 @@ struct Table {
 struct NativeMfTrainer::Tables {
   Table user_vectors, item_vectors, user_bias, item_bias, global_bias;
   int64_t steps = 0;  // optimiser steps taken
+  // A step's per-row values, kept so that a step allocates nothing.
+  std::vector<float> score, prob, clipped, label, dscore;
+  std::vector<std::vector<float>> loss_grads;  // one per input the model feeds
 
   std::vector<Table*> all() { return {&user_vectors, &item_vectors, &user_bias, &item_bias, &global_bias}; }
 };
@@ -203,7 +206,8 @@ double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions&
   };
   touch(T.global_bias, 0);
 
-  std::vector<float> score(n), prob(n), clipped(n), label(n);
+  std::vector<float>&score = T.score, &prob = T.prob, &clipped = T.clipped, &label = T.label, &dscore = T.dscore;
+  for (std::vector<float>* v : {&score, &prob, &clipped, &label}) v->resize(static_cast<size_t>(n));
   const float lo = static_cast<float>(config_.prob_clip), hi = static_cast<float>(1 - config_.prob_clip);
   for (int64_t k = 0; k < n; ++k) {
     const int64_t u = users[rows[k]], i = items[rows[k]];
@@ -226,13 +230,17 @@ double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions&
   args.threads = 1;
   for (LossSource s : sources_)
     args.inputs.push_back(s == LossSource::Prob ? clipped.data() : s == LossSource::Score ? score.data() : label.data());
-  std::vector<std::vector<float>> grads(grad_inputs_.size(), std::vector<float>(n));
-  for (auto& g : grads) args.grads.push_back(g.data());
+  std::vector<std::vector<float>>& grads = T.loss_grads;
+  grads.resize(grad_inputs_.size());
+  for (auto& g : grads) {
+    g.resize(static_cast<size_t>(n));
+    args.grads.push_back(g.data());
+  }
   const double value = kernel_->run(args);
 
   // ∂loss/∂score, through the clamp (which passes the gradient inside
   // [lo, hi], ends included) and the sigmoid.
-  std::vector<float> dscore(n, 0.0f);
+  dscore.assign(static_cast<size_t>(n), 0.0f);
   bool finite = std::isfinite(value);
   for (size_t g = 0; g < grad_inputs_.size(); ++g) {
     const bool from_prob = sources_[grad_inputs_[g]] == LossSource::Prob;
