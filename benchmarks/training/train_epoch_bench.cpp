@@ -4,7 +4,11 @@
 //   compiled  the Trainer with the compiled loss through the autograd op;
 //   native    NativeMfTrainer (BiasedMF only): float tables, the compiled
 //             kernel called directly, sparse updates.
-// Prints a table and writes JSON with the medians and the ratios.
+// With --python PY, benchmarks/peers/biasedmf_epoch.py times the same epoch
+// as research code writes it (eager PyTorch, the reference protocol) in the
+// same run, after the C++ paths; its medians and the native path's speedup
+// over it join the JSON. Prints a table and writes JSON with the medians and
+// the ratios.
 //
 //   bench_training --data ../shared/data/ml100k01-1-5 --optimizer gd --repeats 3 --out training.json
 //
@@ -18,8 +22,13 @@
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -119,7 +128,7 @@ double time_kernel_alone(const LossFunction& fn, int64_t batch, int calls) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_dir, model_kind = "biasedmf", out;
+  std::string data_dir, model_kind = "biasedmf", out, python;
   int repeats = 3, threads = 1;
   TrainConfig config;
   CLI::App app{"Time one training epoch: compiled loss vs. the same loss as LibTorch ops"};
@@ -132,6 +141,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", config.batch, "minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--threads", threads, "LibTorch CPU threads")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--out", out, "write the results as JSON");
+  app.add_option("--python", python, "Python with torch: also time the eager PyTorch epoch "
+                 "(benchmarks/peers/biasedmf_epoch.py) in this run")->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -190,11 +201,39 @@ int main(int argc, char** argv) {
     fmt::print("ratio c / n = LibTorch-ops epoch / compiled-op epoch, / native epoch (> 1: faster than the peer);\n"
                "ops µs, op µs: loss fwd+bwd on one batch as LibTorch ops, through the autograd op;\n"
                "kernel µs: the compiled kernel called directly, as the native trainer calls it\n");
+    nlohmann::json python_peer;
+    if (!python.empty() && model_kind == "biasedmf") {
+      const std::string peer_out = fmt::format("{}/bench-training-peer-{}.json",
+                                               std::filesystem::temp_directory_path().string(), ::getpid());
+      const std::string cmd = fmt::format("'{}' '{}/benchmarks/peers/biasedmf_epoch.py' --data '{}' --optimizer {} "
+                                          "--lr {} --repeats {} --json '{}'",
+                                          python, LOSSCC_SOURCE_DIR, data_dir, config.optimizer, config.lr, repeats,
+                                          peer_out);
+      fmt::print("eager PyTorch peer: {}\n", cmd);
+      std::fflush(stdout);
+      std::ifstream in;
+      if (std::system(cmd.c_str()) == 0 && (in.open(peer_out), in)) {
+        python_peer = nlohmann::json::parse(in);
+        std::filesystem::remove(peer_out);
+        for (nlohmann::json& row : results) {
+          const std::string loss = row["loss"];
+          if (!python_peer["losses"].contains(loss) || !row.contains("epoch_seconds_native")) continue;
+          const double eager = python_peer["losses"][loss]["median_s"];
+          row["epoch_seconds_pytorch_eager"] = eager;
+          row["native_speedup_over_pytorch_eager"] = eager / row["epoch_seconds_native"].get<double>();
+          fmt::print("{:8} eager PyTorch epoch {:.3f} s: native is {:.1f}x faster\n", loss, eager,
+                     row["native_speedup_over_pytorch_eager"].get<double>());
+        }
+      } else {
+        python_peer = {{"skipped", "the peer script failed"}};
+      }
+    }
     if (!out.empty()) {
       nlohmann::json json = {{"benchmark", "training_epoch"}, {"data", data.name}, {"model", model_kind},
                              {"batch", config.batch}, {"optimizer", config.optimizer}, {"lr", config.lr},
                              {"threads", threads}, {"repeats", repeats},
                              {"results", results}};
+      if (!python_peer.is_null()) json["pytorch_eager_peer"] = python_peer;
       std::ofstream(out) << json.dump(2) << "\n";
     }
   } catch (const std::exception& e) {
