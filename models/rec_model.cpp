@@ -43,6 +43,7 @@ std::shared_ptr<RecModel> make_model(const std::string& kind, int64_t num_users,
                                      uint64_t seed) {
   for (const auto& [name, factory] : factories()) {
     if (name != kind) continue;
+    const std::unique_lock<std::mutex> lock = detail::lock_global_rng();
     at::manual_seed(seed);
     return factory(num_users, num_items);
   }
@@ -76,7 +77,12 @@ void copy_state(const torch::nn::Module& from, torch::nn::Module& to) {
 
 namespace detail {
 
-GlobalRngRestorer::GlobalRngRestorer() {
+std::unique_lock<std::mutex> lock_global_rng() {
+  static std::mutex seeding;
+  return std::unique_lock<std::mutex>(seeding);
+}
+
+GlobalRngRestorer::GlobalRngRestorer() : lock_(lock_global_rng()) {
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   state_ = gen.get_state();

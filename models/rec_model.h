@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,16 @@ std::shared_ptr<RecModel> make_model(const std::string& kind, int64_t num_users,
 void copy_state(const torch::nn::Module& from, torch::nn::Module& to);
 
 namespace detail {
+// LibTorch's global CPU generator is one per process: seeding it and drawing
+// a model's initialisation from it must not interleave with another thread
+// doing the same (the search trains candidates on several threads), or the
+// initialisation is no longer a function of the seed. Held while seeding
+// and initialising.
+std::unique_lock<std::mutex> lock_global_rng();
+
 // Restores LibTorch's global CPU generator on scope exit, so a throwaway
-// initialisation leaves no trace in later random draws.
+// initialisation leaves no trace in later random draws. Holds
+// lock_global_rng() for its lifetime.
 class GlobalRngRestorer {
  public:
   GlobalRngRestorer();
@@ -54,6 +63,7 @@ class GlobalRngRestorer {
   GlobalRngRestorer& operator=(const GlobalRngRestorer&) = delete;
 
  private:
+  std::unique_lock<std::mutex> lock_;  // first: taken before the state is read, released after it is restored
   at::Tensor state_;
 };
 }  // namespace detail

@@ -104,6 +104,7 @@ std::shared_ptr<MtlModel> make_mtl_model(const std::string& kind, const ModelSha
   check_shape(shape);
   for (const auto& [name, factory] : factories()) {
     if (name != kind) continue;
+    const std::unique_lock<std::mutex> lock = models::detail::lock_global_rng();
     at::manual_seed(seed);
     return factory(shape);
   }
