@@ -1,7 +1,8 @@
 // losscc: the compiler's command line. One action per call; every action reads
 // one `.loss` file. Exit status: 0 success, 1 `--check` found the loss invalid,
 // 2 any error (bad flags, unreadable file, compile error), with a clear message
-// on stderr.
+// on stderr. It lives in runtime/ because --run runs kernels: the compiler
+// layer below knows no runtime.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
