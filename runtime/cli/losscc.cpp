@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
   actions->add_option("--eval", opt.eval, "evaluate one element: --eval 'pred=0.3,label=1'");
   actions->add_flag("--emit-cuda", opt.emit_cuda, "print the fused CUDA C kernel");
   actions->add_flag("--emit-torch", opt.emit_torch,
-                    "print a self-contained PyTorch function computing the loss (pointwise and pairwise losses)");
+                    "print a self-contained PyTorch function computing the loss");
   actions->add_flag("--emit-ptx", opt.emit_ptx, "compile the kernel with NVRTC and print PTX");
   actions->add_flag("--emit-llvm", opt.emit_llvm, "print the optimised LLVM IR of the CPU kernel");
   CLI::Option* run = actions->add_option("--run", opt.run, "compile and run on N random inputs; print JSON");

@@ -270,3 +270,33 @@ def test_cuda_and_cpu_inputs_mixed_is_a_value_error():
     loss = losscc.compile(EXAMPLES / "bce.loss")
     with pytest.raises(ValueError, match="is on cpu"):
         loss(torch.rand(3, device="cuda"), torch.ones(3))
+
+
+# ---- --emit-torch's ranking losses against the interpreter ------------------
+
+RANKING = ["approx_ndcg", "lambdarank", "listmle", "listnet", "rank_hinge", "rank_mse", "ranknet"]
+
+
+@pytest.mark.parametrize("name", RANKING)
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_emitted_torch_ranking_loss_against_the_kernels(name, backend):
+    # The emitted function (float64, autograd) against the interpreter (the
+    # oracle: double inside, float32 in and out) and the JIT, on queries of
+    # 1 to 9 documents with tied labels.
+    loss = losscc.compile(EXAMPLES / f"{name}.loss")
+    loss.host_backend = backend
+    namespace = {}
+    exec(loss.emit_torch(name), namespace)
+    emitted = namespace[name]
+    gen = torch.Generator().manual_seed(sum(map(ord, name)))
+    offsets = [0, 1, 5, 12, 20, 21, 30]
+    score = rand_real(30, gen)
+    label = torch.randint(0, 5, (30,), generator=gen).float()
+    s = score.clone().requires_grad_()
+    value = loss(s, label, offsets=torch.tensor(offsets))
+    value.backward()
+    s_ref = score.double().requires_grad_()
+    ref = emitted(s_ref, label.double(), offsets)
+    ref.backward()
+    torch.testing.assert_close(value.double(), ref.detach(), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(s.grad.double(), s_ref.grad, rtol=1e-3, atol=1e-5)

@@ -73,6 +73,28 @@ const std::map<std::string_view, std::string_view>& helpers() {
        "    a = a if torch.is_tensor(a) else torch.full_like(b, a)\n"
        "    b = b if torch.is_tensor(b) else torch.full_like(a, b)\n"
        "    return torch.fmin(a, b)\n"},
+      {"_qmax",
+       "def _qmax(x):\n"
+       "    # IEEE maxNum folded from -inf: NaNs are skipped unless all are.\n"
+       "    if bool(torch.isnan(x).all()):\n"
+       "        return torch.full((), float(\"nan\"), dtype=x.dtype, device=x.device)\n"
+       "    return torch.where(torch.isnan(x), torch.full_like(x, float(\"-inf\")), x).max()\n"},
+      {"_rank",
+       "def _rank(x, like):\n"
+       "    # 1 + the documents above: a higher value, or an equal one earlier in the list.\n"
+       "    n = like.shape[0]\n"
+       "    x = torch.as_tensor(x, dtype=like.dtype).expand(n)\n"
+       "    earlier = torch.ones(n, n, dtype=torch.bool, device=like.device).tril(-1)  # [i, j]: j < i\n"
+       "    above = (x[None, :] > x[:, None]) | ((x[None, :] == x[:, None]) & earlier)\n"
+       "    return 1 + above.sum(dim=1).to(like.dtype)\n"},
+      {"_pairsum",
+       "def _pairsum(c, e, like):\n"
+       "    # Row i: the sum over the other documents j with c[i, j] > 0 of e[i, j].\n"
+       "    n = like.shape[0]\n"
+       "    c = torch.as_tensor(c, dtype=like.dtype).expand(n, n)\n"
+       "    e = torch.as_tensor(e, dtype=like.dtype).expand(n, n)\n"
+       "    keep = (c > 0) & ~torch.eye(n, dtype=torch.bool, device=like.device)\n"
+       "    return torch.where(keep, e, torch.zeros_like(e)).sum(dim=1)\n"},
       {"_fmax",
        "def _fmax(a, b):\n"
        "    a = a if torch.is_tensor(a) else torch.full_like(b, a)\n"
@@ -134,11 +156,21 @@ std::string docstring(const LossFunction& fn, const TorchEmitOptions& options,
   std::string out = fmt::format("{}: a loss written by `losscc --emit-torch`{}.\n\n",
                                 options.function_name,
                                 options.source_name.empty() ? "" : " from " + options.source_name);
-  out += fmt::format(
-      "Returns the {} over elements of the loss term below as a 0-dim tensor, in\n"
-      "the inputs' dtype. The inputs are tensors of one shape (or shapes that\n"
-      "broadcast); autograd gives the gradients.\n\n",
-      fn.reduction == Reduction::Mean ? "mean" : "sum");
+  if (fn.grouped())
+    out += fmt::format(
+        "A ranking loss. Returns the {} over queries of the per-query loss below\n"
+        "as a 0-dim tensor, in the inputs' dtype. The inputs are 1-D tensors of the\n"
+        "documents of all queries; query q owns documents offsets[q] to\n"
+        "offsets[q+1] - 1. The queries are looped over in Python and the pairs of\n"
+        "one query are an [n, n] matrix: fine for checking and small lists, slow\n"
+        "for many queries. Autograd gives the gradients.\n\n",
+        fn.reduction == Reduction::Mean ? "mean" : "sum");
+  else
+    out += fmt::format(
+        "Returns the {} over elements of the loss term below as a 0-dim tensor, in\n"
+        "the inputs' dtype. The inputs are tensors of one shape (or shapes that\n"
+        "broadcast); autograd gives the gradients.\n\n",
+        fn.reduction == Reduction::Mean ? "mean" : "sum");
   out += "Inputs, with the domains the loss is meant for and checked on:\n";
   for (const InputDecl& in : fn.inputs) {
     auto it = renamed.find(in.name);
@@ -175,7 +207,8 @@ class Emitter {
     for (const InputDecl& in : fn.inputs) arg_name_[in.name] = python_name(in.name);
   }
 
-  // Lines of the body (4-space indented) and the final expression.
+  // Lines of the body (4-space indented) and its return statement: the
+  // reduced loss, or for a ranking loss the per-query loss L_q.
   std::string body(std::set<std::string_view>& used_helpers) {
     const std::vector<const Node*> nodes = schedule({fn_.body});
     std::unordered_map<const Node*, int> uses;
@@ -200,11 +233,15 @@ class Emitter {
     }
     const Fragment& result = frag_.at(fn_.body.get());
     std::string value = result.text;
-    if (fn_.body->is_const()) {  // a loss that ignores its inputs
-      if (fn_.inputs.empty()) throw std::invalid_argument("--emit-torch: a loss with no inputs");
-      value = fmt::format("torch.full_like({}, {})", arg_name_.at(fn_.inputs[0].name), result.text);
-    }
-    lines += fmt::format("    return torch.{}({})\n", fn_.reduction == Reduction::Mean ? "mean" : "sum", value);
+    if (fn_.body->is_const())  // a loss that ignores its inputs
+      value = fmt::format("torch.full_like({}, {})", first(), result.text);
+    if (uses_count_)
+      lines = fmt::format("    _count = torch.full((), {0}.shape[0], dtype={0}.dtype, device={0}.device)\n", first()) +
+              lines;
+    if (fn_.grouped())
+      lines += fmt::format("    return {}\n", value);
+    else
+      lines += fmt::format("    return torch.{}({})\n", fn_.reduction == Reduction::Mean ? "mean" : "sum", value);
     return lines;
   }
 
@@ -215,6 +252,10 @@ class Emitter {
     return out;
   }
   const std::string& arg(const std::string& name) const { return arg_name_.at(name); }
+  const std::string& first() const {
+    if (fn_.inputs.empty()) throw std::invalid_argument("--emit-torch: a loss with no inputs");
+    return arg_name_.at(fn_.inputs[0].name);
+  }
 
  private:
   static constexpr int kMaxInlineDepth = 24;
@@ -225,13 +266,12 @@ class Emitter {
       return {s, s[0] == '-' ? kUnary : kAtom};
     }
     if (n->is_input()) return {arg_name_.at(n->name()), kAtom};
-    if (n->op() == Op::Neg) return {"-" + wrap(frag_.at(n->arg(0).get()), kUnary), kUnary};
+    if (op_info(n->op()).segmented) return emit_segmented(n, used_helpers);
+    if (n->op() == Op::Neg) return {"-" + wrap(operand(n, 0), kUnary), kUnary};
     const TorchOp& op = op_table().at(n->op());
     if (!op.infix.empty()) {
       const int p = op.infix == "+" || op.infix == "-" ? kAdditive : kMultiplicative;
-      const Fragment& a = frag_.at(n->arg(0).get());
-      const Fragment& b = frag_.at(n->arg(1).get());
-      return {fmt::format("{} {} {}", wrap(a, p), op.infix, wrap(b, p + 1)), p};
+      return {fmt::format("{} {} {}", wrap(operand(n, 0), p), op.infix, wrap(operand(n, 1), p + 1)), p};
     }
     std::string_view call = op.call;
     if ((n->op() == Op::Min || n->op() == Op::Max) && (n->arg(0)->is_const() || n->arg(1)->is_const())) {
@@ -239,9 +279,53 @@ class Emitter {
       used_helpers.insert(n->op() == Op::Max ? "_fmax" : "_fmin");
     }
     if (!op.helper.empty()) used_helpers.insert(op.helper);
-    const std::string a0 = frag_.at(n->arg(0).get()).text;
-    const std::string a1 = n->args().size() > 1 ? frag_.at(n->arg(1).get()).text : "";
+    const std::string a0 = operand(n, 0).text;
+    const std::string a1 = n->args().size() > 1 ? operand(n, 1).text : "";
     return {fmt::format(fmt::runtime(call), a0, a1), kAtom};
+  }
+
+  // Ranking losses, one query at a time: a per-query value is a 0-dim
+  // tensor (or a float), a per-document value a vector [n], a pair value a
+  // matrix [n, n] whose row is document i and column the other document j.
+  Fragment emit_segmented(const Node* n, std::set<std::string_view>& used_helpers) {
+    const auto arg_level = [&](size_t k) { return n->arg(k)->level(); };
+    switch (n->op()) {
+      case Op::QCount:
+        uses_count_ = true;
+        return {"_count", kAtom};
+      case Op::QSum:
+        if (arg_level(0) == Level::Query) {
+          uses_count_ = true;
+          return {wrap(operand(n, 0), kMultiplicative) + " * _count", kMultiplicative};
+        }
+        return {fmt::format("torch.sum({})", operand(n, 0).text), kAtom};
+      case Op::QMax:
+        if (arg_level(0) == Level::Query) return operand(n, 0);
+        used_helpers.insert("_qmax");
+        return {fmt::format("_qmax({})", operand(n, 0).text), kAtom};
+      case Op::Rank:
+        used_helpers.insert("_rank");
+        return {fmt::format("_rank({}, {})", operand(n, 0).text, first()), kAtom};
+      case Op::Other:  // the value at the other document: a row vector
+        if (arg_level(0) == Level::Query) return frag_.at(n->arg(0).get());
+        return {wrap(frag_.at(n->arg(0).get()), kAtom) + "[None, :]", kAtom};
+      case Op::PairSum:
+        used_helpers.insert("_pairsum");
+        return {fmt::format("_pairsum({}, {}, {})", lifted(n->arg(0)).text, lifted(n->arg(1)).text, first()), kAtom};
+      default: break;
+    }
+    throw std::logic_error("emit_torch: unknown segmented op");
+  }
+
+  // Operand k of n: a per-document value used at the pair level is the value
+  // at document i, a column vector.
+  Fragment operand(const Node* n, size_t k) {
+    return n->level() == Level::Pair ? lifted(n->arg(k)) : frag_.at(n->arg(k).get());
+  }
+  Fragment lifted(const Expr& e) {
+    const Fragment& f = frag_.at(e.get());
+    if (e->level() != Level::Document) return f;
+    return {wrap(f, kAtom) + "[:, None]", kAtom};
   }
 
   // Operands of an infix operator binding less tightly than `min` get parentheses.
@@ -253,6 +337,7 @@ class Emitter {
   std::map<std::string, std::string> arg_name_;
   std::unordered_map<const Node*, Fragment> frag_;
   std::unordered_map<const Node*, int> depth_;
+  bool uses_count_ = false;
 };
 
 }  // namespace
@@ -265,10 +350,6 @@ std::string python_function_name(const std::string& stem) {
 }
 
 std::string emit_torch(const LossFunction& fn, const TorchEmitOptions& options) {
-  if (fn.grouped())
-    throw std::invalid_argument(
-        "--emit-torch: ranking losses (qsum, qmax, rank, pairsum, ...) are not supported; "
-        "it writes pointwise and pairwise losses");
   Emitter emitter(fn);
   std::set<std::string_view> used;
   const std::string body = emitter.body(used);
@@ -278,11 +359,22 @@ std::string emit_torch(const LossFunction& fn, const TorchEmitOptions& options) 
   std::string params;
   for (const InputDecl& in : fn.inputs)
     params += fmt::format("{}{}: torch.Tensor", params.empty() ? "" : ", ", emitter.arg(in.name));
-  out += fmt::format("\ndef {}({}) -> torch.Tensor:\n", options.function_name, params);
+  out += fmt::format("\ndef {}({}{}) -> torch.Tensor:\n", options.function_name, params,
+                     fn.grouped() ? ", offsets" : "");
   out += "    \"\"\"" + indent(docstring(fn, options, emitter.renamed()), "    ").substr(4);
   out += "    \"\"\"\n";
-  out += body;
-  return out;
+  if (!fn.grouped()) return out + body;
+  // A ranking loss: the per-query loss, summed over the queries in Python.
+  std::string slices;
+  for (const InputDecl& in : fn.inputs) slices += fmt::format("{}{}[a:b]", slices.empty() ? "" : ", ", emitter.arg(in.name));
+  out += "    offsets = [int(o) for o in offsets]\n";
+  out += "    total = 0\n";
+  out += "    for a, b in zip(offsets[:-1], offsets[1:]):\n";
+  out += fmt::format("        total = total + _{}_query({})\n", options.function_name, slices);
+  out += fn.reduction == Reduction::Mean ? "    return total / (len(offsets) - 1)\n" : "    return total\n";
+  out += fmt::format("\n\ndef _{}_query({}) -> torch.Tensor:\n", options.function_name, params);
+  out += "    \"\"\"The loss of one query: 1-D inputs holding its documents.\"\"\"\n";
+  return out + body;
 }
 
 }  // namespace losscc::torch_codegen

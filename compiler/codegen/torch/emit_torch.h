@@ -12,8 +12,13 @@
 // Gradients come from torch's autograd, not from losscc's symbolic gradient.
 // Nodes used more than once become one local each; constants stay Python
 // floats, so the function computes in its inputs' dtype. Input names that
-// are Python keywords get a trailing underscore. Ranking (segmented) losses
-// are not supported: emit_torch throws std::invalid_argument.
+// are Python keywords get a trailing underscore.
+//
+// A ranking loss gets an `offsets` argument (query q owns elements
+// offsets[q] .. offsets[q+1]-1) and a per-query function the outer one loops
+// over: per-query values are 0-dim tensors, per-document values vectors [n],
+// pair values matrices [n, n] (row: document i, column: the other document j),
+// with qsum/qmax/rank/pairsum as small helpers. Correct, not fast.
 #pragma once
 
 #include <string>
