@@ -300,3 +300,20 @@ def test_emitted_torch_ranking_loss_against_the_kernels(name, backend):
     ref.backward()
     torch.testing.assert_close(value.double(), ref.detach(), rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(s.grad.double(), s_ref.grad, rtol=1e-3, atol=1e-5)
+
+
+def test_emitted_torch_functions_pass_float64_gradcheck():
+    # --emit-torch output computes in its inputs' dtype, so it takes the
+    # float64 gradcheck the float32 kernels cannot.
+    gen = torch.Generator().manual_seed(14)
+    logmin = losscc.compile(EXAMPLES / "logmin.loss")
+    namespace = {}
+    exec(logmin.emit_torch("logmin"), namespace)
+    p = (0.1 + 0.8 * torch.rand(10, generator=gen, dtype=torch.float64)).requires_grad_()
+    y = rand_label(10, gen).double()
+    assert torch.autograd.gradcheck(lambda p: namespace["logmin"](p, y), (p,))
+    listnet = losscc.compile(EXAMPLES / "listnet.loss")
+    exec(listnet.emit_torch("listnet"), namespace)
+    s = rand_real(9, gen).double().requires_grad_()
+    grades = torch.randint(0, 5, (9,), generator=gen).double()
+    assert torch.autograd.gradcheck(lambda s: namespace["listnet"](s, grades, [0, 4, 9]), (s,))
