@@ -9,8 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The Python module (python/) needs pybind11-dev and python3-dev; its tests
+# and `losscc --emit-torch`'s need python3-torch (LibTorch's Python side, the
+# same 1.13 as libtorch-dev) and python3-pytest; `pip install .` needs python3-venv.
 packages=(cmake ninja-build g++ clang-14 llvm-dev libfmt-dev doctest-dev libtorch-dev
-          libcli11-dev nlohmann-json3-dev libxxhash-dev libbenchmark-dev python3)
+          libcli11-dev nlohmann-json3-dev libxxhash-dev libbenchmark-dev python3
+          python3-dev python3-venv pybind11-dev python3-torch python3-pytest)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,5 +30,7 @@ fi
 if [ -d /usr/local/cuda/bin ]; then
   export PATH="/usr/local/cuda/bin:$PATH"
 fi
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+# Debian's interpreter, the one the packages above installed into (a pyenv or
+# conda python3 earlier on PATH would not see python3-torch).
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=/usr/bin/python3
 cmake --build build -j "$(nproc)"

@@ -6,8 +6,8 @@ compares the exit code and the exact stdout and stderr with
 golden/NAME.stdout and golden/NAME.stderr. For JSON output, keys listed in
 `ignore_keys` (timings) are dropped before comparing.
 
-    golden_test.py --losscc build/compiler/cli/losscc --repo .           # check
-    golden_test.py --losscc build/compiler/cli/losscc --repo . --update  # rewrite goldens
+    golden_test.py --losscc build/runtime/cli/losscc --repo .           # check
+    golden_test.py --losscc build/runtime/cli/losscc --repo . --update  # rewrite goldens
 """
 import argparse
 import json

@@ -1,11 +1,13 @@
 // losscc: the compiler's command line. One action per call; every action reads
 // one `.loss` file. Exit status: 0 success, 1 `--check` found the loss invalid,
 // 2 any error (bad flags, unreadable file, compile error), with a clear message
-// on stderr.
+// on stderr. It lives in runtime/ because --run runs kernels: the compiler
+// layer below knows no runtime.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "compiler/codegen/cuda/emit_cuda.h"
+#include "compiler/codegen/torch/emit_torch.h"
 #include "compiler/interp/interp.h"
 #include "compiler/ir/print.h"
 #include "compiler/language/assignments.h"
@@ -40,7 +43,7 @@ struct Options {
   std::string file;
   std::vector<std::string> defines;  // name=value
   bool print_ir = false, simplify = false, grad = false, check = false;
-  bool emit_cuda = false, emit_ptx = false, emit_llvm = false;
+  bool emit_cuda = false, emit_ptx = false, emit_llvm = false, emit_torch = false;
   std::string eval;  // "pred=0.3,label=1"
   bool run_given = false;
   int64_t run = 0;
@@ -235,6 +238,13 @@ int run_action(const Options& opt) {
     fmt::print("{}", cuda::emit_cuda(build_program(fn)));
     return 0;
   }
+  if (opt.emit_torch) {
+    torch_codegen::TorchEmitOptions torch;
+    torch.function_name = torch_codegen::python_function_name(std::filesystem::path(opt.file).stem().string());
+    torch.source_name = std::filesystem::path(opt.file).filename().string();
+    fmt::print("{}", torch_codegen::emit_torch(fn, torch));
+    return 0;
+  }
   if (opt.emit_ptx) {
 #ifdef LOSSCC_HAVE_NVRTC
     cuda::NvrtcOptions nvrtc;
@@ -276,6 +286,8 @@ int main(int argc, char** argv) {
   actions->add_flag("--check", opt.check, "print the validity report as JSON; exit 0 valid, 1 invalid");
   actions->add_option("--eval", opt.eval, "evaluate one element: --eval 'pred=0.3,label=1'");
   actions->add_flag("--emit-cuda", opt.emit_cuda, "print the fused CUDA C kernel");
+  actions->add_flag("--emit-torch", opt.emit_torch,
+                    "print a self-contained PyTorch function computing the loss");
   actions->add_flag("--emit-ptx", opt.emit_ptx, "compile the kernel with NVRTC and print PTX");
   actions->add_flag("--emit-llvm", opt.emit_llvm, "print the optimised LLVM IR of the CPU kernel");
   CLI::Option* run = actions->add_option("--run", opt.run, "compile and run on N random inputs; print JSON");

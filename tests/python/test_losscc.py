@@ -1,0 +1,319 @@
+"""The `losscc` Python module against the same losses written in torch ops.
+
+Values and gradients on random tensors (float32 kernels against float64
+references), torch.autograd.gradcheck (in float32: the kernels take float32
+only, so the float64 gradcheck does not apply), broadcasting, the errors a
+user sees, ranking losses with segment offsets, and CUDA when there is a GPU.
+"""
+import pathlib
+
+import pytest
+import torch
+
+import losscc
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+F = torch.nn.functional
+
+
+def rand_prob(n, gen):
+    return 0.02 + 0.96 * torch.rand(n, generator=gen)
+
+
+def rand_label(n, gen):
+    return (torch.rand(n, generator=gen) > 0.5).float()
+
+
+def rand_real(n, gen):
+    return 6 * torch.rand(n, generator=gen) - 3
+
+
+# The example losses as a user would write them in torch ops: per-element
+# terms of (pred, label) or (pos, neg); the examples reduce by the mean.
+def logmin_ref(pred, label):
+    m = torch.fmin(label, pred)
+    return torch.log(1 / (m + 1e-6) + 1e-6) * (m + label + pred)
+
+
+POINTWISE = {
+    "bce": lambda p, y: -(y * torch.log(p) + (1 - y) * torch.log(1 - p)),
+    "mse": lambda p, y: (p - y) ** 2,
+    "focal": lambda p, y: -(y * (1 - p) ** 2 * torch.log(p) + (1 - y) * p ** 2 * torch.log(1 - p)),
+    "hinge": lambda p, y: torch.relu(1 - (2 * y - 1) * (2 * p - 1)),
+    "logmin": logmin_ref,
+}
+
+
+def compare(loss, ref_term, inputs, grad_mask, rtol=1e-4, atol=1e-6):
+    """Runs `loss` on float32 copies and `ref_term` in float64; compares value and gradients."""
+    xs = [x.clone().requires_grad_(need) for x, need in zip(inputs, grad_mask)]
+    value = loss(*xs)
+    value.backward()
+    refs = [x.double().requires_grad_(need) for x, need in zip(inputs, grad_mask)]
+    ref = ref_term(*refs).mean() if loss.reduction == "mean" else ref_term(*refs).sum()
+    ref.backward()
+    assert value.dtype == torch.float32 and value.dim() == 0
+    torch.testing.assert_close(value.double(), ref.detach(), rtol=rtol, atol=atol)
+    for x, r, need in zip(xs, refs, grad_mask):
+        if need:
+            torch.testing.assert_close(x.grad.double(), r.grad, rtol=rtol, atol=atol)
+        else:
+            assert x.grad is None
+
+
+@pytest.mark.parametrize("name", sorted(POINTWISE))
+def test_pointwise_values_and_gradients(name):
+    gen = torch.Generator().manual_seed(sum(map(ord, name)))
+    loss = losscc.compile(EXAMPLES / f"{name}.loss")
+    n = 1000
+    compare(loss, POINTWISE[name], [rand_prob(n, gen), rand_label(n, gen)], [True, False])
+
+
+def test_gradient_of_the_label_when_it_requires_grad():
+    gen = torch.Generator().manual_seed(3)
+    loss = losscc.compile(EXAMPLES / "mse.loss")
+    compare(loss, POINTWISE["mse"], [rand_prob(64, gen), rand_prob(64, gen)], [True, True])
+
+
+def test_pairwise_loss_of_positive_and_negative_scores():
+    gen = torch.Generator().manual_seed(4)
+    bpr = losscc.compile(EXAMPLES / "bpr.loss")
+    assert bpr.inputs == ("pos", "neg")
+    compare(bpr, lambda pos, neg: F.softplus(neg - pos), [rand_real(500, gen), rand_real(500, gen)], [True, True])
+
+
+def test_source_text_params_and_sum_reduction():
+    gen = torch.Generator().manual_seed(5)
+    loss = losscc.compile("input x: real\ninput w: unit\nparam k = 2\nreduce sum\nw * relu(x)^k", k=3)
+    assert loss.reduction == "sum"
+    compare(loss, lambda x, w: w * torch.relu(x) ** 3, [rand_real(300, gen), torch.rand(300, generator=gen)],
+            [True, True])
+
+
+def test_param_override_focal_gamma_zero_is_bce():
+    gen = torch.Generator().manual_seed(6)
+    p, y = rand_prob(200, gen), rand_label(200, gen)
+    focal0 = losscc.compile(str(EXAMPLES / "focal.loss"), gamma=0)
+    torch.testing.assert_close(focal0(p, y), losscc.compile(EXAMPLES / "bce.loss")(p, y))
+
+
+def test_gradcheck_float32():
+    # The kernels compute in float32, so gradcheck runs in float32 with a
+    # step and tolerances to match (a float64 gradcheck does not apply).
+    gen = torch.Generator().manual_seed(7)
+    loss = losscc.compile(EXAMPLES / "focal.loss")
+    p = (0.1 + 0.8 * torch.rand(12, generator=gen)).requires_grad_()
+    y = rand_label(12, gen)
+    with pytest.warns(UserWarning):  # gradcheck's warning about non-double inputs
+        assert torch.autograd.gradcheck(lambda p: loss(p, y), (p,), eps=1e-3, atol=1e-3, rtol=1e-2)
+
+
+def test_upstream_gradient_and_graph_composition():
+    gen = torch.Generator().manual_seed(8)
+    loss = losscc.compile(EXAMPLES / "bce.loss")
+    logits = rand_real(100, gen).requires_grad_()
+    y = rand_label(100, gen)
+    (3 * loss(torch.sigmoid(logits), y)).backward()
+    ref_logits = logits.detach().double().requires_grad_()
+    (3 * F.binary_cross_entropy_with_logits(ref_logits, y.double())).backward()
+    torch.testing.assert_close(logits.grad.double(), ref_logits.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_broadcasting_and_non_contiguous_inputs():
+    gen = torch.Generator().manual_seed(9)
+    loss = losscc.compile(EXAMPLES / "mse.loss")
+    pred = rand_prob(20, gen).reshape(5, 4).t()      # [4, 5], not contiguous
+    label = rand_label(5, gen)                       # broadcast along dim 0
+    compare(loss, POINTWISE["mse"], [pred, label], [True, True])
+    compare(loss, POINTWISE["mse"], [rand_prob(6, gen).reshape(6, 1), rand_label(3, gen)], [True, True])
+
+
+def test_named_arguments_and_no_grad():
+    loss = losscc.compile(EXAMPLES / "bce.loss")
+    p = torch.full((4,), 0.25, requires_grad=True)
+    y = torch.ones(4)
+    with torch.no_grad():
+        v = loss(label=y, pred=p)
+    assert v.grad_fn is None and not v.requires_grad
+    torch.testing.assert_close(v, torch.tensor(-torch.log(torch.tensor(0.25)).item()))
+
+
+def test_interpreter_backend_agrees_with_the_jit():
+    gen = torch.Generator().manual_seed(10)
+    p, y = rand_prob(300, gen), rand_label(300, gen)
+    jit = losscc.compile(EXAMPLES / "logmin.loss")
+    interp = losscc.compile(EXAMPLES / "logmin.loss")
+    interp.host_backend = "interp"
+    torch.testing.assert_close(jit(p, y), interp(p, y))
+
+
+def test_text_properties():
+    loss = losscc.compile(EXAMPLES / "bce.loss")
+    assert "log1p(-pred)" in loss.source
+    assert "# d loss / d pred" in loss.grad_source
+    report = loss.check()
+    assert report["valid"] is True
+    assert losscc.compile(REPO / "tests/cli/inputs/pred_only.loss").check()["valid"] is False
+    assert "__global__" in loss.emit_cuda()
+    namespace = {}
+    exec(loss.emit_torch("bce"), namespace)
+    p, y = torch.tensor([0.3, 0.8]), torch.tensor([1.0, 0.0])
+    torch.testing.assert_close(namespace["bce"](p, y), loss(p, y))
+
+
+def test_wrong_dtype_is_a_type_error():
+    loss = losscc.compile(EXAMPLES / "bce.loss")
+    with pytest.raises(TypeError, match=r"'pred' is torch.float64.*float32"):
+        loss(torch.rand(3, dtype=torch.float64), torch.ones(3))
+    with pytest.raises(TypeError, match=r"'label' is torch.int64"):
+        loss(torch.rand(3), torch.ones(3, dtype=torch.int64))
+    with pytest.raises(TypeError, match=r"must be a torch.Tensor"):
+        loss(torch.rand(3), [1.0, 0.0, 1.0])
+
+
+def test_wrong_arguments_are_type_errors():
+    loss = losscc.compile(EXAMPLES / "bce.loss")
+    with pytest.raises(TypeError, match="missing input"):
+        loss(torch.rand(3))
+    with pytest.raises(TypeError, match="no input 'lable'"):
+        loss(torch.rand(3), lable=torch.ones(3))
+    with pytest.raises(TypeError, match="must be a number"):
+        losscc.compile(EXAMPLES / "focal.loss", gamma="2")
+
+
+def test_shapes_that_do_not_broadcast_are_a_value_error():
+    loss = losscc.compile(EXAMPLES / "bce.loss")
+    with pytest.raises(ValueError, match=r"do not broadcast \(pred: \[3\], label: \[4\]\)"):
+        loss(torch.rand(3), torch.ones(4))
+
+
+def test_compile_error_names_file_line_and_column():
+    path = REPO / "tests/cli/inputs/syntax_error.loss"
+    with pytest.raises(losscc.CompileError, match=r"syntax_error\.loss:3:1: error: expected '\)'") as info:
+        losscc.compile(path)
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(losscc.CompileError, match=r"<string>:1:9: error: unknown name 'lable'"):
+        losscc.compile("(pred - lable)^2")
+    with pytest.raises(losscc.CompileError, match="gamma2"):
+        losscc.compile(EXAMPLES / "focal.loss", gamma2=1)
+    with pytest.raises(FileNotFoundError, match="no_such.loss"):
+        losscc.compile("examples/no_such.loss")
+
+
+# ---- ranking losses: segment offsets ---------------------------------------
+
+def ranknet_ref(score, label, offsets):
+    """Mean over queries of Σ over pairs with label_i > label_j of softplus(s_j - s_i)."""
+    total = 0
+    for q in range(len(offsets) - 1):
+        s, y = score[offsets[q]:offsets[q + 1]], label[offsets[q]:offsets[q + 1]]
+        better = (y[:, None] - y[None, :]) > 0
+        total = total + torch.where(better, F.softplus(s[None, :] - s[:, None]), torch.zeros(())).sum()
+    return total / (len(offsets) - 1)
+
+
+def test_ranking_loss_with_offsets():
+    gen = torch.Generator().manual_seed(11)
+    offsets = torch.tensor([0, 3, 10, 11, 18])
+    n = int(offsets[-1])
+    score = rand_real(n, gen)
+    label = torch.randint(0, 5, (n,), generator=gen).float()
+    loss = losscc.compile(EXAMPLES / "ranknet.loss")
+    assert loss.grouped
+    s = score.clone().requires_grad_()
+    value = loss(s, label, offsets=offsets)
+    value.backward()
+    s_ref = score.double().requires_grad_()
+    ref = ranknet_ref(s_ref, label.double(), offsets.tolist())
+    ref.backward()
+    torch.testing.assert_close(value.double(), ref.detach(), rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(s.grad.double(), s_ref.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_ranking_offsets_errors():
+    loss = losscc.compile(EXAMPLES / "ranknet.loss")
+    score, label = torch.rand(5), torch.ones(5)
+    with pytest.raises(ValueError, match="ranking loss: pass offsets="):
+        loss(score, label)
+    with pytest.raises(ValueError, match="offsets"):
+        loss(score, label, offsets=torch.tensor([0, 2, 4]))  # does not end at 5
+    with pytest.raises(ValueError, match="not a ranking loss"):
+        losscc.compile(EXAMPLES / "bce.loss")(torch.rand(2), torch.ones(2), offsets=torch.tensor([0, 2]))
+
+
+# ---- CUDA ------------------------------------------------------------------
+
+cuda = pytest.mark.skipif(not (torch.cuda.is_available() and losscc.backend_available("cuda")),
+                          reason="no GPU, or losscc built without the CUDA backend")
+
+
+@cuda
+@pytest.mark.parametrize("name", ["bce", "logmin"])
+def test_cuda_matches_cpu(name):
+    gen = torch.Generator().manual_seed(12)
+    loss = losscc.compile(EXAMPLES / f"{name}.loss")
+    p, y = rand_prob(100_003, gen), rand_label(100_003, gen)
+    pc = p.cuda().requires_grad_()
+    value = loss(pc, y.cuda())
+    value.backward()
+    assert value.device.type == "cuda"
+    pr = p.clone().requires_grad_()
+    ref = loss(pr, y)
+    ref.backward()
+    torch.testing.assert_close(value.cpu(), ref, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(pc.grad.cpu(), pr.grad, rtol=1e-4, atol=1e-8)
+
+
+@cuda
+def test_cuda_and_cpu_inputs_mixed_is_a_value_error():
+    loss = losscc.compile(EXAMPLES / "bce.loss")
+    with pytest.raises(ValueError, match="is on cpu"):
+        loss(torch.rand(3, device="cuda"), torch.ones(3))
+
+
+# ---- --emit-torch's ranking losses against the interpreter ------------------
+
+RANKING = ["approx_ndcg", "lambdarank", "listmle", "listnet", "rank_hinge", "rank_mse", "ranknet"]
+
+
+@pytest.mark.parametrize("name", RANKING)
+@pytest.mark.parametrize("backend", ["interp", "cpu"])
+def test_emitted_torch_ranking_loss_against_the_kernels(name, backend):
+    # The emitted function (float64, autograd) against the interpreter (the
+    # oracle: double inside, float32 in and out) and the JIT, on queries of
+    # 1 to 9 documents with tied labels.
+    loss = losscc.compile(EXAMPLES / f"{name}.loss")
+    loss.host_backend = backend
+    namespace = {}
+    exec(loss.emit_torch(name), namespace)
+    emitted = namespace[name]
+    gen = torch.Generator().manual_seed(sum(map(ord, name)))
+    offsets = [0, 1, 5, 12, 20, 21, 30]
+    score = rand_real(30, gen)
+    label = torch.randint(0, 5, (30,), generator=gen).float()
+    s = score.clone().requires_grad_()
+    value = loss(s, label, offsets=torch.tensor(offsets))
+    value.backward()
+    s_ref = score.double().requires_grad_()
+    ref = emitted(s_ref, label.double(), offsets)
+    ref.backward()
+    torch.testing.assert_close(value.double(), ref.detach(), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(s.grad.double(), s_ref.grad, rtol=1e-3, atol=1e-5)
+
+
+def test_emitted_torch_functions_pass_float64_gradcheck():
+    # --emit-torch output computes in its inputs' dtype, so it takes the
+    # float64 gradcheck the float32 kernels cannot.
+    gen = torch.Generator().manual_seed(14)
+    logmin = losscc.compile(EXAMPLES / "logmin.loss")
+    namespace = {}
+    exec(logmin.emit_torch("logmin"), namespace)
+    p = (0.1 + 0.8 * torch.rand(10, generator=gen, dtype=torch.float64)).requires_grad_()
+    y = rand_label(10, gen).double()
+    assert torch.autograd.gradcheck(lambda p: namespace["logmin"](p, y), (p,))
+    listnet = losscc.compile(EXAMPLES / "listnet.loss")
+    exec(listnet.emit_torch("listnet"), namespace)
+    s = rand_real(9, gen).double().requires_grad_()
+    grades = torch.randint(0, 5, (9,), generator=gen).double()
+    assert torch.autograd.gradcheck(lambda s: namespace["listnet"](s, grades, [0, 4, 9]), (s,))
