@@ -162,6 +162,7 @@ LtrSplit load_letor_file(const std::string& path, const LetorOptions& options) {
     for (int64_t r : query) {
       const int64_t i = static_cast<int64_t>(split.labels.size());
       split.labels.push_back(rows[r].label);
+      split.source_row.push_back(r);
       for (const auto& [f, v] : rows[r].features) split.features[i * dims + f] = v;
     }
     split.offsets.push_back(static_cast<int64_t>(split.labels.size()));
@@ -178,6 +179,7 @@ LtrSplit concatenate(const std::vector<LtrSplit>& parts) {
     const int64_t base = out.documents();
     out.features.insert(out.features.end(), p.features.begin(), p.features.end());
     out.labels.insert(out.labels.end(), p.labels.begin(), p.labels.end());
+    for (int64_t r : p.source_row) out.source_row.push_back(base + r);
     out.qids.insert(out.qids.end(), p.qids.begin(), p.qids.end());
     for (int64_t q = 1; q <= p.queries(); ++q) out.offsets.push_back(base + p.offsets[q]);
   }
@@ -240,6 +242,7 @@ LtrDataset synthetic_ltr(const SyntheticLtrConfig& config) {
         const float* x = &s.features[s.features.size() - config.dims];
         hidden += 1.5 * x[0] * x[1] + 0.5 * normal(rng) - 2.0 * shift;
         const float label = q % 5 == 4 ? 0.0f : hidden > 2.0 ? 2.0f : hidden > 0.5 ? 1.0f : 0.0f;
+        s.source_row.push_back(s.documents());
         s.labels.push_back(label);
       }
       s.offsets.push_back(s.documents());

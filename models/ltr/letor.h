@@ -37,6 +37,10 @@ struct LtrSplit {
   std::vector<float> labels;    // [documents], integers ≥ 0
   std::vector<int64_t> offsets{0};
   std::vector<std::string> qids;  // [queries]
+  // Row i is the source_row[i]-th document of its file(s) (0-based, in file
+  // order; concatenated parts count on): grouping may reorder rows, and
+  // scores written in file order map back through this.
+  std::vector<int64_t> source_row;
 
   int64_t documents() const { return static_cast<int64_t>(labels.size()); }
   int64_t queries() const { return static_cast<int64_t>(qids.size()); }

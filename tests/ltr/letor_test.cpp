@@ -60,6 +60,7 @@ TEST_CASE("LETOR loader: groups queries by qid, sparse lines, comments") {
   CHECK(s.qids == std::vector<std::string>{"10", "20", "30"});
   CHECK(s.offsets == std::vector<int64_t>{0, 2, 4, 5});
   CHECK(s.labels == std::vector<float>{2, 1, 0, 0, 0});
+  CHECK(s.source_row == std::vector<int64_t>{0, 2, 1, 4, 3});
   // Rows in query order, each in file order within its query; absent = 0.
   const std::vector<float> want = {0.5f, 1, -2, 0, 0,  0.25f, 0, 4, 0, 0,  0, 3.5f, 0, 0, 0,
                                    7,    0, 0,  0, 0,  1,     0, 0, 0, 2};
@@ -129,6 +130,7 @@ TEST_CASE("LETOR folds: S1..S5 rotation and the Fold<K>/ layout") {
   CHECK(d.train.dims == 3);
   CHECK(d.train.queries() == 3);
   CHECK(d.train.features == std::vector<float>{1, 0, 0, 1, 0, 0, 1, 0, 0});
+  CHECK(d.train.source_row == std::vector<int64_t>{0, 1, 2});
   CHECK_THROWS_AS(fold_files(dir.path.string(), 6), std::invalid_argument);
 
   TempDir folds;
