@@ -79,11 +79,12 @@ def ndcg10_standard(scores, labels, qids):
     return total / max(count, 1)
 
 
-def evaluate(tool, path, scores):
+def evaluate(tool, path, scores, ideal_zero="skip"):
     with tempfile.NamedTemporaryFile("w", suffix=".scores", delete=False) as f:
         f.write("\n".join(f"{s:.9g}" for s in scores) + "\n")
         name = f.name
-    p = subprocess.run([tool, "--data", str(path), "--scores", name], capture_output=True, text=True)
+    p = subprocess.run([tool, "--data", str(path), "--scores", name, "--ideal-zero", ideal_zero],
+                       capture_output=True, text=True)
     pathlib.Path(name).unlink()
     if p.returncode != 0:
         raise RuntimeError(p.stderr)
@@ -101,7 +102,10 @@ def fit_lightgbm(train, valid, args):
     model.fit(x[idx], y[idx], group=[len(g) for g in groups(q)],
               eval_set=[(vx[vidx], vy[vidx])], eval_group=[[len(g) for g in groups(vq)]], eval_at=[10],
               callbacks=[lgb.early_stopping(50, verbose=False)])
-    return lambda feats: model.predict(feats), {"best_iteration": model.best_iteration_, "trees": args.trees}
+    info = {"best_iteration": model.best_iteration_, "trees": args.trees,
+            # LightGBM's own metric (ideal DCG 0 scores 1), for the cross-check against ours
+            "own_valid_ndcg@10": model.best_score_["valid_0"]["ndcg@10"]}
+    return lambda feats: model.predict(feats), info
 
 
 def fit_allrank(name, train, valid, args):
@@ -162,7 +166,19 @@ def fit_allrank(name, train, valid, args):
         elif epoch - best_epoch >= args.patience:
             break
     model.load_state_dict(best_state)
-    return score, {"best_epoch": best_epoch, "epochs": epochs, "hidden": args.hidden, "lr": args.lr,
+    # allRank's own NDCG@10 (filler 1 for ideal DCG 0) on the validation split,
+    # for the cross-check against ours.
+    from allrank.models.metrics import ndcg as allrank_ndcg
+    vgroups = groups(vq)
+    longest = max(len(g) for g in vgroups)
+    preds = torch.full((len(vgroups), longest), 0.0, dtype=torch.float64)
+    trues = torch.full((len(vgroups), longest), float(PADDED_Y_VALUE), dtype=torch.float64)
+    vscores = score(vx)
+    for b, g in enumerate(vgroups):
+        preds[b, :len(g)] = torch.from_numpy(vscores[g])
+        trues[b, :len(g)] = torch.from_numpy(vy[g].astype(np.float64))
+    own = allrank_ndcg(preds, trues, ats=[10]).mean().item()
+    return score, {"own_valid_ndcg@10": own,"best_epoch": best_epoch, "epochs": epochs, "hidden": args.hidden, "lr": args.lr,
                    "batch": args.batch, "patience": args.patience}
 
 
@@ -201,12 +217,18 @@ def main():
             t = time.time()
             scorer, info = fit_lightgbm(train, valid, args) if peer == "lightgbm" else fit_allrank(peer, train, valid, args)
             seconds = time.time() - t
+            valid_scores = scorer(valid[0])
             result = {"peer": name, "fold": fold, "seconds": seconds, "config": info,
-                      "valid": evaluate(args.eval_tool, valid_file, scorer(valid[0])),
+                      "valid": evaluate(args.eval_tool, valid_file, valid_scores),
                       "test": evaluate(args.eval_tool, test_file, scorer(test[0]))}
+            # Our evaluator with the peer's convention (ideal DCG 0 scores 1) against the peer's own metric.
+            ours_one = evaluate(args.eval_tool, valid_file, valid_scores, "one")["standard"]["ndcg@10"]
+            result["cross_check"] = {"ours_valid_ndcg@10_ideal_zero_one": ours_one,
+                                     "peer_own_valid_ndcg@10": info["own_valid_ndcg@10"]}
             path.write_text(json.dumps(result, indent=2) + "\n")
             print(f"{name} fold {fold}: test ndcg@10 {result['test']['standard']['ndcg@10']:.4f} standard, "
-                  f"{result['test']['letor']['ndcg@10']:.4f} letor ({seconds:.1f} s)", flush=True)
+                  f"{result['test']['letor']['ndcg@10']:.4f} letor ({seconds:.1f} s); valid ndcg@10 ours "
+                  f"{ours_one:.6f} vs its own {info['own_valid_ndcg@10']:.6f} (ideal DCG 0 → 1)", flush=True)
 
 
 if __name__ == "__main__":
