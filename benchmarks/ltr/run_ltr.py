@@ -27,12 +27,14 @@ LOSSES = ["rank_mse", "ranknet", "rank_hinge", "lambdarank", "listnet", "listmle
 MODELS = ["linear", "mlp"]
 FOLDS = [1, 2, 3, 4, 5]
 METRICS = ["ndcg@1", "ndcg@3", "ndcg@5", "ndcg@10", "map"]
+# The training budget every fit shares (ltr_peers.py uses the same for allRank).
+BUDGET = ["--epochs", "200", "--patience", "20"]
 
 
 def command(args, model, loss, fold, out):
     loss_file = loss if loss.endswith(".loss") else f"examples/{loss}.loss"
     return [args.tool, "--data", args.data, "--fold", str(fold), "--model", model, "--loss", loss_file,
-            "--seed", str(args.seed), "--threads", "1", "--out", str(out)] + args.extra
+            "--seed", str(args.seed), "--threads", "1"] + BUDGET + ["--out", str(out)] + args.extra
 
 
 def name_of(loss):

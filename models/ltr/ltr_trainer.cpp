@@ -15,7 +15,8 @@ namespace losscc::models::ltr {
 
 nlohmann::json LtrTrainConfig::to_json() const {
   return {{"optimizer", optimizer}, {"lr", lr},           {"weight_decay", weight_decay}, {"batch", batch},
-          {"epochs", epochs},       {"patience", patience}, {"seed", seed}};
+          {"epochs", epochs},       {"patience", patience}, {"seed", seed},
+          {"ideal_zero", ideal_zero == IdealZero::Skip ? "skip" : "one"}};
 }
 
 nlohmann::json SplitMetrics::to_json() const { return {{"standard", standard.to_json()}, {"letor", letor.to_json()}}; }
@@ -42,10 +43,11 @@ std::vector<double> score_split(Scorer& model, const LtrSplit& split) {
   return std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
 }
 
-SplitMetrics evaluate_split(Scorer& model, const LtrSplit& split) {
+SplitMetrics evaluate_split(Scorer& model, const LtrSplit& split, IdealZero ideal_zero) {
   const std::vector<double> scores = score_split(model, split);
   SplitMetrics m;
   RankingOptions o;
+  o.ideal_zero = ideal_zero;
   m.standard = evaluate_ranking(scores, split.labels, split.offsets, o);
   o.convention = Convention::Letor;
   m.letor = evaluate_ranking(scores, split.labels, split.offsets, o);
@@ -149,9 +151,9 @@ LtrTrainer::FitResult LtrTrainer::fit(const LtrDataset& data, const std::functio
     }
   }
   if (result.best_epoch > 0) torch::load(model_, best_state);
-  result.train = evaluate_split(*model_, data.train);
-  result.valid = evaluate_split(*model_, data.valid);
-  result.test = evaluate_split(*model_, data.test);
+  result.train = evaluate_split(*model_, data.train, config_.ideal_zero);
+  result.valid = evaluate_split(*model_, data.valid, config_.ideal_zero);
+  result.test = evaluate_split(*model_, data.test, config_.ideal_zero);
   result.seconds = seconds_since(start);
   return result;
 }

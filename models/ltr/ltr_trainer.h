@@ -46,6 +46,9 @@ struct LtrTrainConfig {
   int epochs = 100;
   int patience = 10;   // stop when the best validation NDCG@10 is this many epochs old
   uint64_t seed = 1;   // query order
+  // Standard convention: queries with ideal DCG 0 are skipped or score 1 in
+  // the reported metrics (early stopping ranks epochs the same either way).
+  IdealZero ideal_zero = IdealZero::Skip;
   nlohmann::json to_json() const;
 };
 
@@ -61,7 +64,7 @@ struct SplitMetrics {
 };
 // Scores every document of `split` (eval mode, no autograd) and evaluates.
 std::vector<double> score_split(Scorer& model, const LtrSplit& split);
-SplitMetrics evaluate_split(Scorer& model, const LtrSplit& split);
+SplitMetrics evaluate_split(Scorer& model, const LtrSplit& split, IdealZero ideal_zero = IdealZero::Skip);
 
 class LtrTrainer {
  public:

@@ -26,7 +26,7 @@ def expect(name, cond, detail=""):
 code, out, err = run(lossrank, "--help")
 expect("--help exits 0", code == 0, err)
 for flag in ["--data", "--fold", "--synthetic", "--model", "--loss", "--seed", "--out", "--hidden", "--dropout",
-             "--batch-norm", "--query-norm", "--patience"]:
+             "--batch-norm", "--query-norm", "--patience", "--ideal-zero"]:
     expect(f"--help lists {flag}", flag in out)
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -37,6 +37,7 @@ with tempfile.TemporaryDirectory() as tmp:
         ([], "exactly one of --data DIR and --synthetic"),
         (["--synthetic", "--model", "tree"], "--model"),
         (["--synthetic", "--fold", "6"], "--fold"),
+        (["--synthetic", "--ideal-zero", "zero"], "--ideal-zero"),
         (["--synthetic", "--epochs", "0"], "--epochs"),
         (["--synthetic", "--hidden", "8,0"], "layer sizes must be >= 1"),
         (["--data", "/nonexistent/dir"], "no such folder"),
@@ -86,6 +87,17 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("letor skips none", r["test"]["letor"]["skipped"] == 0, r["test"]["letor"])
     expect("history has 3 epochs", len(r["history"]) == 3, r["history"])
     expect("config names the loss", r["config"]["loss"].endswith("lambdarank.loss"), r["config"])
+
+    one = os.path.join(tmp, "one.json")
+    code, out, err = run(lossrank, "--synthetic", "--model", "linear", "--epochs", "3", "--threads", "1",
+                         "--loss", os.path.join(source_dir, "examples", "lambdarank.loss"), "--ideal-zero", "one",
+                         "--out", one)
+    expect("--ideal-zero one exits 0", code == 0, err)
+    if code == 0:
+        with open(one) as f:
+            o = json.load(f)
+        expect("--ideal-zero one skips none", o["test"]["standard"]["skipped"] == 0
+               and o["test"]["standard"]["ideal_zero"] == "one", o["test"]["standard"])
 
     # lossrank-eval: two queries written out of order on purpose.
     data = os.path.join(tmp, "eval.txt")

@@ -128,12 +128,16 @@ int main(int argc, char** argv) {
   app.add_option("--patience", t.patience, "stop when the best validation NDCG@10 is this many epochs old")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--seed", t.seed, "model initialisation and query order")->capture_default_str();
+  std::string ideal_zero = "skip";
+  app.add_option("--ideal-zero", ideal_zero, "standard convention: queries with ideal DCG 0 are skipped (and counted) or score 1")
+      ->check(CLI::IsMember({"skip", "one"}))->capture_default_str();
   app.add_option("--threads", opt.threads, "LibTorch CPU threads; 0: LibTorch's default")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--out", opt.out, "write the result (metrics per split and convention, history, config) as JSON");
 
   try {
     app.parse(argc, argv);
+    opt.train.ideal_zero = ideal_zero == "skip" ? IdealZero::Skip : IdealZero::One;
     if (opt.data.empty() == !opt.synthetic)
       throw CLI::ValidationError("--data", "give exactly one of --data DIR and --synthetic");
     if (!opt.data.empty() && !std::filesystem::is_directory(opt.data))
