@@ -95,13 +95,37 @@ def summarize(args):
             cells = [f"{r[f'{conv} {m}'][0]:.4f} ± {r[f'{conv} {m}'][1]:.4f}" for m in METRICS]
             lines.append(f"| {method} | {r['folds']} | " + " | ".join(cells) + f" | {r['seconds'][0]:.1f} |")
         lines.append("")
+    # Wall time per fit: our MLP with a loss beside allRank's MLP with the same
+    # loss (LambdaRank's lambda form beside allRank's LambdaLoss NDCG-Loss2++).
+    pairs = [("listnet", "listnet"), ("listmle", "listmle"), ("ranknet", "ranknet"),
+             ("approx_ndcg", "approxndcg"), ("lambdarank", "lambdaloss")]
+    rows = [(a, b) for a, b in pairs if f"mlp-{a}" in summary and f"peer-allrank-{b}" in summary]
+    if rows:
+        lines.append("**Wall time per fit, same MLP, one thread** (mean over folds; epochs differ by early stopping)\n")
+        lines.append("| loss | ours s / fit | ours epochs | allRank s / fit | allRank epochs | ours / allRank s per epoch |")
+        lines.append("|---|---|---|---|---|---|")
+        for a, b in rows:
+            ours, theirs = groups[f"mlp-{a}"], groups[f"peer-allrank-{b}"]
+            oe = statistics.fmean(f["epochs"] for f in ours)
+            te = statistics.fmean(f["config"]["epochs"] for f in theirs)
+            os_ = statistics.fmean(f["seconds"] for f in ours)
+            ts = statistics.fmean(f["seconds"] for f in theirs)
+            lines.append(f"| {a} / {b} | {os_:.1f} | {oe:.0f} | {ts:.1f} | {te:.0f} | {(os_ / oe) / (ts / te):.2f} |")
+        lines.append("")
+    checks = [f["cross_check"] for m, fits in groups.items() if m.startswith("peer-") for f in fits if "cross_check" in f]
+    if checks:
+        worst = max(abs(c["ours_valid_ndcg@10_ideal_zero_one"] - c["peer_own_valid_ndcg@10"]) for c in checks)
+        lines.append(f"Evaluator cross-check: on {len(checks)} peer fits, our validation NDCG@10 with ideal-DCG-0 "
+                     f"queries scored 1 differs from the peer's own metric by at most {worst:.2e}.\n")
+        summary["_cross_check_max_abs_diff"] = worst
     text = "\n".join(lines)
     print(text)
     if args.markdown:
         pathlib.Path(args.markdown).write_text(text + "\n")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(
-            {"data": args.data, "metrics": METRICS,
+            {"data": args.data, "metrics": METRICS, "budget": BUDGET,
+             "cross_check_max_abs_diff": summary.pop("_cross_check_max_abs_diff", None),
              "methods": {m: {k: (list(v) if isinstance(v, tuple) else v) for k, v in r.items()}
                          for m, r in summary.items()}}, indent=2) + "\n")
 

@@ -204,6 +204,13 @@ def main():
         p.error(f"unknown peers {bad} (known: {', '.join(PEERS)})")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    # Imports and LibTorch's start-up outside the timed fits.
+    import lightgbm  # noqa: F401
+    import torch
+    import allrank.models.losses  # noqa: F401
+    import allrank.models.metrics  # noqa: F401
+    torch.set_num_threads(1)
+    torch.nn.Linear(2, 1)(torch.zeros(1, 2)).sum().backward()
     for fold in [int(f) for f in args.folds.split(",")]:
         train_files, valid_file, test_file = fold_files(args.data, fold)
         parts = [read_letor(f) for f in train_files]
