@@ -3,7 +3,7 @@
 // random lists), random programs never break the level rules, the masks
 // refuse the ranking space, and a ranking search with its own trainer writes
 // the usual outputs.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <atomic>
 #include <cmath>

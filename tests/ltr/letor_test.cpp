@@ -1,7 +1,7 @@
 // The LETOR / SVMlight loader: grouping, sparse lines, query-level
 // normalisation, file:line:col errors, the fold layouts, the real MQ2008
 // files, and the synthetic set.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <cmath>
 #include <filesystem>

@@ -1,7 +1,7 @@
 // Ranking metrics in both conventions against hand-computed lists,
 // including the corner cases: a query without a relevant document, a list
 // shorter than k, tied scores, NaN scores.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <cmath>
 #include <vector>

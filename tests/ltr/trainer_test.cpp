@@ -2,7 +2,7 @@
 // training with a compiled ranking loss beats the untrained model, runs are
 // reproducible, early stopping reports the best epoch's state, and the
 // loss's inputs bind by role.
-#include <doctest/doctest.h>
+#include "tests/doctest_torch.h"
 
 #include <ATen/Parallel.h>
 
