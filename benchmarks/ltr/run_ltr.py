@@ -46,7 +46,7 @@ def run_all(args):
     out_dir.mkdir(parents=True, exist_ok=True)
     todo = [(m, l, f) for m in args.models for l in args.losses for f in args.folds]
     for i, (model, loss, fold) in enumerate(todo, 1):
-        out = out_dir / f"{model}-{name_of(loss)}-f{fold}.json"
+        out = out_dir / f"{model}-{name_of(loss)}{args.tag}-f{fold}.json"
         cmd = command(args, model, loss, fold, out)
         if args.print_commands:
             print(" ".join(cmd))
@@ -139,6 +139,7 @@ def main():
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--folds", default="1,2,3,4,5")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--tag", default="", help="suffix of the method name (e.g. -shuffled for runs with extra flags)")
     p.add_argument("--print-commands", action="store_true")
     p.add_argument("--summarize", action="store_true")
     p.add_argument("--markdown")

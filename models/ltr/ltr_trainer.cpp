@@ -15,7 +15,7 @@ namespace losscc::models::ltr {
 
 nlohmann::json LtrTrainConfig::to_json() const {
   return {{"optimizer", optimizer}, {"lr", lr},           {"weight_decay", weight_decay}, {"batch", batch},
-          {"epochs", epochs},       {"patience", patience}, {"seed", seed},
+          {"epochs", epochs},       {"patience", patience}, {"seed", seed}, {"shuffle_documents", shuffle_documents},
           {"ideal_zero", ideal_zero == IdealZero::Skip ? "skip" : "one"}};
 }
 
@@ -101,7 +101,11 @@ double LtrTrainer::train_epoch(const LtrSplit& train) {
     std::vector<int64_t> rows, offsets{0};
     for (int64_t j = start; j < std::min(queries, start + config_.batch); ++j) {
       const int64_t q = order[j];
+      const size_t first = rows.size();
       for (int64_t i = train.offsets[q]; i < train.offsets[q + 1]; ++i) rows.push_back(i);
+      if (config_.shuffle_documents)
+        for (size_t i = rows.size() - 1; i > first; --i)
+          std::swap(rows[i], rows[first + std::uniform_int_distribution<size_t>(0, i - first)(rng_)]);
       offsets.push_back(static_cast<int64_t>(rows.size()));
     }
     const at::Tensor index = at::tensor(rows, at::kLong);

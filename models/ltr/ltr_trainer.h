@@ -45,7 +45,11 @@ struct LtrTrainConfig {
   int64_t batch = 16;  // queries per step
   int epochs = 100;
   int patience = 10;   // stop when the best validation NDCG@10 is this many epochs old
-  uint64_t seed = 1;   // query order
+  uint64_t seed = 1;   // query order (and document order, below)
+  // Reshuffle the documents within each training query every epoch: a loss
+  // that breaks label ties by position (ListMLE's ideal permutation, rank(label))
+  // then breaks them at random instead of by file order.
+  bool shuffle_documents = false;
   // Standard convention: queries with ideal DCG 0 are skipped or score 1 in
   // the reported metrics (early stopping ranks epochs the same either way).
   IdealZero ideal_zero = IdealZero::Skip;

@@ -26,7 +26,7 @@ def expect(name, cond, detail=""):
 code, out, err = run(lossrank, "--help")
 expect("--help exits 0", code == 0, err)
 for flag in ["--data", "--fold", "--synthetic", "--model", "--loss", "--seed", "--out", "--hidden", "--dropout",
-             "--batch-norm", "--query-norm", "--patience", "--ideal-zero"]:
+             "--batch-norm", "--query-norm", "--patience", "--ideal-zero", "--shuffle-docs"]:
     expect(f"--help lists {flag}", flag in out)
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -128,6 +128,8 @@ int main(int argc, char** argv) {
   app.add_option("--patience", t.patience, "stop when the best validation NDCG@10 is this many epochs old")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--seed", t.seed, "model initialisation and query order")->capture_default_str();
+  app.add_flag("--shuffle-docs", t.shuffle_documents,
+               "reshuffle documents within each training query every epoch (label ties broken at random)");
   std::string ideal_zero = "skip";
   app.add_option("--ideal-zero", ideal_zero, "standard convention: queries with ideal DCG 0 are skipped (and counted) or score 1")
       ->check(CLI::IsMember({"skip", "one"}))->capture_default_str();
