@@ -55,11 +55,13 @@ void offer(std::vector<FoundLoss>& list, const FoundLoss& f, size_t limit) {
 
 // What a checkpoint must agree on with the command that resumes it.
 nlohmann::json identity(const SearchConfig& c, const std::string& data_name) {
-  return {{"searcher", c.searcher}, {"layers", c.layers},       {"extended", c.extended},
+  nlohmann::json id = {{"searcher", c.searcher}, {"layers", c.layers},       {"extended", c.extended},
           {"seed", c.seed},         {"model", c.model_kind},    {"data", data_name},
           {"samples_per_phase", c.samples_per_phase()}, {"reward", c.reward},
           {"reward_epochs", c.reward_epochs}, {"reward_patience", c.reward_patience},
           {"mask", c.policy.mask}};
+  if (c.ranking) id["ranking"] = c.ranking_identity;  // absent for the pointwise space, as before
+  return id;
 }
 
 void save_module(torch::nn::Module& module, const std::string& path) {
@@ -97,11 +99,22 @@ nlohmann::json SearchCounters::to_json() const {
           {"model_updates", model_updates}, {"elapsed_seconds", elapsed_seconds}};
 }
 
+namespace {
+
+// Checked before anything is built from it (the searcher's masks included).
+SearchConfig checked(SearchConfig c, bool has_trainer) {
+  if (c.ranking && (!has_trainer || c.shared_reward() || c.policy.mask))
+    throw std::invalid_argument("a ranking search needs its own candidate trainer, the scratch reward and no masks");
+  return c;
+}
+
+}  // namespace
+
 LossSearch::LossSearch(SearchConfig config, const models::Dataset& data, CandidateTrainer train)
-    : config_(std::move(config)),
+    : config_(checked(std::move(config), static_cast<bool>(train))),
       data_(&data),
       data_name_(data.name),
-      space_(config_.layers, config_.extended),
+      space_(config_.layers, config_.extended, config_.ranking),
       searcher_(seeded_searcher(config_, space_)),
       evaluator_(config_.evaluator,
                  train ? std::move(train)
@@ -116,10 +129,10 @@ LossSearch::LossSearch(SearchConfig config, const models::Dataset& data, Candida
 }
 
 LossSearch::LossSearch(SearchConfig config, std::string data_name, CandidateTrainer train)
-    : config_(std::move(config)),
+    : config_(checked(std::move(config), static_cast<bool>(train))),
       data_(nullptr),
       data_name_(std::move(data_name)),
-      space_(config_.layers, config_.extended),
+      space_(config_.layers, config_.extended, config_.ranking),
       searcher_(seeded_searcher(config_, space_)),
       evaluator_(config_.evaluator, train),
       rng_(config_.seed) {
@@ -286,8 +299,9 @@ void LossSearch::record(const std::vector<Token>& tokens, const Evaluation& e) {
     offer(phase_best_, found, static_cast<size_t>(std::max(config_.model_phase_tries, 1)));
     if (new_best)
       write_file_atomically((fs::path(config_.out_dir) / "best.loss").string(),
-                            fmt::format("# losssearch: candidate {}, validation AUC {:.6f}\n{}",
-                                        id, found.reward, found.source));
+                            fmt::format("# losssearch: candidate {}, {} {:.6f}\n{}", id,
+                                        config_.ranking ? "validation NDCG@10" : "validation AUC", found.reward,
+                                        found.source));
   }
 }
 

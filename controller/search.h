@@ -54,6 +54,12 @@ struct SearchConfig {
   std::string searcher = "rl";  // searcher_names()
   int layers = 10;
   bool extended = false;        // the extended operator set
+  // The ranking space (search_space.h); then a CandidateTrainer must be given
+  // (the recommender rewards do not apply) and policy.mask must be off.
+  // ranking_identity names what the rewards train on (data, fold, model),
+  // for resuming.
+  bool ranking = false;
+  nlohmann::json ranking_identity;
   uint64_t seed = 1;
 
   // Budget: the search stops at whichever set limit it reaches first (0: unset).

@@ -37,6 +37,41 @@ constexpr size_t kNumBasicOps = 9;
 
 const std::vector<OpChoice> kBasicOps(kAllOps.begin(), kAllOps.begin() + kNumBasicOps);
 
+// A pairwise term over the pairs (i, j) of a query with label_i > label_j,
+// summed at document i: f(a_i - a_j) for the node a.
+Expr pair_term(const Expr& a, Expr (*f)(const Expr& margin)) {
+  const Expr label = input("label");
+  return pairsum(label - other(label), f(a - other(a)));
+}
+
+// The ranking space's operators, appended to the pointwise table (append new
+// ones at the end, as above).
+const std::vector<OpChoice> kRankingOps = {
+    {"qmean", 1, [](const Expr& a, const Expr&) { return qmean(a); }},
+    {"qmax", 1, [](const Expr& a, const Expr&) { return qmax(a); }},
+    {"lse", 1, [](const Expr& a, const Expr&) { return qlse(a); }},
+    {"softmax", 1, [](const Expr& a, const Expr&) { return softmax(a); }},
+    {"smooth_rank", 1, [](const Expr& a, const Expr&) { return smooth_rank(a, 1.0); }},
+    {"gain", 1, [](const Expr& a, const Expr&) { return gain(a); }},
+    // RankNet's term: log(1 + exp(-(a_i - a_j))).
+    {"pair_logistic", 1,
+     [](const Expr& a, const Expr&) { return pair_term(a, [](const Expr& m) { return softplus(-m); }); }},
+    // RankSVM's term: max(0, 1 - (a_i - a_j)).
+    {"pair_hinge", 1,
+     [](const Expr& a, const Expr&) { return pair_term(a, [](const Expr& m) { return relu(1.0 - m); }); }},
+    // A smooth count of misordered pairs: sigmoid(a_j - a_i).
+    {"pair_sigmoid", 1,
+     [](const Expr& a, const Expr&) { return pair_term(a, [](const Expr& m) { return sigmoid(-m); }); }},
+};
+
+std::vector<OpChoice> concat(const std::vector<OpChoice>& a, const std::vector<OpChoice>& b) {
+  std::vector<OpChoice> out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+const std::vector<OpChoice> kRankingBasicOps = concat(kBasicOps, kRankingOps);
+const std::vector<OpChoice> kRankingAllOps = concat(kAllOps, kRankingOps);
+
 // 1 for a ≥ 0, -1 below.
 Expr sign_from_above(const Expr& a) { return constant(1.0) - constant(2.0) * step(-a); }
 
@@ -45,8 +80,11 @@ Expr sign_from_above(const Expr& a) { return constant(1.0) - constant(2.0) * ste
 Expr protected_log(const Expr& a) { return sign_from_above(a) * log(abs(a) + kGuardEpsilon); }
 Expr protected_reciprocal(const Expr& a) { return sign_from_above(a) / (abs(a) + kGuardEpsilon); }
 
-SearchSpace::SearchSpace(int layers, bool extended)
-    : layers_(layers), extended_(extended), ops_(extended ? &kAllOps : &kBasicOps) {
+SearchSpace::SearchSpace(int layers, bool extended, bool ranking)
+    : layers_(layers),
+      extended_(extended),
+      ranking_(ranking),
+      ops_(ranking ? (extended ? &kRankingAllOps : &kRankingBasicOps) : (extended ? &kAllOps : &kBasicOps)) {
   if (layers < 1) throw std::invalid_argument(fmt::format("a search space needs at least one layer, got {}", layers));
 }
 
@@ -86,7 +124,7 @@ std::string validation_error(const SearchSpace& space, const std::vector<Token>&
 LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens) {
   if (std::string error = validation_error(space, tokens); !error.empty())
     throw InvalidTokens(error);
-  std::vector<Expr> nodes = {input("pred"), input("label"), constant(1.0)};
+  std::vector<Expr> nodes = {input(space.leaf_name(0)), input("label"), constant(1.0)};
   nodes.reserve(kNumLeaves + tokens.size());
   for (const Token& t : tokens) {
     const OpChoice& op = space.ops()[t.op];
@@ -94,9 +132,14 @@ LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens) 
     nodes.push_back(op.build(a, op.arity == 2 ? nodes[t.rhs] : a));
   }
   LossFunction fn;
+  fn.reduction = Reduction::Mean;
+  if (space.ranking()) {
+    fn.inputs = {{"score", Domain::Real, Role::Prediction}, {"label", Domain::Grade, Role::Label}};
+    fn.body = qsum(nodes.back());
+    return fn;
+  }
   fn.inputs = LossFunction::default_inputs();
   fn.body = nodes.back();
-  fn.reduction = Reduction::Mean;
   return fn;
 }
 

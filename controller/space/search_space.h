@@ -9,6 +9,14 @@
 // vanish in decoding. Sequences decode to the same LossFunction IR a
 // hand-written `.loss` file produces, so every candidate goes through the one
 // compiler (simplify, check, grad, codegen).
+//
+// A ranking space (learning to rank) has the leaves score, label and 1 and
+// adds per-query operators to the table: qmean, qmax, lse (log Σ exp over the
+// query), softmax, smooth_rank, gain, and pairwise terms over the pairs of a
+// query whose labels differ (pair_logistic, pair_hinge, pair_sigmoid; see
+// search_space.cpp). The loss is the per-query sum of the last node, a
+// ranking loss over `input score: real as pred` and `input label: grade`,
+// mean-reduced over queries.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +55,7 @@ Expr protected_reciprocal(const Expr& a);
 // The three leaves every candidate may read.
 inline constexpr int kNumLeaves = 3;
 inline constexpr std::string_view kLeafNames[kNumLeaves] = {"pred", "label", "1"};
+inline constexpr std::string_view kRankingLeafNames[kNumLeaves] = {"score", "label", "1"};
 
 struct Token {
   int op = 0;    // index into SearchSpace::ops()
@@ -68,10 +77,14 @@ class SearchSpace {
  public:
   // `layers` operator nodes (AutoLossGen's default is 10). `extended` adds
   // sigmoid, tanh, relu, abs, guarded sqrt and exp to the basic operator set.
-  explicit SearchSpace(int layers = 10, bool extended = false);
+  // `ranking`: the ranking space (leaves score, label, 1; per-query operators
+  // appended to the table; decode() gives a ranking loss).
+  explicit SearchSpace(int layers = 10, bool extended = false, bool ranking = false);
 
   int layers() const { return layers_; }
   bool extended() const { return extended_; }
+  bool ranking() const { return ranking_; }
+  std::string_view leaf_name(int leaf) const { return ranking_ ? kRankingLeafNames[leaf] : kLeafNames[leaf]; }
   const std::vector<OpChoice>& ops() const { return *ops_; }
   int num_ops() const { return static_cast<int>(ops_->size()); }
   // Index of the operator called `name`, or -1.
@@ -82,6 +95,7 @@ class SearchSpace {
  private:
   int layers_;
   bool extended_;
+  bool ranking_;
   const std::vector<OpChoice>* ops_;
 };
 
@@ -91,7 +105,9 @@ class SearchSpace {
 std::string validation_error(const SearchSpace& space, const std::vector<Token>& tokens);
 
 // The loss the tokens describe: inputs pred: prob and label: binary, the last
-// node as body, mean reduction. The body is built without simplification.
+// node as body, mean reduction (ranking space: inputs score: real as pred and
+// label: grade, body qsum(last node), mean over queries). The body is built
+// without simplification.
 // Throws InvalidTokens when validation_error() is not empty.
 LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens);
 

@@ -1,6 +1,7 @@
 #include "controller/space/viable_tokens.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace losscc::search {
 
@@ -21,6 +22,8 @@ int pick(const std::vector<uint8_t>& mask, std::mt19937_64& rng) {
 }  // namespace
 
 ViableTokens::ViableTokens(const SearchSpace& space) : space_(space) {
+  if (space.ranking())
+    throw std::invalid_argument("the token masks are for the pointwise space; search a ranking space without them");
   const Expr a = input("a"), b = input("b");
   for (const OpChoice& op : space_.ops()) templates_.emplace_back(op.build(a, b));
   reset();

@@ -37,6 +37,8 @@ namespace losscc::search {
 
 class ViableTokens {
  public:
+  // Throws std::invalid_argument for a ranking space (its per-query
+  // operators have no probe signature).
   explicit ViableTokens(const SearchSpace& space);
 
   // Starts a new program: only the leaves exist; masks for position 0.

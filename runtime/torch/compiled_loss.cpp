@@ -74,6 +74,8 @@ struct KernelOperands {
   std::vector<at::Tensor> inputs;
   std::vector<at::Tensor> grads;
   int64_t n = 0;
+  // Segment offsets of a ranking loss (int64, contiguous, CPU); undefined otherwise.
+  at::Tensor offsets;
 
   KernelOperands(at::TensorList given, GradMask mask) {
     inputs.reserve(given.size());
@@ -107,10 +109,14 @@ at::Tensor run_fused(CompiledLoss::State& state, rt::Backend host_backend, GradM
     args.inputs = operands.input_ptrs();
     args.grads = operands.grad_ptrs();
     args.threads = at::get_num_threads();  // honour the caller's LibTorch setting
+    if (operands.offsets.defined()) {
+      args.offsets = operands.offsets.data_ptr<int64_t>();
+      args.queries = operands.offsets.numel() - 1;
+    }
     return at::scalar_tensor(kernel->run(args), at::kFloat);
   }
 #ifdef LOSSCC_TORCH_CUDA
-  if (device.is_cuda()) {
+  if (device.is_cuda() && !operands.offsets.defined()) {
     const c10::DeviceGuard guard(device);
     const auto kernel = state.kernel(mask, rt::Backend::Cuda);
     at::Tensor loss = at::empty({}, at::TensorOptions().dtype(at::kFloat).device(device));
@@ -124,6 +130,9 @@ at::Tensor run_fused(CompiledLoss::State& state, rt::Backend host_backend, GradM
     return loss;
   }
 #endif
+  if (operands.offsets.defined())
+    throw std::invalid_argument(fmt::format(
+        "CompiledLoss: a ranking loss runs on CPU tensors only; inputs are on '{}'", device.str()));
   throw std::invalid_argument(fmt::format(
       "CompiledLoss: inputs on device '{}' are not supported (this build runs CPU{} tensors)",
       device.str(),
@@ -143,8 +152,10 @@ struct FusedLossOp : torch::autograd::Function<FusedLossOp> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
                                                 at::TensorList inputs,
                                                 CompiledLoss::State* state,
-                                                rt::Backend host_backend, GradMask mask) {
+                                                rt::Backend host_backend, GradMask mask,
+                                                const at::Tensor* offsets) {
     KernelOperands operands(inputs, mask);
+    operands.offsets = *offsets;
     at::Tensor loss = run_fused(*state, host_backend, mask, operands);
 
     std::vector<at::Tensor> grads(inputs.size());  // undefined where no grad
@@ -163,9 +174,9 @@ struct FusedLossOp : torch::autograd::Function<FusedLossOp> {
     // multiply by 1 is only skipped on the host.
     const bool is_one = upstream.is_cpu() && upstream.item<double>() == 1.0;
     torch::autograd::variable_list result;
-    result.reserve(grads.size() + 3);
+    result.reserve(grads.size() + 4);
     for (at::Tensor& g : grads) result.push_back(!g.defined() || is_one ? g : g * upstream);
-    result.resize(grads.size() + 3);  // state, host_backend, mask: no gradient
+    result.resize(grads.size() + 4);  // state, host_backend, mask, offsets: no gradient
     return result;
   }
 };
@@ -192,6 +203,23 @@ size_t CompiledLoss::kernels_built() const {
 }
 
 at::Tensor CompiledLoss::operator()(const std::vector<at::Tensor>& inputs) const {
+  if (state_->fn.grouped())
+    throw std::invalid_argument("CompiledLoss: a ranking loss needs segment offsets (one per query, plus the end)");
+  return call(inputs, at::Tensor());
+}
+
+at::Tensor CompiledLoss::operator()(const std::vector<at::Tensor>& inputs, const at::Tensor& offsets) const {
+  if (!state_->fn.grouped())
+    throw std::invalid_argument("CompiledLoss: segment offsets given for a pointwise loss");
+  if (!offsets.defined() || offsets.dim() != 1 || offsets.numel() < 2 || !offsets.device().is_cpu())
+    throw std::invalid_argument("CompiledLoss: offsets must be a 1-D CPU tensor of at least 2 entries (Q + 1)");
+  at::Tensor host = offsets.to(at::kLong).contiguous();
+  const int64_t n = inputs.empty() ? 0 : inputs[0].numel();
+  check_offsets(host.data_ptr<int64_t>(), host.numel() - 1, n, kMaxListSize);
+  return call(inputs, host);
+}
+
+at::Tensor CompiledLoss::call(const std::vector<at::Tensor>& inputs, const at::Tensor& offsets) const {
   const LossFunction& fn = state_->fn;
   if (inputs.size() != fn.inputs.size())
     throw std::invalid_argument(fmt::format("CompiledLoss: {} tensors given for {} inputs",
@@ -215,9 +243,10 @@ at::Tensor CompiledLoss::operator()(const std::vector<at::Tensor>& inputs) const
   const rt::Backend host = state_->host_options.backend;
   if (mask == 0) {  // nothing to differentiate: no autograd node at all
     KernelOperands operands(inputs, mask);
+    operands.offsets = offsets;
     return run_fused(*state_, host, mask, operands);
   }
-  return FusedLossOp::apply(at::TensorList(inputs), state_.get(), host, mask)[0];
+  return FusedLossOp::apply(at::TensorList(inputs), state_.get(), host, mask, &offsets)[0];
 }
 
 }  // namespace losscc

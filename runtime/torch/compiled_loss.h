@@ -26,6 +26,12 @@
 // itself was built with CUDA (LOSSCC_TORCH_CUDA), otherwise CUDA tensors are
 // rejected with an error.
 //
+// A ranking loss (fn.grouped(), see compiler/ir/program.h) is called with
+// segment offsets as well: an int64 CPU tensor of Q + 1 entries, query q
+// owning elements [offsets[q], offsets[q+1]) of the inputs. It then returns
+// the mean (or sum) over the Q queries of the per-query loss. Offsets are
+// host-only for now: a ranking loss on CUDA tensors is rejected.
+//
 // The result is a 0-dim float32 tensor on the inputs' device. Copies of a
 // CompiledLoss share their program cache; calls are thread-safe.
 #pragma once
@@ -44,7 +50,11 @@ class CompiledLoss {
  public:
   explicit CompiledLoss(LossFunction fn, rt::CompileOptions host_options = {});
 
+  // A pointwise loss. Throws std::invalid_argument for a ranking loss.
   at::Tensor operator()(const std::vector<at::Tensor>& inputs) const;
+  // A ranking loss over the queries `offsets` (int64, CPU, Q + 1 entries).
+  // Throws std::invalid_argument for a pointwise loss or bad offsets.
+  at::Tensor operator()(const std::vector<at::Tensor>& inputs, const at::Tensor& offsets) const;
 
   const LossFunction& function() const;
   // The host backend CPU tensors actually run on (after the LLVM fallback).
@@ -55,6 +65,8 @@ class CompiledLoss {
   struct State;  // the loss, the options and the per-grad-set kernels
 
  private:
+  at::Tensor call(const std::vector<at::Tensor>& inputs, const at::Tensor& offsets) const;
+
   std::shared_ptr<State> state_;
 };
 

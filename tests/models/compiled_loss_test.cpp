@@ -4,12 +4,17 @@
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "compiler/interp/segmented.h"
 #include "compiler/language/parse.h"
+#include "compiler/passes/program.h"
 #include "runtime/torch/compiled_loss.h"
+#include "tests/compiler/ranking_lists.h"
 
 namespace {
 
@@ -131,4 +136,95 @@ TEST_CASE("CompiledLoss rejects mismatched inputs") {
   const CompiledLoss loss(losscc::parse_loss("(pred - label)^2", "mse"));
   CHECK_THROWS_AS(loss({at::rand({4})}), std::invalid_argument);
   CHECK_THROWS_AS(loss({at::rand({4}), at::rand({5})}), std::invalid_argument);
+}
+
+// ---- ranking losses: the op with segment offsets ----------------------------
+
+namespace {
+
+const char* const kRankingExamples[] = {"rank_mse", "ranknet", "rank_hinge", "lambdarank",
+                                        "listnet",  "listmle", "approx_ndcg"};
+
+losscc::LossFunction ranking_example(const std::string& name) {
+  return losscc::parse_loss_file(std::string(LOSSCC_SOURCE_DIR "/examples/") + name + ".loss");
+}
+
+}  // namespace
+
+TEST_CASE("CompiledLoss with offsets matches the interpreter on every ranking example") {
+  const losscc::testing::Lists lists = losscc::testing::random_lists(11, 40);
+  const at::Tensor offsets = at::tensor(lists.offsets, at::kLong);
+  const at::Tensor score64 = at::tensor(lists.score, at::kDouble);
+  const at::Tensor label64 = at::tensor(lists.label, at::kDouble);
+  // The values the float kernel sees, in double for the oracle.
+  std::vector<double> score_d(lists.size()), label_d(lists.size());
+  for (int64_t i = 0; i < lists.size(); ++i) {
+    score_d[i] = static_cast<double>(static_cast<float>(lists.score[i]));
+    label_d[i] = static_cast<double>(static_cast<float>(lists.label[i]));
+  }
+  for (const char* name : kRankingExamples) {
+    CAPTURE(name);
+    const losscc::LossFunction fn = ranking_example(name);
+    const CompiledLoss loss(fn);
+    const losscc::ProgramResult want = losscc::run_grouped_program(
+        losscc::build_program(fn, {0}), std::vector<const double*>{score_d.data(), label_d.data()}, lists.offsets.data(),
+        lists.queries());
+
+    at::Tensor score = score64.to(at::kFloat).requires_grad_(true);
+    const at::Tensor label = label64.to(at::kFloat);
+    for (double scale : {1.0, -2.0}) {
+      CAPTURE(scale);
+      if (score.grad().defined()) score.grad().zero_();
+      at::Tensor got = loss({score, label}, offsets);
+      REQUIRE(got.dim() == 0);
+      CHECK(std::fabs(got.item<double>() - want.loss) <= 2e-4 * std::max(1.0, std::fabs(want.loss)));
+      (scale * got).backward();
+      const at::Tensor expected = at::tensor(want.grads[0], at::kDouble) * scale;
+      CHECK(at::allclose(score.grad().to(at::kDouble), expected, 1e-3, 1e-5));
+    }
+  }
+}
+
+TEST_CASE("CompiledLoss with offsets matches LibTorch autograd for RankNet and ListNet") {
+  const losscc::testing::Lists lists = losscc::testing::random_lists(5, 30);
+  const at::Tensor offsets = at::tensor(lists.offsets, at::kLong);
+  const at::Tensor label = at::tensor(lists.label, at::kDouble).to(at::kFloat);
+  const at::Tensor base = at::tensor(lists.score, at::kDouble).to(at::kFloat);
+  // LibTorch references, one query at a time, mean over queries.
+  auto reference = [&](const std::string& name, const at::Tensor& s) {
+    at::Tensor total = at::zeros({}, at::kFloat);
+    for (int64_t q = 0; q < lists.queries(); ++q) {
+      const int64_t b = lists.offsets[q], e = lists.offsets[q + 1];
+      const at::Tensor sq = s.slice(0, b, e), lq = label.slice(0, b, e);
+      if (name == "ranknet") {
+        const at::Tensor diff = sq.unsqueeze(1) - sq.unsqueeze(0);    // s_i - s_j
+        const at::Tensor better = (lq.unsqueeze(1) > lq.unsqueeze(0));  // label_i > label_j
+        total = total + at::where(better, at::softplus(-diff), at::zeros_like(diff)).sum();
+      } else {  // listnet
+        total = total - (at::softmax(lq, 0) * at::log_softmax(sq, 0)).sum();
+      }
+    }
+    return total / static_cast<double>(lists.queries());
+  };
+  for (const char* name : {"ranknet", "listnet"}) {
+    CAPTURE(name);
+    const CompiledLoss loss(ranking_example(name));
+    at::Tensor ours = base.clone().requires_grad_(true), theirs = base.clone().requires_grad_(true);
+    at::Tensor got = loss({ours, label}, offsets), want = reference(name, theirs);
+    CHECK(std::fabs(got.item<double>() - want.item<double>()) <= 1e-4 * std::max(1.0, std::fabs(want.item<double>())));
+    got.backward();
+    want.backward();
+    CHECK(at::allclose(ours.grad(), theirs.grad(), 1e-3, 1e-5));
+  }
+}
+
+TEST_CASE("CompiledLoss: offsets are required exactly for ranking losses, and checked") {
+  const CompiledLoss ranknet(ranking_example("ranknet"));
+  const CompiledLoss mse(losscc::parse_loss("(pred - label)^2", "mse"));
+  const at::Tensor s = at::rand({6}), l = at::randint(0, 3, {6}).to(at::kFloat);
+  CHECK_THROWS_AS(ranknet({s, l}), std::invalid_argument);
+  CHECK_THROWS_AS(mse({s, l}, at::tensor(std::vector<int64_t>{0, 6})), std::invalid_argument);
+  CHECK_THROWS_AS(ranknet({s, l}, at::tensor(std::vector<int64_t>{0, 3, 5})), std::invalid_argument);  // ends early
+  CHECK_THROWS_AS(ranknet({s, l}, at::tensor(std::vector<int64_t>{0, 4, 4, 6})), std::invalid_argument);  // empty query
+  CHECK_NOTHROW(ranknet({s, l}, at::tensor(std::vector<int64_t>{0, 2, 6})));
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""lossrank-search on the command line: --help, exit 2 on bad arguments, and a
+tiny search on the synthetic ranking set that writes candidates.jsonl,
+best.loss, found-K.loss and summary.json with the classic losses beside."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+tool = sys.argv[1]
+failures = []
+
+
+def run(*args):
+    p = subprocess.run([tool, *args], capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def expect(name, cond, detail=""):
+    if not cond:
+        failures.append(f"{name}: {detail}")
+
+
+code, out, err = run("--help")
+expect("--help exits 0", code == 0, err)
+for flag in ["--data", "--fold", "--synthetic", "--model", "--budget-minutes", "--budget-candidates", "--searcher",
+             "--reward-epochs", "--out", "--resume"]:
+    expect(f"--help lists {flag}", flag in out)
+for args, needle in [([], "exactly one of --data DIR and --synthetic"), (["--synthetic", "--fold", "0"], "--fold"),
+                     (["--synthetic", "--searcher", "genetic"], "--searcher")]:
+    code, out, err = run(*args)
+    expect(f"{args} exits 2", code == 2, f"exit {code}, stderr {err!r}")
+    expect(f"{args} says {needle!r}", needle in err, err)
+
+with tempfile.TemporaryDirectory() as tmp:
+    d = os.path.join(tmp, "search")
+    code, out, err = run("--synthetic", "--budget-candidates", "30", "--reward-epochs", "2", "--epochs", "3",
+                         "--searcher", "random", "--top-k", "2", "--progress-seconds", "0", "--out", d)
+    expect("tiny search exits 0", code == 0, err)
+    lines = open(os.path.join(d, "candidates.jsonl")).read().splitlines() if code == 0 else []
+    expect("30 candidates", len(lines) == 30, len(lines))
+    if code == 0:
+        summary = json.load(open(os.path.join(d, "summary.json")))
+        names = [row["name"] for row in summary["effectiveness"]]
+        for classic in ["ranknet", "listnet", "listmle", "lambdarank", "approx_ndcg", "rank_hinge", "rank_mse"]:
+            expect(f"summary compares with {classic}", classic in names, names)
+        found = [n for n in names if n.startswith("found-")]
+        expect("found losses written", all(os.path.exists(os.path.join(d, n + ".loss")) for n in found), found)
+        if found:
+            expect("best.loss written", open(os.path.join(d, "best.loss")).readline().startswith("# losssearch"), "")
+        expect("table printed", "test@10" in out, out)
+    code, out, err = run("--synthetic", "--budget-candidates", "30", "--out", d)
+    expect("a second search into the same folder exits 1", code == 1 and "--resume" in err, err)
+
+if failures:
+    print("\n".join(failures))
+    sys.exit(1)
+print("ok")
