@@ -14,16 +14,15 @@
 #include "controller/search.h"
 #include "models/data/synthetic.h"
 #include "models/trainer.h"
+#include "tests/controller/space_tokens.h"
 
 using namespace losscc;
 using namespace losscc::search;
+using losscc::search::testing::op;
 namespace fs = std::filesystem;
 
 namespace {
 
-Token t(const SearchSpace& space, const char* op, int lhs, int rhs = -1) {
-  return {space.op_index(op), lhs, rhs};
-}
 
 std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
   std::vector<nlohmann::json> lines;
@@ -48,10 +47,10 @@ TEST_CASE("invalid and duplicate candidates never reach training") {
     return TrainOutcome{0.75, 0, 0};
   });
   // (pred + -label)^2 and (-label + pred)^2: one canonical loss.
-  const std::vector<Token> mse = {t(space, "neg", 1), t(space, "add", 0, 3), t(space, "square", 4)};
-  const std::vector<Token> mse_commuted = {t(space, "neg", 1), t(space, "add", 3, 0), t(space, "square", 4)};
+  const std::vector<Token> mse = {op(space, "neg", 1), op(space, "add", 0, 3), op(space, "square", 4)};
+  const std::vector<Token> mse_commuted = {op(space, "neg", 1), op(space, "add", 3, 0), op(space, "square", 4)};
   // label^2: does not depend on the prediction.
-  const std::vector<Token> no_pred = {t(space, "square", 1), t(space, "identity", 3), t(space, "neg", 4)};
+  const std::vector<Token> no_pred = {op(space, "square", 1), op(space, "identity", 3), op(space, "neg", 4)};
 
   Evaluation first = evaluator.evaluate(space, mse);
   CHECK(first.status == CandidateStatus::Trained);
@@ -76,7 +75,7 @@ TEST_CASE("a loss that diverges in training is rejected, not a crash") {
   Evaluator evaluator({}, [](const LossFunction&) -> TrainOutcome {
     throw models::NonFiniteLoss("batch loss is inf");
   });
-  Evaluation e = evaluator.evaluate(space, {t(space, "neg", 1), t(space, "add", 0, 3), t(space, "square", 4)});
+  Evaluation e = evaluator.evaluate(space, {op(space, "neg", 1), op(space, "add", 0, 3), op(space, "square", 4)});
   CHECK(e.status == CandidateStatus::Invalid);
   CHECK(e.reason.find("non-finite") != std::string::npos);
 }

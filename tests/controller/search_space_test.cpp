@@ -5,19 +5,11 @@
 #include <random>
 
 #include "compiler/ir/print.h"
+#include "tests/controller/space_tokens.h"
 
 using namespace losscc;
 using namespace losscc::search;
-
-namespace {
-
-Token op(const SearchSpace& space, const char* name, int lhs, int rhs = -1) {
-  const int index = space.op_index(name);
-  REQUIRE(index >= 0);
-  return {index, lhs, rhs};
-}
-
-}  // namespace
+using losscc::search::testing::op;
 
 TEST_CASE("the basic operator set is AutoLossGen's, the extended one adds six") {
   SearchSpace basic(10, false), extended(10, true);

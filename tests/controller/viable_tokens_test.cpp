@@ -7,17 +7,13 @@
 #include "compiler/passes/check.h"
 #include "compiler/passes/probe_signature.h"
 #include "compiler/passes/simplify.h"
+#include "tests/controller/space_tokens.h"
 
 using namespace losscc;
 using namespace losscc::search;
+using losscc::search::testing::op;
 
 namespace {
-
-Token op(const SearchSpace& space, const char* name, int lhs, int rhs = -1) {
-  const int index = space.op_index(name);
-  REQUIRE(index >= 0);
-  return {index, lhs, rhs};
-}
 
 // AutoLossGen's three losses as the basic space writes them (nodes 0 pred,
 // 1 label, 2 one), their working nodes last, filler nodes first.
