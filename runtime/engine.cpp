@@ -8,14 +8,16 @@
 //
 // The key names everything the compiled code depends on: the program's
 // stable hash, the backend, the target it was compiled for, the options and
-// kCompilerVersion, which must change whenever a backend's code generation
-// changes (a stale disk entry would otherwise be loaded forever).
+// the compiler itself, as a fingerprint of compiler/'s sources taken at build
+// time (cmake/compiler_fingerprint.cmake). A build whose code generation
+// differs in any way never loads another build's disk entries.
 // Two threads missing on the same key at once both compile; the later put()
 // wins and both kernels are correct.
 #include <cstdio>
 #include <string>
 
 #include "runtime/cache/disk_cache.h"
+#include "runtime/compiler_fingerprint.h"
 #include "runtime/cache/lru_cache.h"
 #include "runtime/cpu/interp_kernel.h"
 #include "runtime/cpu/llvm_kernel.h"
@@ -27,7 +29,7 @@
 namespace losscc::rt {
 namespace {
 
-constexpr const char* kCompilerVersion = "losscc-1";
+constexpr const char* kCompilerVersion = "losscc-" LOSSCC_COMPILER_FINGERPRINT;
 constexpr size_t kMemoryCacheKernels = 256;
 
 LruCache<std::shared_ptr<const Kernel>>& memory_cache() {
