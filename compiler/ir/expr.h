@@ -61,7 +61,7 @@ enum class Op : uint8_t {
   // per-document value x in a pair term is x_i). Multi-task losses are
   // weighted sums of several LossFunctions, not new ops.
   QSum,     // Σ_{j in the query} a_j: a per-query value. Never empty (see below).
-  QMax,     // max_j a_j (IEEE maxNum fold from -inf: NaNs are skipped unless all are).
+  QMax,     // max_j a_j (IEEE maxNum fold from -inf: NaNs are skipped; all NaN gives -inf).
   QCount,   // no operands: the number of documents of the query.
   Rank,     // the 1-based position of document i when the query is sorted by a
             // descending; ties go to the earlier document: 1 + #{j : a_j > a_i

@@ -114,6 +114,57 @@ TEST_CASE("ranking: a 1,000-document list, and the result does not depend on thr
   CHECK(g1 == g2);
 }
 
+TEST_CASE("ranking: qmax skips NaN documents on the LLVM kernel as in the interpreter (all NaN: -inf)") {
+  if (!rt::backend_available(rt::Backend::Llvm)) return;
+  const Program p = build_program(parse_loss(
+      "input score: real as pred\ninput label: grade\nqmax(score) + qmax(label) / 10\n", "qmax.loss"));
+  auto kernel = rt::get_kernel(p, {rt::Backend::Llvm});
+  auto same = [](double got, double want) {
+    if (std::isnan(want) || std::isinf(want)) return std::isnan(want) ? std::isnan(got) : got == want;
+    return std::fabs(got - want) <= 1e-6 * std::max(1.0, std::fabs(want));
+  };
+  auto check_lists = [&](const Lists& lists) {
+    const ProgramResult want = run_grouped_program(
+        p, std::vector<const double*>{lists.score.data(), lists.label.data()}, lists.offsets.data(), lists.queries());
+    FloatLists f(lists);
+    std::vector<float> grad(lists.size());
+    rt::HostArgs args;
+    args.n = lists.size();
+    args.inputs = {f.score.data(), f.label.data()};
+    args.grads = {grad.data()};
+    args.offsets = lists.offsets.data();
+    args.queries = lists.queries();
+    const double loss = kernel->run(args);
+    INFO("loss ", loss, " vs ", want.loss);
+    CHECK(same(loss, want.loss));
+    for (int64_t i = 0; i < lists.size(); ++i) {
+      INFO("document ", i);
+      CHECK(same(grad[i], want.grads[0][i]));
+    }
+  };
+  // 41 documents: NaNs in the vector body and in the scalar tail; the maximum
+  // sits in the tail, then in the body.
+  std::vector<double> s(41), l(41, 1.0);
+  for (size_t i = 0; i < s.size(); ++i) s[i] = std::sin(0.7 * static_cast<double>(i));
+  s[0] = s[17] = s[40] = NAN;
+  s[39] = 5.0;
+  Lists lists;
+  lists.add(s, l);
+  s[39] = 0.0;
+  s[3] = 7.0;
+  lists.add(s, l);
+  lists.add({NAN, -INFINITY, NAN}, {0, 1, 2});  // NaN is skipped, so -inf
+  lists.add({2.0}, {0});
+  check_lists(lists);
+
+  Lists all_nan;  // the fold from -inf meets no number
+  all_nan.add(std::vector<double>(20, NAN), std::vector<double>(20, 1.0));
+  check_lists(all_nan);
+  CHECK(run_grouped_program(p, std::vector<const double*>{all_nan.score.data(), all_nan.label.data()},
+                            all_nan.offsets.data(), all_nan.queries())
+            .loss == -INFINITY);
+}
+
 TEST_CASE("ranking: bad segment offsets are clear errors on every host backend") {
   const Program p = example("ranknet");
   std::vector<float> s(6, 0.0f), l(6, 1.0f), g(6);

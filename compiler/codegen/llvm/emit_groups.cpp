@@ -8,6 +8,10 @@
 // in the pointwise loop, so the vectoriser may split the inner pair loops
 // (whose terms are branch-free: a pair outside the condition contributes
 // select(false, term, 0) = 0, never a NaN term) into lanes.
+//
+// A qmax loop vectorises only when its maxnum may ignore NaNs (LLVM 14 wants
+// `nnan` on the recurrence), so the loop feeds it no NaN: a NaN document
+// enters as -inf, which is what the IR's fold from -inf makes of it anyway.
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -86,6 +90,19 @@ class GroupEmitter {
     reassoc.setAllowReassoc();
     sum->setFastMathFlags(reassoc);
     b_.CreateStore(sum, slot);
+  }
+
+  // The qmax step (see the top of the file): NaN enters as -inf, so the
+  // `nnan` that lets the loop vectorise is true.
+  void max_accumulate(const Node* r, Value* v) {
+    Value* clean = b_.CreateSelect(b_.CreateFCmpORD(v, v), v, f(-std::numeric_limits<double>::infinity()));
+    auto* max = llvm::cast<llvm::Instruction>(
+        b_.CreateMaxNum(b_.CreateLoad(b_.getFloatTy(), reduction_.at(r)), clean));
+    llvm::FastMathFlags no_nans;
+    no_nans.setNoNaNs();
+    no_nans.setNoSignedZeros();
+    max->setFastMathFlags(no_nans);
+    b_.CreateStore(max, reduction_.at(r));
   }
 
   // for (i = begin; i < end; ++i) body(i)
@@ -177,7 +194,7 @@ class GroupEmitter {
       for (const Node* r : reductions) {
         Value* v = at(r->arg(0).get(), i, current);
         if (r->op() == Op::QSum) accumulate(reduction_.at(r), v);
-        else b_.CreateStore(b_.CreateMaxNum(b_.CreateLoad(b_.getFloatTy(), reduction_.at(r)), v), reduction_.at(r));
+        else max_accumulate(r, v);
       }
     });
   }
