@@ -101,6 +101,39 @@ class Swapper {
   std::vector<Expr> keep_;  // keeps memo_'s keys alive
 };
 
+// Log-sum-exp and softmax are differentiated as units: their shift by
+// m = qmax(x) cancels exactly, so no term reaches the maximum (a term that is
+// zero in exact arithmetic but costs a reduction and a pass per query).
+
+// exp(x - m) with m = qmax(x), x per document: x, else null.
+const Expr* shifted_exp_operand(const Node* e) {
+  if (e->op() != Op::Exp || e->arg(0)->op() != Op::Sub) return nullptr;
+  const Node* shifted = e->arg(0).get();
+  const Expr& m = shifted->arg(1);
+  if (m->op() != Op::QMax || m->arg(0) != shifted->arg(0) || m->arg(0)->level() != Level::Document) return nullptr;
+  return &m->arg(0);
+}
+
+// x when n is qlse(x) = log(qsum(exp(x - m))) + m (the form expr.cpp builds,
+// in either operand order), else null.
+const Expr* lse_operand(const Node* n) {
+  if (n->op() != Op::Add) return nullptr;
+  for (int side = 0; side < 2; ++side) {
+    const Node* log_sum = n->arg(side).get();
+    if (log_sum->op() != Op::Log || log_sum->arg(0)->op() != Op::QSum) continue;
+    const Expr* x = shifted_exp_operand(log_sum->arg(0)->arg(0).get());
+    if (x && n->arg(1 - side)->op() == Op::QMax && n->arg(1 - side)->arg(0) == *x) return x;
+  }
+  return nullptr;
+}
+
+// x when n is softmax(x) written exp(x - m) / qsum(exp(x - m)) (as simplify's
+// softmax-shared rule leaves it), else null.
+const Expr* softmax_operand(const Node* n) {
+  if (n->op() != Op::Div || n->arg(1)->op() != Op::QSum || n->arg(1)->arg(0) != n->arg(0)) return nullptr;
+  return shifted_exp_operand(n->arg(0).get());
+}
+
 class Reverse {
  public:
   Reverse(const Expr& body, const std::vector<std::string>& wrt) : body_(body) {
@@ -127,6 +160,15 @@ class Reverse {
       auto adj = adjoint_.find(n);
       if (adj == adjoint_.end()) continue;  // symbolically zero
       const Expr g = adj->second;
+      if (const Expr* x = lse_operand(n)) {  // d qlse(x) = g·softmax(x)
+        add(adjoint_, *x, chain(g, exp(*x - handle_.at(n))), Level::Query);
+        continue;
+      }
+      if (const Expr* x = softmax_operand(n)) {  // d softmax(x) = p·(g - Σ g·p)
+        const Expr& p = handle_.at(n);
+        add(adjoint_, *x, p * (g - qsum(chain(g, p))), Level::Document);
+        continue;
+      }
       switch (n->op()) {
         case Op::QSum: {
           // qsum of a per-query value q is q·count.

@@ -74,6 +74,11 @@ const std::vector<RewriteRule>& rewrite_rules() {
         {"qsum-neg",        qsum(-x),                      -qsum(x),          S::Exact},
         {"qsum-mul-query",  qsum(x * q),                   qsum(x) * q,       S::FiniteFactor},
         {"qsum-div-query",  qsum(x / q),                   qsum(x) / q,       S::FiniteFactor},
+        // softmax(x) = exp(x - qlse(x)) as exp(x - m) / Σ exp(x - m), m = qmax(x):
+        // the exps are qlse's own, so a document costs a division, not an exp.
+        // The sum is at least 1 (the maximum's term), never 0 or inf.
+        {"softmax-shared",  exp(x - (log(qsum(exp(x - qmax(x)))) + qmax(x))),
+                                                           exp(x - qmax(x)) / qsum(exp(x - qmax(x))),          S::Rounding},
         // Pair sums over the same pairs share one O(n²) loop (a gradient
         // sums the i and the j side of every pair term).
         {"pairsum-add",     pairsum(w, x) + pairsum(w, y), pairsum(w, x + y), S::Rounding},

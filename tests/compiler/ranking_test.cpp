@@ -393,6 +393,53 @@ TEST_CASE("ranking: ApproxNDCG's gradient computes each pair's sigmoids in two p
   CHECK(sigmoids == 1);    // the smooth ranks' σ(s_j − s_i)
 }
 
+TEST_CASE("ranking: qlse and softmax are differentiated as units, with no term through qmax") {
+  // ListNet: the gradient is softmax(score)·Σ softmax(label) − softmax(label),
+  // built from the forward pass's two exps; no step() for the maximum.
+  const Program listnet = example("listnet");
+  int exps = 0, steps = 0;
+  for (const Node* n : schedule({listnet.outputs.begin(), listnet.outputs.end()})) {
+    exps += n->op() == Op::Exp;
+    steps += n->op() == Op::Step;
+  }
+  CHECK(exps == 2);
+  CHECK(steps == 0);
+
+  // Values: central differences of the interpreter's loss, ties included.
+  const Lists lists = random_lists(5, 12, 7);
+  const char* const bodies[] = {"qlse(score * label)", "qsum(softmax(2 * score) * label)",
+                                "qsum(softmax(score) * score) + qlse(-score)",
+                                "qmax(score) + qlse(score) * qsum(softmax(score - label) * label)"};
+  for (const char* body : bodies) {
+    INFO(std::string(body));
+    const Program p = build_program(
+        parse_loss(std::string("input score: real as pred\ninput label: grade\n") + body + "\n", "unit.loss"), {0});
+    auto loss_at = [&](const Vec& score) {
+      return run_grouped_program(p, std::vector<const double*>{score.data(), lists.label.data()},
+                                 lists.offsets.data(), lists.queries())
+          .loss;
+    };
+    const Vec grad = run_grouped_program(p, std::vector<const double*>{lists.score.data(), lists.label.data()},
+                                         lists.offsets.data(), lists.queries())
+                         .grads[0];
+    Vec score = lists.score;
+    for (int64_t i = 0; i < lists.size(); ++i) {
+      // qmax has no derivative where the maximum is tied: skip those queries.
+      const int64_t q = std::upper_bound(lists.offsets.begin(), lists.offsets.end(), i) - lists.offsets.begin() - 1;
+      const auto first = score.begin() + lists.offsets[q], last = score.begin() + lists.offsets[q + 1];
+      if (std::count(first, last, *std::max_element(first, last)) > 1) continue;
+      const double h = 1e-6, at = score[i];
+      score[i] = at + h;
+      const double up = loss_at(score);
+      score[i] = at - h;
+      const double down = loss_at(score);
+      score[i] = at;
+      INFO("document ", i, ": ", grad[i], " vs ", (up - down) / (2 * h));
+      CHECK(close(grad[i], (up - down) / (2 * h), 1e-5));
+    }
+  }
+}
+
 // ---- check and the fingerprint --------------------------------------------------
 
 TEST_CASE("ranking check: every ranking example passes, with the fractions reported") {
