@@ -11,6 +11,8 @@
 
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
+#include "controller/atomic_file.h"
+#include "controller/search.h"
 #include "models/native_mf.h"
 #include "models/rec_model.h"
 
@@ -64,7 +66,7 @@ models::FitResult fit_from_scratch(const models::Dataset& data, const LossFuncti
 
 nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
                                   const EffectFitter& fit, const std::function<void(const nlohmann::json&)>& on_row,
-                                  const std::atomic<bool>& interrupt) {
+                                  const std::atomic<bool>& interrupt, const std::string& metric) {
   nlohmann::json rows = nlohmann::json::array();
   for (const NamedLoss& loss : losses) {
     if (interrupt.load()) break;
@@ -78,14 +80,14 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
       for (int k = 0; k < std::max(seeds, 1); ++k) {
         EffectFit f = fit(fn, seed + static_cast<uint64_t>(k));
         fits.push_back(std::move(f.json));
-        test.push_back(f.test_auc);
-        valid.push_back(f.valid_auc);
+        test.push_back(f.test);
+        valid.push_back(f.valid);
       }
       row["fit"] = fits.front();
       row["fits"] = fits;
-      row["test_auc_mean"] = mean(test);
-      row["test_auc_std"] = stddev(test);
-      row["valid_auc_mean"] = mean(valid);
+      row["test_" + metric + "_mean"] = mean(test);
+      row["test_" + metric + "_std"] = stddev(test);
+      row["valid_" + metric + "_mean"] = mean(valid);
     } catch (const std::exception& error) {
       row["error"] = error.what();
     }
@@ -104,6 +106,20 @@ nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector
     return EffectFit{result.to_json(), result.valid.auc, result.test.auc};
   };
   return effectiveness_rows(losses, config.seed, config.seeds, fit, on_row, interrupt);
+}
+
+std::vector<NamedLoss> write_found_losses(const LossSearch& search, const std::string& out_dir,
+                                          const std::string& tool, const std::string& reward_name) {
+  std::vector<NamedLoss> found;
+  for (size_t i = 0; i < search.top().size(); ++i) {
+    const FoundLoss& f = search.top()[i];
+    const std::string name = fmt::format("found-{}", i + 1);
+    write_file_atomically((std::filesystem::path(out_dir) / (name + ".loss")).string(),
+                          fmt::format("# {}: candidate {}, {} {:.6f} during the search\n{}", tool, f.id, reward_name,
+                                      f.reward, f.source));
+    found.push_back({name, "search", f.source, f.reward});
+  }
+  return found;
 }
 
 std::string format_effectiveness_table(const nlohmann::json& rows) {

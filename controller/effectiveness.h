@@ -18,6 +18,8 @@
 
 namespace losscc::search {
 
+class LossSearch;
+
 struct NamedLoss {
   std::string name;    // "found-1", "bce", ...
   std::string origin;  // "search" or "baseline"
@@ -42,27 +44,35 @@ models::FitResult fit_from_scratch(const models::Dataset& data, const LossFuncti
                                    const std::string& model_kind, uint64_t seed, const models::TrainConfig& train);
 
 // One fit as the table shows it: `json` holds valid.auc, test.auc,
-// test.logloss, best_epoch and seconds (test.rmse where the model has it).
+// test.logloss, best_epoch and seconds (test.rmse where the model has it);
+// a ranking fit holds its NDCG figures instead. `valid` and `test` are the
+// fit's figures of the metric effectiveness_rows() is told to average.
 struct EffectFit {
   nlohmann::json json;
-  double valid_auc = 0, test_auc = 0;
+  double valid = 0, test = 0;
 };
 using EffectFitter = std::function<EffectFit(const LossFunction& fn, uint64_t seed)>;
 
 // One row per loss: its check report, then its fits by `fit` with seed,
-// seed + 1, ... ("fits": one per seed; "fit": the first; test_auc_mean /
-// test_auc_std / valid_auc_mean over the seeds) or the error that stopped
-// it. `on_row` sees each row as it lands; `interrupt` is checked between
-// losses.
+// seed + 1, ... ("fits": one per seed; "fit": the first; test_M_mean /
+// test_M_std / valid_M_mean over the seeds, M = `metric`) or the error that
+// stopped it. `on_row` sees each row as it lands; `interrupt` is checked
+// between losses.
 nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
                                   const EffectFitter& fit, const std::function<void(const nlohmann::json&)>& on_row,
-                                  const std::atomic<bool>& interrupt);
+                                  const std::atomic<bool>& interrupt, const std::string& metric = "auc");
 
 // effectiveness_rows() of from-scratch recommender fits (fit_from_scratch).
 nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
                                   const EffectivenessConfig& config,
                                   const std::function<void(const nlohmann::json&)>& on_row,
                                   const std::atomic<bool>& interrupt);
+
+// Writes a search's top losses as <out_dir>/found-K.loss, each headed by a
+// comment naming `tool`, the candidate and its search reward (`reward_name`),
+// and returns them as the effectiveness test's "search" rows, best first.
+std::vector<NamedLoss> write_found_losses(const LossSearch& search, const std::string& out_dir,
+                                          const std::string& tool, const std::string& reward_name);
 
 // The rows as a fixed-width text table, best test AUC first.
 std::string format_effectiveness_table(const nlohmann::json& rows);

@@ -48,13 +48,13 @@ EffectFit fit_task_from_scratch(const mtl::MtlDataset& data, const MtlTaskConfig
   for (const auto& e : fit.history)
     if (!best || e.valid.tasks[k].auc > best->valid.tasks[k].auc) best = &e;
   EffectFit out;
-  out.valid_auc = best ? best->valid.tasks[k].auc : std::numeric_limits<double>::quiet_NaN();
-  out.test_auc = best ? best->test.tasks[k].auc : std::numeric_limits<double>::quiet_NaN();
+  out.valid = best ? best->valid.tasks[k].auc : std::numeric_limits<double>::quiet_NaN();
+  out.test = best ? best->test.tasks[k].auc : std::numeric_limits<double>::quiet_NaN();
   out.json = {{"task", config.task}, {"epochs", fit.epochs}, {"seconds", fit.seconds}};
   if (best) {
     out.json["best_epoch"] = best->epoch;
-    out.json["valid"] = {{"auc", out.valid_auc}, {"logloss", best->valid.tasks[k].logloss}};
-    out.json["test"] = {{"auc", out.test_auc}, {"logloss", best->test.tasks[k].logloss}};
+    out.json["valid"] = {{"auc", out.valid}, {"logloss", best->valid.tasks[k].logloss}};
+    out.json["test"] = {{"auc", out.test}, {"logloss", best->test.tasks[k].logloss}};
     out.json["all_tasks_test"] = best->test.to_json(data.tasks);
   }
   return out;
@@ -67,7 +67,7 @@ CandidateTrainer mtl_task_trainer(const mtl::MtlDataset& data, const MtlTaskConf
     // counts as training here.
     const auto start = std::chrono::steady_clock::now();
     TrainOutcome out;
-    out.reward = fit_task_from_scratch(data, config, fn, seed, epochs, patience).valid_auc;
+    out.reward = fit_task_from_scratch(data, config, fn, seed, epochs, patience).valid;
     out.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return out;
   };

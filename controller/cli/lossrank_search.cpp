@@ -11,9 +11,7 @@
 // top-k as found-K.loss, and summary.json with the effectiveness table.
 #include <ATen/Parallel.h>
 
-#include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -26,8 +24,9 @@
 #include "compiler/language/diagnostics.h"
 #include "compiler/language/parse.h"
 #include "compiler/ir/print.h"
-#include "compiler/passes/check.h"
 #include "controller/atomic_file.h"
+#include "controller/effectiveness.h"
+#include "controller/run_search.h"
 #include "controller/search.h"
 #include "models/ltr/ltr_trainer.h"
 
@@ -44,12 +43,6 @@ constexpr int kInterrupted = 130;
 
 const char* const kClassicLosses[] = {"rank_mse", "ranknet", "rank_hinge", "lambdarank",
                                       "listnet",  "listmle", "approx_ndcg"};
-
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_interrupt(int signal) {
-  g_interrupted.store(true);
-  std::signal(signal, SIG_DFL);
-}
 
 struct Options {
   std::string data;
@@ -68,10 +61,11 @@ struct Options {
 
 // A from-scratch fit of `fn`; throws models::NonFiniteLoss for a diverged one.
 LtrTrainer::FitResult fit(const LtrDataset& data, const LossFunction& fn, const Options& opt, int epochs,
-                          int patience) {
+                          int patience, uint64_t seed) {
   LtrTrainConfig c = opt.train;
   c.epochs = epochs;
   c.patience = patience;
+  c.seed = seed;
   ScorerShape shape = opt.shape;
   shape.dims = data.dims;
   LtrTrainer trainer(make_scorer(opt.model, shape, c.seed), fn, c);
@@ -85,14 +79,10 @@ LtrTrainer::FitResult fit(const LtrDataset& data, const LossFunction& fn, const 
 int run(Options opt, const std::string& resume_line) {
   if (opt.threads > 0) at::set_num_threads(opt.threads);
   const LtrDataset data = opt.synthetic ? synthetic_ltr() : load_letor_fold(opt.data, opt.fold);
-  struct Named {
-    std::string name, origin, source;
-    double search_reward;
-  };
-  std::vector<Named> baselines;
+  std::vector<NamedLoss> baselines;
   for (const char* name : kClassicLosses) {
     const std::string path = (fs::path(opt.examples) / (std::string(name) + ".loss")).string();
-    baselines.push_back({name, "baseline", to_loss_source(parse_loss_file(path)), -1});
+    baselines.push_back({name, "baseline", to_loss_source(parse_loss_file(path))});
   }
   SearchConfig& config = opt.search;
   config.ranking_identity = {{"data", data.name}, {"model", opt.model}, {"shape", opt.shape.to_json()},
@@ -103,55 +93,41 @@ int run(Options opt, const std::string& resume_line) {
 
   // The search never sees the ranking data: its candidates train through this trainer.
   LossSearch search(config, data.name, [&](const LossFunction& fn) {
-    const LtrTrainer::FitResult r = fit(data, fn, opt, opt.reward_epochs, opt.reward_patience);
+    const LtrTrainer::FitResult r = fit(data, fn, opt, opt.reward_epochs, opt.reward_patience, opt.train.seed);
     TrainOutcome out;
     out.reward = r.best_epoch > 0 ? r.valid.standard.ndcg.at(10) : NAN;
     out.train_seconds = r.seconds;
     return out;
   });
-  search.start(opt.resume);
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
-  if (search.run(g_interrupted) == LossSearch::Stop::Interrupted) {
-    fmt::print(stderr, "[lossrank-search] interrupted after {} candidates; checkpoint written. Resume with:\n  {}\n",
-               search.counters().candidates, resume_line);
-    return kInterrupted;
-  }
+  if (!run_to_budget(search, opt.resume, "lossrank-search", resume_line)) return kInterrupted;
 
   const fs::path out(config.out_dir);
-  std::vector<Named> losses;
-  for (size_t i = 0; i < search.top().size(); ++i) {
-    const FoundLoss& f = search.top()[i];
-    const std::string name = fmt::format("found-{}", i + 1);
-    write_file_atomically((out / (name + ".loss")).string(),
-                          fmt::format("# lossrank-search: candidate {}, validation NDCG@10 {:.6f} during the search\n{}",
-                                      f.id, f.reward, f.source));
-    losses.push_back({name, "search", f.source, f.reward});
-  }
+  std::vector<NamedLoss> losses = write_found_losses(search, config.out_dir, "lossrank-search", "validation NDCG@10");
   losses.insert(losses.end(), baselines.begin(), baselines.end());
 
   // The effectiveness test on this fold: every loss trains to convergence.
   fmt::print(stderr, "[lossrank-search] effectiveness test: {} losses, at most {} epochs each\n", losses.size(),
              opt.train.epochs);
-  nlohmann::json rows = nlohmann::json::array();
-  for (const Named& l : losses) {
-    if (g_interrupted.load()) break;
-    nlohmann::json row = {{"name", l.name}, {"origin", l.origin}, {"source", l.source}};
-    if (l.search_reward >= 0) row["search_reward"] = l.search_reward;
-    try {
-      const LossFunction fn = parse_loss(l.source, l.name);
-      row["check"] = check(fn).to_json();
-      const LtrTrainer::FitResult r = fit(data, fn, opt, opt.train.epochs, opt.train.patience);
-      row["fit"] = r.to_json();
-      row["fit"].erase("history");
-      fmt::print(stderr, "[lossrank-search]   {:<12} valid ndcg@10 {:.4f}  test ndcg@10 {:.4f} standard, {:.4f} letor\n",
-                 l.name, r.valid.standard.ndcg.at(10), r.test.standard.ndcg.at(10), r.test.letor.ndcg.at(10));
-    } catch (const std::exception& e) {
-      row["error"] = e.what();
-      fmt::print(stderr, "[lossrank-search]   {:<12} {}\n", l.name, e.what());
+  const EffectFitter fit_to_end = [&](const LossFunction& fn, uint64_t seed) {
+    const LtrTrainer::FitResult r = fit(data, fn, opt, opt.train.epochs, opt.train.patience, seed);
+    nlohmann::json json = r.to_json();
+    json.erase("history");
+    return EffectFit{json, r.valid.standard.ndcg.at(10), r.test.standard.ndcg.at(10)};
+  };
+  const auto print_row = [](const nlohmann::json& row) {
+    if (!row.contains("fit")) {
+      fmt::print(stderr, "[lossrank-search]   {:<12} {}\n", row.at("name").get<std::string>(),
+                 row.value("error", std::string("?")));
+      return;
     }
-    rows.push_back(row);
-  }
+    const nlohmann::json& f = row.at("fit");
+    fmt::print(stderr, "[lossrank-search]   {:<12} valid ndcg@10 {:.4f}  test ndcg@10 {:.4f} standard, {:.4f} letor\n",
+               row.at("name").get<std::string>(), f.at("valid").at("standard").at("ndcg@10").get<double>(),
+               f.at("test").at("standard").at("ndcg@10").get<double>(),
+               f.at("test").at("letor").at("ndcg@10").get<double>());
+  };
+  const nlohmann::json rows =
+      effectiveness_rows(losses, opt.train.seed, 1, fit_to_end, print_row, interrupted(), "ndcg@10");
   nlohmann::json summary = {
       {"data", data.name},      {"model", opt.model},
       {"shape", opt.shape.to_json()}, {"train", opt.train.to_json()},
@@ -174,7 +150,7 @@ int run(Options opt, const std::string& resume_line) {
                f.at("test").at("standard").at("ndcg@5").get<double>(),
                f.at("test").at("letor").at("ndcg@10").get<double>());
   }
-  return g_interrupted.load() ? kInterrupted : 0;
+  return interrupted().load() ? kInterrupted : 0;
 }
 
 }  // namespace
@@ -227,11 +203,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lossrank-search: {}\n", e.what());
     return kUsageError;
   }
-  std::string resume_line;
-  for (int i = 0; i < argc; ++i) resume_line += (i ? " " : "") + std::string(argv[i]);
-  if (!opt.resume) resume_line += " --resume";
   try {
-    return run(opt, resume_line);
+    return run(opt, resume_command(argc, argv, opt.resume));
   } catch (const CompileError& e) {
     fmt::print(stderr, "{}", e.render());
     return kUsageError;

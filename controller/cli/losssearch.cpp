@@ -7,8 +7,6 @@
 //   losssearch --mtl-task income --data ../shared/data/census-income  # one task's loss of an MMoE
 #include <ATen/Parallel.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -21,6 +19,7 @@
 #include "controller/atomic_file.h"
 #include "controller/effectiveness.h"
 #include "controller/mtl_task.h"
+#include "controller/run_search.h"
 #include "controller/search.h"
 #include "models/data/load_dataset.h"
 #include "models/data/synthetic.h"
@@ -36,15 +35,6 @@ constexpr int kRunError = 1;
 constexpr int kUsageError = 2;
 constexpr int kInterrupted = 130;  // 128 + SIGINT, as shells report it
 
-std::atomic<bool> g_interrupted{false};
-
-// First SIGINT/SIGTERM: finish the candidate in flight, checkpoint, exit 130.
-// A second one kills the process the default way.
-extern "C" void on_interrupt(int signal) {
-  g_interrupted.store(true);
-  std::signal(signal, SIG_DFL);
-}
-
 struct Options {
   std::string data;
   std::string examples = LOSSCC_EXAMPLES_DIR;
@@ -57,13 +47,6 @@ struct Options {
   SearchConfig search;
   MtlTaskConfig mtl;  // mtl.task set: search that task's loss of a multi-task model
 };
-
-// The command that continues this search, for the interrupt message.
-std::string resume_command(const Options& opt, int argc, char** argv) {
-  std::string cmd;
-  for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
-  return opt.resume ? cmd : cmd + " --resume";
-}
 
 // What the search trains candidates on, and how the effectiveness test
 // fits a loss: a recommender (--data's ratings) or one task of a multi-task
@@ -104,26 +87,11 @@ int run(const Options& opt, const std::string& resume_line) {
                                                                  config.reward_epochs, config.reward_patience))
                  : std::make_unique<LossSearch>(config, target.rec);
   LossSearch& search = *search_ptr;
-  search.start(opt.resume);
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
-  if (search.run(g_interrupted) == LossSearch::Stop::Interrupted) {
-    fmt::print(stderr, "[losssearch] interrupted after {} candidates; checkpoint written. Resume with:\n  {}\n",
-               search.counters().candidates, resume_line);
-    return kInterrupted;
-  }
+  if (!run_to_budget(search, opt.resume, "losssearch", resume_line)) return kInterrupted;
 
   // The top-k as .loss files, then the effectiveness test.
   const fs::path out(config.out_dir);
-  std::vector<NamedLoss> losses;
-  for (size_t i = 0; i < search.top().size(); ++i) {
-    const FoundLoss& f = search.top()[i];
-    const std::string name = fmt::format("found-{}", i + 1);
-    write_file_atomically((out / (name + ".loss")).string(),
-                          fmt::format("# losssearch: candidate {}, validation AUC {:.6f} during the search\n{}",
-                                      f.id, f.reward, f.source));
-    losses.push_back({name, "search", f.source, f.reward});
-  }
+  std::vector<NamedLoss> losses = write_found_losses(search, config.out_dir, "losssearch", "validation AUC");
   losses.insert(losses.end(), baselines.begin(), baselines.end());
 
   const int effect_epochs = multi_task ? opt.mtl.train.epochs : opt.effect_epochs;
@@ -145,8 +113,8 @@ int run(const Options& opt, const std::string& resume_line) {
   effect.train.patience = opt.effect_patience;
   const nlohmann::json rows =
       multi_task ? mtl_task_effectiveness(target.mtl, opt.mtl, losses, config.seed, opt.effect_seeds, print_row,
-                                          g_interrupted)
-                 : effectiveness_test(target.rec, losses, effect, print_row, g_interrupted);
+                                          interrupted())
+                 : effectiveness_test(target.rec, losses, effect, print_row, interrupted());
 
   nlohmann::json summary = {
       {"data", target.name},
@@ -170,7 +138,7 @@ int run(const Options& opt, const std::string& resume_line) {
   if (config.shared_reward()) summary["shared_model_valid_auc"] = search.shared_model_auc();
   write_file_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
   fmt::print("{}", format_effectiveness_table(rows));
-  if (g_interrupted.load()) {
+  if (interrupted().load()) {
     fmt::print(stderr, "[losssearch] interrupted during the effectiveness test; summary.json holds the rows done\n");
     return kInterrupted;
   }
@@ -255,7 +223,7 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
   try {
-    return run(opt, resume_command(opt, argc, argv));
+    return run(opt, resume_command(argc, argv, opt.resume));
   } catch (const CompileError& e) {
     fmt::print(stderr, "{}", e.render());  // render() ends the line
     return kUsageError;

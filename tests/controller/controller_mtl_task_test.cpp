@@ -73,9 +73,9 @@ TEST_CASE("a task's reward is its own best validation AUC of a fit from the seed
   double best = -1, test_at_best = 0;
   for (const auto& e : by_hand.history)
     if (e.valid.tasks[pay].auc > best) best = e.valid.tasks[pay].auc, test_at_best = e.test.tasks[pay].auc;
-  CHECK(fit.valid_auc == doctest::Approx(best).epsilon(1e-12));
-  CHECK(fit.test_auc == doctest::Approx(test_at_best).epsilon(1e-12));
-  CHECK(fit.json.at("valid").at("auc").get<double>() == fit.valid_auc);
+  CHECK(fit.valid == doctest::Approx(best).epsilon(1e-12));
+  CHECK(fit.test == doctest::Approx(test_at_best).epsilon(1e-12));
+  CHECK(fit.json.at("valid").at("auc").get<double>() == fit.valid);
 
   // The reward the search sees is that validation AUC.
   const CandidateTrainer trainer_fn = mtl_task_trainer(data, config, 5, 3, 3);

@@ -49,6 +49,13 @@ with tempfile.TemporaryDirectory() as tmp:
         expect("found losses written", all(os.path.exists(os.path.join(d, n + ".loss")) for n in found), found)
         if found:
             expect("best.loss written", open(os.path.join(d, "best.loss")).readline().startswith("# losssearch"), "")
+            head = open(os.path.join(d, found[0] + ".loss")).readline()
+            expect("found-K.loss names the tool and the reward",
+                   head.startswith("# lossrank-search: candidate") and "validation NDCG@10" in head, head)
+        fitted = [row for row in summary["effectiveness"] if "fit" in row]
+        expect("rows average NDCG@10 over the fits",
+               fitted and all(row["test_ndcg@10_mean"] == row["fit"]["test"]["standard"]["ndcg@10"] for row in fitted),
+               fitted[:1])
         expect("table printed", "test@10" in out, out)
     code, out, err = run("--synthetic", "--budget-candidates", "30", "--out", d)
     expect("a second search into the same folder exits 1", code == 1 and "--resume" in err, err)
