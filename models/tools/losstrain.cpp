@@ -21,6 +21,7 @@
 #include "models/data/synthetic.h"
 #include "models/metrics.h"
 #include "models/rec_model.h"
+#include "models/tools/run_tool.h"
 #include "models/trainer.h"
 
 namespace {
@@ -28,8 +29,6 @@ namespace {
 using namespace losscc;
 using namespace losscc::models;
 
-constexpr int kUsageError = 2;
-constexpr int kRunError = 1;
 
 struct Options {
   std::string data;
@@ -119,23 +118,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "losstrain: {}\n", e.what());
     return kUsageError;
   }
-  // Bad input (the loss, the data, a loss the model cannot feed) exits 2;
-  // a run that fails on good input (diverged training) exits 1.
-  try {
-    return run(opt);
-  } catch (const CompileError& e) {
-    fmt::print(stderr, "{}", e.render());  // render() ends the line
-    return kUsageError;
-  } catch (const DatasetError& e) {
-    fmt::print(stderr, "losstrain: {}\n", e.what());
-    return kUsageError;
-  } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "losstrain: {}\n", e.what());
-    return kUsageError;
-  } catch (const NonFiniteLoss& e) {
-    fmt::print(stderr, "losstrain: training diverged: {}\n", e.what());
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "losstrain: {}\n", e.what());
-  }
-  return kRunError;
+  return run_reporting_errors<DatasetError, NonFiniteLoss>("losstrain", [&] { return run(opt); });
 }

@@ -17,17 +17,16 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "compiler/language/diagnostics.h"
 #include "compiler/language/parse.h"
 #include "models/ltr/ltr_trainer.h"
+#include "models/tools/run_tool.h"
 
 namespace {
 
 using namespace losscc;
 using namespace losscc::models::ltr;
 
-constexpr int kUsageError = 2;
-constexpr int kRunError = 1;
+using models::kUsageError;
 
 // ListNet (examples/listnet.loss), the loss when --loss is not given.
 constexpr const char* kDefaultLoss =
@@ -154,23 +153,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lossrank: {}\n", e.what());
     return kUsageError;
   }
-  // Bad input (a data file, a loss, a setting the model cannot take) exits 2;
-  // a run that fails on good input (diverged training) exits 1.
-  try {
-    return run(opt);
-  } catch (const CompileError& e) {
-    fmt::print(stderr, "{}", e.render());
-    return kUsageError;
-  } catch (const LtrDataError& e) {
-    fmt::print(stderr, "lossrank: {}\n", e.what());
-    return kUsageError;
-  } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "lossrank: {}\n", e.what());
-    return kUsageError;
-  } catch (const LtrNonFinite& e) {
-    fmt::print(stderr, "lossrank: training diverged: {}\n", e.what());
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "lossrank: {}\n", e.what());
-  }
-  return kRunError;
+  return models::run_reporting_errors<LtrDataError, LtrNonFinite>("lossrank", [&] { return run(opt); });
 }

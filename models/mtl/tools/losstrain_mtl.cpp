@@ -20,14 +20,14 @@
 #include "compiler/language/parse.h"
 #include "models/mtl/load.h"
 #include "models/mtl/mtl_trainer.h"
+#include "models/tools/run_tool.h"
 
 namespace {
 
 using namespace losscc;
 using namespace losscc::models::mtl;
 
-constexpr int kUsageError = 2;
-constexpr int kRunError = 1;
+using models::kUsageError;
 
 struct Options {
   std::string data;
@@ -212,23 +212,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "losstrain-mtl: {}\n", e.what());
     return kUsageError;
   }
-  // Bad input (a data file, a loss, a setting the model cannot take) exits 2;
-  // a run that fails on good input (diverged training) exits 1.
-  try {
-    return run(opt);
-  } catch (const CompileError& e) {
-    fmt::print(stderr, "{}", e.render());
-    return kUsageError;
-  } catch (const MtlDataError& e) {
-    fmt::print(stderr, "losstrain-mtl: {}\n", e.what());
-    return kUsageError;
-  } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "losstrain-mtl: {}\n", e.what());
-    return kUsageError;
-  } catch (const MtlNonFinite& e) {
-    fmt::print(stderr, "losstrain-mtl: training diverged: {}\n", e.what());
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "losstrain-mtl: {}\n", e.what());
-  }
-  return kRunError;
+  return models::run_reporting_errors<MtlDataError, MtlNonFinite>("losstrain-mtl", [&] { return run(opt); });
 }
