@@ -1,6 +1,7 @@
 #include "compiler/passes/grad.h"
 
 #include <array>
+#include <cstdio>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -101,42 +102,120 @@ class Swapper {
   std::vector<Expr> keep_;  // keeps memo_'s keys alive
 };
 
-// Log-sum-exp and softmax are differentiated as units: their shift by
-// m = qmax(x) cancels exactly, so no term reaches the maximum (a term that is
-// zero in exact arithmetic but costs a reduction and a pass per query).
+// ---- shifts that cancel ------------------------------------------------------
+//
+// Stable log-sum-exps and softmaxes shift by m = qmax(x): log Σ exp(y − m) + m,
+// exp(y − m) / Σ exp(y − m), ListMLE's suffix sums. Their value does not
+// change with m, so the derivative through m is zero in exact arithmetic;
+// written out it is a step per document, a reduction and a pass per query
+// (for ListMLE, one more O(n²) pair loop). Such a node is differentiated with
+// m held constant.
+//
+// That the value does not change with m is shown by degrees: E has degree 1
+// in m when it is built from exp(y − m) (y free of m) by +, −, qsum, pairsum,
+// other and products with factors free of m, so that E(m + c) = e^−c·E(m).
+// Then log(E) + m, and E1 / E2 with both of degree 1, do not depend on m.
 
-// exp(x - m) with m = qmax(x), x per document: x, else null.
-const Expr* shifted_exp_operand(const Node* e) {
-  if (e->op() != Op::Exp || e->arg(0)->op() != Op::Sub) return nullptr;
-  const Node* shifted = e->arg(0).get();
-  const Expr& m = shifted->arg(1);
-  if (m->op() != Op::QMax || m->arg(0) != shifted->arg(0) || m->arg(0)->level() != Level::Document) return nullptr;
-  return &m->arg(0);
-}
+class ShiftDegree {
+ public:
+  static constexpr int kNone = 1 << 20;  // not homogeneous in exp(−m)
 
-// x when n is qlse(x) = log(qsum(exp(x - m))) + m (the form expr.cpp builds,
-// in either operand order), else null.
-const Expr* lse_operand(const Node* n) {
-  if (n->op() != Op::Add) return nullptr;
-  for (int side = 0; side < 2; ++side) {
-    const Node* log_sum = n->arg(side).get();
-    if (log_sum->op() != Op::Log || log_sum->arg(0)->op() != Op::QSum) continue;
-    const Expr* x = shifted_exp_operand(log_sum->arg(0)->arg(0).get());
-    if (x && n->arg(1 - side)->op() == Op::QMax && n->arg(1 - side)->arg(0) == *x) return x;
+  explicit ShiftDegree(const Node* m) : m_(m) {}
+
+  int of(const Node* e) {
+    auto it = memo_.find(e);
+    if (it != memo_.end()) return it->second;
+    const int d = compute(e);
+    memo_.emplace(e, d);
+    return d;
   }
-  return nullptr;
+
+ private:
+  bool reaches_m(const Node* e) {
+    if (e == m_) return true;
+    auto it = reaches_.find(e);
+    if (it != reaches_.end()) return it->second;
+    bool r = false;
+    for (const Expr& a : e->args()) r = r || reaches_m(a.get());
+    reaches_.emplace(e, r);
+    return r;
+  }
+
+  int compute(const Node* e) {
+    if (e == m_) return kNone;
+    if (!reaches_m(e)) return 0;
+    auto both = [](int a, int b, int sum) { return a == kNone || b == kNone ? kNone : sum; };
+    switch (e->op()) {
+      case Op::Exp: {
+        const Node* a = e->arg(0).get();
+        return a->op() == Op::Sub && a->arg(1).get() == m_ && of(a->arg(0).get()) == 0 ? 1 : kNone;
+      }
+      case Op::Add:
+      case Op::Sub: {
+        const int a = of(e->arg(0).get()), b = of(e->arg(1).get());
+        return a == b ? a : kNone;
+      }
+      case Op::Mul: return both(of(e->arg(0).get()), of(e->arg(1).get()), of(e->arg(0).get()) + of(e->arg(1).get()));
+      case Op::Div: return both(of(e->arg(0).get()), of(e->arg(1).get()), of(e->arg(0).get()) - of(e->arg(1).get()));
+      case Op::Neg:
+      case Op::QSum:
+      case Op::Other: return of(e->arg(0).get());
+      case Op::PairSum: return of(e->arg(0).get()) == 0 ? of(e->arg(1).get()) : kNone;
+      default: return kNone;
+    }
+  }
+
+  const Node* m_;
+  std::unordered_map<const Node*, int> memo_;
+  std::unordered_map<const Node*, bool> reaches_;
+};
+
+// The maximum m whose shift cancels in n (log(E) + m, or E1 / E2, with E, E1
+// and E2 of degree 1 in m), or null.
+const Node* cancelled_shift(const Node* n) {
+  if (n->op() == Op::Add) {
+    for (int side = 0; side < 2; ++side) {
+      const Node* log = n->arg(side).get();
+      const Node* m = n->arg(1 - side).get();
+      if (log->op() == Op::Log && m->op() == Op::QMax && ShiftDegree(m).of(log->arg(0).get()) == 1) return m;
+    }
+    return nullptr;
+  }
+  if (n->op() != Op::Div) return nullptr;
+  // The m of the numerator's first shifted exp, if any.
+  const Node* m = nullptr;
+  for (const Node* e : schedule({n->arg(0)}))
+    if (e->op() == Op::Exp && e->arg(0)->op() == Op::Sub && e->arg(0)->arg(1)->op() == Op::QMax) {
+      m = e->arg(0)->arg(1).get();
+      break;
+    }
+  if (!m) return nullptr;
+  ShiftDegree degree(m);
+  return degree.of(n->arg(0).get()) == 1 && degree.of(n->arg(1).get()) == 1 ? m : nullptr;
 }
 
-// x when n is softmax(x) written exp(x - m) / qsum(exp(x - m)) (as simplify's
-// softmax-shared rule leaves it), else null.
-const Expr* softmax_operand(const Node* n) {
-  if (n->op() != Op::Div || n->arg(1)->op() != Op::QSum || n->arg(1)->arg(0) != n->arg(0)) return nullptr;
-  return shifted_exp_operand(n->arg(0).get());
+// e with the node `from` replaced by `to`.
+Expr replace_node(const Expr& e, const Node* from, const Expr& to, std::unordered_map<const Node*, Expr>& memo) {
+  if (e.get() == from) return to;
+  auto it = memo.find(e.get());
+  if (it != memo.end()) return it->second;
+  Expr out = e;
+  if (!e->args().empty()) {
+    std::vector<Expr> args;
+    bool changed = false;
+    for (const Expr& a : e->args()) {
+      args.push_back(replace_node(a, from, to, memo));
+      changed = changed || args.back() != a;
+    }
+    if (changed) out = Expr::make(e->op(), std::move(args));
+  }
+  memo.emplace(e.get(), out);
+  return out;
 }
 
 class Reverse {
  public:
-  Reverse(const Expr& body, const std::vector<std::string>& wrt) : body_(body) {
+  Reverse(const Expr& body, const std::vector<std::string>& wrt) : body_(body), wrt_(wrt) {
     order_ = schedule({body});
     std::unordered_set<std::string> targets(wrt.begin(), wrt.end());
     for (const Node* n : order_) {
@@ -160,13 +239,8 @@ class Reverse {
       auto adj = adjoint_.find(n);
       if (adj == adjoint_.end()) continue;  // symbolically zero
       const Expr g = adj->second;
-      if (const Expr* x = lse_operand(n)) {  // d qlse(x) = g·softmax(x)
-        add(adjoint_, *x, chain(g, exp(*x - handle_.at(n))), Level::Query);
-        continue;
-      }
-      if (const Expr* x = softmax_operand(n)) {  // d softmax(x) = p·(g - Σ g·p)
-        const Expr& p = handle_.at(n);
-        add(adjoint_, *x, p * (g - qsum(chain(g, p))), Level::Document);
+      if (const Node* m = cancelled_shift(n); m && active_.count(m)) {
+        held_shift(n, m, g);
         continue;
       }
       switch (n->op()) {
@@ -220,6 +294,29 @@ class Reverse {
       if (p[i]) add(adjoint, n->arg(i), chain(g, p[i]), n->level());
   }
 
+  // n (with adjoint g) differentiated with its shift m held constant: m
+  // becomes the maximum of a fresh input, which no target reaches, in a
+  // reverse pass of its own over g·n; its targets' adjoints are then put back
+  // in terms of m and g. What n's subtree shares with the rest of the body
+  // gets its other adjoints from the main pass as usual.
+  void held_shift(const Node* n, const Node* m, const Expr& g) {
+    char name[32];
+    std::snprintf(name, sizeof name, "$held:%016llx", static_cast<unsigned long long>(m->hash()));
+    std::unordered_map<const Node*, Expr> memo;
+    const Expr held = replace_node(handle_.at(n), m, qmax(input(name)), memo);
+    // A per-query n is seeded with 1 (its gradient is then scaled by g); a
+    // per-document one is weighted by g as a fresh input, the body being Σ_i g_i·n_i.
+    const bool per_query = n->level() == Level::Query;
+    const std::string weight = std::string(name) + ":g";
+    const std::vector<Expr> grads = gradient(per_query ? held : input(weight) * held, wrt_);
+    for (size_t k = 0; k < wrt_.size(); ++k) {
+      if (grads[k]->is_const(0.0)) continue;
+      Expr term = substitute(grads[k], {{name, handle_.at(m)->arg(0)}});
+      term = per_query ? chain(g, term) : substitute(term, {{weight, g}});
+      add(adjoint_, input(wrt_[k]), term, Level::Document);
+    }
+  }
+
   // pairsum(c, e) with adjoint g (per document, at i): the reverse pass over
   // the pair nodes of e, then each pair adjoint a leaves summed over pairs.
   void pair_reverse(const Node* n, const Expr& g) {
@@ -263,6 +360,7 @@ class Reverse {
   }
 
   Expr body_;
+  std::vector<std::string> wrt_;
   std::vector<const Node*> order_;
   std::unordered_set<const Node*> active_;
   std::unordered_map<const Node*, Expr> handle_;

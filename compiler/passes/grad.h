@@ -19,10 +19,9 @@
 // The segmented (ranking) ops, whose adjoints live at their node's level:
 //   d qsum(x)       = g at every document of the query
 //   d qmax(x)       = g shared evenly between the documents at the maximum
-//   d qlse(x)       = g·exp(x - qlse(x)), the softmax, and
-//   d softmax(x)    = p·(g - qsum(g·p)), p = softmax(x): the shift by qmax(x)
-//                     inside both cancels exactly, so neither sends a term to
-//                     the maximum
+//   a shift by m = qmax(x) that cancels (log(E) + m, or E1 / E2, with E, E1,
+//   E2 sums of exp(y - m): qlse, softmax, ListMLE's suffix sums) is
+//   differentiated with m held constant, so it sends no term to the maximum
 //   d rank(x)       = 0, and the condition of a pairsum is never differentiated
 //   d pairsum(c, e) = g_i to e(i, j) for each pair with c > 0; what e reads at
 //                     i is summed over j (pairsum(c, ·)), what it reads through

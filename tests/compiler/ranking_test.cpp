@@ -393,23 +393,34 @@ TEST_CASE("ranking: ApproxNDCG's gradient computes each pair's sigmoids in two p
   CHECK(sigmoids == 1);    // the smooth ranks' σ(s_j − s_i)
 }
 
-TEST_CASE("ranking: qlse and softmax are differentiated as units, with no term through qmax") {
+TEST_CASE("ranking: a shift by qmax that cancels sends no gradient term through the maximum") {
+  auto count = [](const Program& p, Op op) {
+    int k = 0;
+    for (const Node* n : schedule({p.outputs.begin(), p.outputs.end()})) k += n->op() == op;
+    return k;
+  };
   // ListNet: the gradient is softmax(score)·Σ softmax(label) − softmax(label),
   // built from the forward pass's two exps; no step() for the maximum.
   const Program listnet = example("listnet");
-  int exps = 0, steps = 0;
-  for (const Node* n : schedule({listnet.outputs.begin(), listnet.outputs.end()})) {
-    exps += n->op() == Op::Exp;
-    steps += n->op() == Op::Step;
-  }
-  CHECK(exps == 2);
-  CHECK(steps == 0);
+  CHECK(count(listnet, Op::Exp) == 2);
+  CHECK(count(listnet, Op::Step) == 0);
+  // ListMLE: one pair loop forward (the suffix sums) and one backward, none
+  // for the zero term through the shift.
+  const Program listmle = example("listmle");
+  CHECK(count(listmle, Op::PairSum) == 2);
+  CHECK(count(listmle, Op::Step) == 0);
 
   // Values: central differences of the interpreter's loss, ties included.
   const Lists lists = random_lists(5, 12, 7);
-  const char* const bodies[] = {"qlse(score * label)", "qsum(softmax(2 * score) * label)",
-                                "qsum(softmax(score) * score) + qlse(-score)",
-                                "qmax(score) + qlse(score) * qsum(softmax(score - label) * label)"};
+  const char* const bodies[] = {
+      "qlse(score * label)", "qsum(softmax(2 * score) * label)", "qsum(softmax(score) * score) + qlse(-score)",
+      "qmax(score) + qlse(score) * qsum(softmax(score - label) * label)",
+      // ListMLE-like suffix sums, and a ratio through a pair sum.
+      "qsum(log(pairsum(label - other(label), exp(other(score) - qmax(score))) + exp(score - qmax(score))) + "
+      "qmax(score) - score)",
+      "qsum(label * pairsum(1, exp(other(score) - qmax(score))) / qsum(exp(score - qmax(score))))",
+      // Shifts that do not cancel keep their term through the maximum.
+      "qsum(exp(score - qmax(score))) + log(qsum(exp(score - qmax(score)))) + 2 * qmax(score)"};
   for (const char* body : bodies) {
     INFO(std::string(body));
     const Program p = build_program(
