@@ -144,23 +144,22 @@ class ShiftDegree {
   int compute(const Node* e) {
     if (e == m_) return kNone;
     if (!reaches_m(e)) return 0;
-    auto both = [](int a, int b, int sum) { return a == kNone || b == kNone ? kNone : sum; };
+    if (e->op() == Op::Exp) {  // exp(y − m), y of degree 0
+      const Node* shifted = e->arg(0).get();
+      return shifted->op() == Op::Sub && shifted->arg(1).get() == m_ && of(shifted->arg(0).get()) == 0 ? 1 : kNone;
+    }
+    const int a = of(e->arg(0).get());
+    const int b = e->args().size() > 1 ? of(e->arg(1).get()) : 0;
+    if (a == kNone || b == kNone) return kNone;
     switch (e->op()) {
-      case Op::Exp: {
-        const Node* a = e->arg(0).get();
-        return a->op() == Op::Sub && a->arg(1).get() == m_ && of(a->arg(0).get()) == 0 ? 1 : kNone;
-      }
       case Op::Add:
-      case Op::Sub: {
-        const int a = of(e->arg(0).get()), b = of(e->arg(1).get());
-        return a == b ? a : kNone;
-      }
-      case Op::Mul: return both(of(e->arg(0).get()), of(e->arg(1).get()), of(e->arg(0).get()) + of(e->arg(1).get()));
-      case Op::Div: return both(of(e->arg(0).get()), of(e->arg(1).get()), of(e->arg(0).get()) - of(e->arg(1).get()));
+      case Op::Sub: return a == b ? a : kNone;
+      case Op::Mul: return a + b;
+      case Op::Div: return a - b;
       case Op::Neg:
       case Op::QSum:
-      case Op::Other: return of(e->arg(0).get());
-      case Op::PairSum: return of(e->arg(0).get()) == 0 ? of(e->arg(1).get()) : kNone;
+      case Op::Other: return a;
+      case Op::PairSum: return a == 0 ? b : kNone;  // a: the condition
       default: return kNone;
     }
   }
