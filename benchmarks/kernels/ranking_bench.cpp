@@ -65,6 +65,20 @@ at::Tensor approx_ndcg_padded(const at::Tensor& s, const at::Tensor& y, const at
   return (-dcg / idcg.clamp_min(1e-10)).mean();
 }
 
+// ListMLE: Σ_i (log Σ_{j at or below i in the label order} exp(s_j) − s_i) per
+// query; the label order is a stable descending sort (ties to the earlier
+// document, as rank() breaks them), the suffix sums a reversed logcumsumexp
+// after the usual shift by the maximum (held constant: it cancels).
+at::Tensor listmle_padded(const at::Tensor& s, const at::Tensor& y, const at::Tensor& valid) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const at::Tensor order = std::get<1>(y.masked_fill(~valid, -inf).sort(/*stable=*/true, 1, /*descending=*/true));
+  const at::Tensor sorted_valid = valid.gather(1, order);
+  const at::Tensor sorted = s.gather(1, order).masked_fill(~sorted_valid, -inf);
+  const at::Tensor m = std::get<0>(sorted.max(1, /*keepdim=*/true)).detach();
+  const at::Tensor suffix = at::logcumsumexp((sorted - m).flip(1), 1).flip(1) + m;
+  return (suffix - sorted).masked_fill(~sorted_valid, 0).sum(1).mean();
+}
+
 struct RankingCase {
   const char* loss;  // examples/<loss>.loss
   Padded padded;
@@ -74,6 +88,7 @@ const RankingCase kCases[] = {
     {"listnet", listnet_padded},
     {"ranknet", ranknet_padded},
     {"approx_ndcg", approx_ndcg_padded},
+    {"listmle", listmle_padded},
 };
 
 constexpr int kMaxGrade = 2;  // MQ2008's grades 0..2

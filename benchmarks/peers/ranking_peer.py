@@ -2,15 +2,16 @@
 """allRank's ranking losses as the peer of losscc-bench's ranking rows.
 
 Times allRank's own implementations (PyPI `allrank`: listNet, rankNet,
-approxNDCGLoss) on padded [queries, docs] score and label tensors, forward
+approxNDCGLoss, listMLE) on padded [queries, docs] score and label tensors, forward
 plus backward (loss.backward() into the scores), eager and under
 torch.compile, on one thread. Scores are N(0, 1), labels uniform grades
 0..max-grade, every list full, as in the C++ rows. allRank's definitions
 differ in normalisation from ours (its rankNet averages over pairs, its
-listNet adds an epsilon inside the log), not in the work done, so the
+listNet adds an epsilon inside the log, its listMLE breaks label ties at
+random), not in the work done, so the
 figures are a speed comparison, not an agreement check.
 
-    ranking_peer.py --queries 10000 --docs 100 --losses listnet,ranknet,approx_ndcg --json OUT.json
+    ranking_peer.py --queries 10000 --docs 100 --losses listnet,ranknet,approx_ndcg,listmle --json OUT.json
 
 Run by `losscc-bench --python PY` in the same process run as the C++ rows.
 allRank pins an old torch; install it with --no-deps beside a current torch
@@ -28,9 +29,9 @@ if "--warm-cache" not in sys.argv:
     os.environ.setdefault("TORCHINDUCTOR_FORCE_DISABLE_CACHES", "1")
 
 import torch  # noqa: E402
-from allrank.models.losses import approxNDCGLoss, listNet, rankNet  # noqa: E402
+from allrank.models.losses import approxNDCGLoss, listMLE, listNet, rankNet  # noqa: E402
 
-LOSSES = {"listnet": listNet, "ranknet": rankNet, "approx_ndcg": approxNDCGLoss}
+LOSSES = {"listnet": listNet, "ranknet": rankNet, "approx_ndcg": approxNDCGLoss, "listmle": listMLE}
 
 
 def measure(fn, min_time, warmup=2, min_repeats=5, max_repeats=200):

@@ -74,6 +74,15 @@ const std::vector<RewriteRule>& rewrite_rules() {
         {"qsum-neg",        qsum(-x),                      -qsum(x),          S::Exact},
         {"qsum-mul-query",  qsum(x * q),                   qsum(x) * q,       S::FiniteFactor},
         {"qsum-div-query",  qsum(x / q),                   qsum(x) / q,       S::FiniteFactor},
+        // Work on other(x) alone is per-document work: done once per document
+        // and read at j, not once per pair (ListMLE's exp(other(s) − m)).
+        {"other-exp",       exp(other(x)),                 other(exp(x)),     S::Exact},
+        {"other-neg",       -other(x),                     other(-x),         S::Exact},
+        {"other-sub-query", other(x) - q,                  other(x - q),      S::Exact},
+        {"query-sub-other", q - other(x),                  other(q - x),      S::Exact},
+        {"other-add-query", other(x) + q,                  other(x + q),      S::Exact},
+        {"other-mul-query", other(x) * q,                  other(x * q),      S::Exact},
+        {"other-div-query", other(x) / q,                  other(x / q),      S::Exact},
         // softmax(x) = exp(x - qlse(x)) as exp(x - m) / Σ exp(x - m), m = qmax(x):
         // the exps are qlse's own, so a document costs a division, not an exp.
         // The sum is at least 1 (the maximum's term), never 0 or inf.

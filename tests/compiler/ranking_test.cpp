@@ -374,6 +374,9 @@ TEST_CASE("ranking: the per-query rewrite rules keep values on random lists") {
   CHECK(simplify(pairsum(constant(1.0), other(qmax(s)) - other(s))) ==
         simplify(pairsum(constant(1.0), qmax(s) - other(s))));
   CHECK(simplify(qsum(constant(1.0))) == qcount());
+  // Per-document work leaves the pairs: exp(other(s) − m) is other(exp(s − m)).
+  CHECK(simplify(exp(other(s) - qmax(s))) == other(exp(s - qmax(s))));
+  CHECK(simplify(2.0 * other(s) / qsum(s))->op() == Op::Other);
   // Pair sums over the same pairs become one; over different pairs they stay two.
   const Expr up = l - other(l), t = sigmoid(other(s) - s);
   CHECK(simplify(pairsum(up, t) + pairsum(up, t * other(l))) == simplify(pairsum(up, t + t * other(l))));
@@ -405,10 +408,12 @@ TEST_CASE("ranking: a shift by qmax that cancels sends no gradient term through 
   CHECK(count(listnet, Op::Exp) == 2);
   CHECK(count(listnet, Op::Step) == 0);
   // ListMLE: one pair loop forward (the suffix sums) and one backward, none
-  // for the zero term through the shift.
+  // for the zero term through the shift; the pairs read exp(s − m) at j, one
+  // exp per document.
   const Program listmle = example("listmle");
   CHECK(count(listmle, Op::PairSum) == 2);
   CHECK(count(listmle, Op::Step) == 0);
+  CHECK(count(listmle, Op::Exp) == 1);
 
   // Values: central differences of the interpreter's loss, ties included.
   const Lists lists = random_lists(5, 12, 7);
