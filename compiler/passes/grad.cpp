@@ -224,6 +224,7 @@ class Reverse {
       else if (n->op() != Op::Rank)
         for (const Expr& a : n->args()) on_path = on_path || active_.count(a.get());
       if (on_path) active_.insert(n);
+      active_max_ = active_max_ || (on_path && n->op() == Op::QMax);
     }
     handle_.emplace(body.get(), body);
     for (const Node* n : order_)
@@ -238,7 +239,7 @@ class Reverse {
       auto adj = adjoint_.find(n);
       if (adj == adjoint_.end()) continue;  // symbolically zero
       const Expr g = adj->second;
-      if (const Node* m = cancelled_shift(n); m && active_.count(m)) {
+      if (const Node* m = active_max_ ? cancelled_shift(n) : nullptr; m && active_.count(m)) {
         held_shift(n, m, g);
         continue;
       }
@@ -362,6 +363,7 @@ class Reverse {
   std::vector<std::string> wrt_;
   std::vector<const Node*> order_;
   std::unordered_set<const Node*> active_;
+  bool active_max_ = false;  // a qmax on a path to a target: a shift may cancel
   std::unordered_map<const Node*, Expr> handle_;
   Adjoints adjoint_;
 };
