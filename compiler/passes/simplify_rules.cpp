@@ -83,6 +83,9 @@ const std::vector<RewriteRule>& rewrite_rules() {
         {"other-add-query", other(x) + q,                  other(x + q),      S::Exact},
         {"other-mul-query", other(x) * q,                  other(x * q),      S::Exact},
         {"other-div-query", other(x) / q,                  other(x / q),      S::Exact},
+        {"other-add-other", other(x) + other(y),           other(x + y),      S::Exact},
+        {"other-sub-other", other(x) - other(y),           other(x - y),      S::Exact},
+        {"other-mul-other", other(x) * other(y),           other(x * y),      S::Exact},
         // softmax(x) = exp(x - qlse(x)) as exp(x - m) / Σ exp(x - m), m = qmax(x):
         // the exps are qlse's own, so a document costs a division, not an exp.
         // The sum is at least 1 (the maximum's term), never 0 or inf.
