@@ -5,22 +5,12 @@ both conventions."""
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 
 lossrank, lossrank_eval, source_dir = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-
-
-def run(tool, *args):
-    p = subprocess.run([tool, *args], capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
-
-
-def expect(name, cond, detail=""):
-    if not cond:
-        failures.append(f"{name}: {detail}")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from cli_check import expect, finish, run  # noqa: E402
 
 
 code, out, err = run(lossrank, "--help")
@@ -126,7 +116,4 @@ with tempfile.TemporaryDirectory() as tmp:
     code, out, err = run(lossrank_eval, "--data", data)
     expect("eval without --scores exits 2", code == 2, err)
 
-if failures:
-    print("\n".join(failures))
-    sys.exit(1)
-print("ok")
+finish()

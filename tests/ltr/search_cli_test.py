@@ -4,22 +4,16 @@ tiny search on the synthetic ranking set that writes candidates.jsonl,
 best.loss, found-K.loss and summary.json with the classic losses beside."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 tool = sys.argv[1]
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from cli_check import expect, finish, run as run_tool  # noqa: E402
 
 
 def run(*args):
-    p = subprocess.run([tool, *args], capture_output=True, text=True, timeout=300)
-    return p.returncode, p.stdout, p.stderr
-
-
-def expect(name, cond, detail=""):
-    if not cond:
-        failures.append(f"{name}: {detail}")
+    return run_tool(tool, *args, timeout=300)
 
 
 code, out, err = run("--help")
@@ -60,7 +54,4 @@ with tempfile.TemporaryDirectory() as tmp:
     code, out, err = run("--synthetic", "--budget-candidates", "30", "--out", d)
     expect("a second search into the same folder exits 1", code == 1 and "--resume" in err, err)
 
-if failures:
-    print("\n".join(failures))
-    sys.exit(1)
-print("ok")
+finish()

@@ -3,22 +3,16 @@
 arguments or bad files, a JSON result with every task's metrics."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 tool = sys.argv[1]
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from cli_check import expect, finish, run as run_tool  # noqa: E402
 
 
 def run(*args):
-    p = subprocess.run([tool, *args], capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
-
-
-def expect(name, cond, detail=""):
-    if not cond:
-        failures.append(f"{name}: {detail}")
+    return run_tool(tool, *args)
 
 
 code, out, err = run("--help")
@@ -81,7 +75,4 @@ with tempfile.TemporaryDirectory() as tmp:
         expect("json config", j["config"]["model"] == "ple" and j["config"]["weighting"]["method"] == "uw", j["config"])
         expect("json task losses", j["config"]["task_losses"] == [f"pay={focal}"], j["config"])
 
-if failures:
-    print("\n".join(failures))
-    sys.exit(1)
-print("all losstrain-mtl CLI checks passed")
+finish("all losstrain-mtl CLI checks passed")
