@@ -6,7 +6,6 @@
 #include <ATen/Parallel.h>
 
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -70,9 +69,7 @@ int run(const Options& opt) {
     json["config"]["loss"] = opt.loss_file;
     json["config"]["data"] = opt.synthetic ? std::string("synthetic") : opt.data;
     json["config"]["threads"] = at::get_num_threads();
-    std::ofstream file(opt.out);
-    file << json.dump(2) << "\n";
-    if (!file) throw std::runtime_error(fmt::format("{}: cannot write", opt.out));
+    write_json_file(opt.out, json);
   }
   return 0;
 }

@@ -1,13 +1,17 @@
-// The exit codes of the model tools (losstrain, losstrain-mtl, lossrank) and
-// how an exception out of a run becomes one: bad input (the .loss, rendered
-// with its file, line and column; a data file; a setting the model cannot
-// take) exits 2, a run that fails on good input (diverged training) exits 1.
+// What the model tools (losstrain, losstrain-mtl, lossrank, lossrank-eval)
+// share: their exit codes and how an exception out of a run becomes one (bad
+// input — the .loss, rendered with its file, line and column; a data file; a
+// setting the model cannot take — exits 2, a run that fails on good input,
+// such as diverged training, exits 1), and writing their JSON result.
 #pragma once
 
 #include <cstdio>
+#include <fstream>
 #include <stdexcept>
+#include <string>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "compiler/language/diagnostics.h"
 
@@ -37,6 +41,14 @@ int run_reporting_errors(const char* tool, const Run& run) {
     fmt::print(stderr, "{}: {}\n", tool, e.what());
   }
   return kRunError;
+}
+
+// Writes `json` (indented, one trailing newline) to `path`; throws
+// std::runtime_error naming the path when it cannot.
+inline void write_json_file(const std::string& path, const nlohmann::json& json) {
+  std::ofstream file(path);
+  file << json.dump(2) << "\n";
+  if (!file) throw std::runtime_error(fmt::format("{}: cannot write", path));
 }
 
 }  // namespace losscc::models

@@ -8,7 +8,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -94,9 +93,7 @@ int run(Options opt) {
                     {"valid_queries", data.valid.queries()},
                     {"test_queries", data.test.queries()},
                     {"test_queries_without_relevant", data.test.queries_without_relevant()}};
-    std::ofstream file(opt.out);
-    file << json.dump(2) << "\n";
-    if (!file) throw std::runtime_error(fmt::format("{}: cannot write", opt.out));
+    models::write_json_file(opt.out, json);
   }
   return 0;
 }

@@ -19,12 +19,13 @@
 
 #include "models/ltr/letor.h"
 #include "models/ltr/ltr_metrics.h"
+#include "models/tools/run_tool.h"
 
 namespace {
 
 using namespace losscc::models::ltr;
 
-constexpr int kUsageError = 2;
+using losscc::models::kUsageError;
 
 std::vector<double> read_scores(const std::string& path) {
   std::ifstream in(path);
@@ -85,11 +86,7 @@ int main(int argc, char** argv) {
     o.convention = Convention::Letor;
     json["letor"] = evaluate_ranking(scores, split.labels, split.offsets, o).to_json();
     fmt::print("{}\n", json.dump(2));
-    if (!out.empty()) {
-      std::ofstream file(out);
-      file << json.dump(2) << "\n";
-      if (!file) throw std::runtime_error(fmt::format("{}: cannot write", out));
-    }
+    if (!out.empty()) losscc::models::write_json_file(out, json);
   } catch (const LtrDataError& e) {
     fmt::print(stderr, "lossrank-eval: {}\n", e.what());
     return kUsageError;

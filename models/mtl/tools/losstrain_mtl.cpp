@@ -7,7 +7,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -132,9 +131,7 @@ int run(Options opt) {
                     {"train", data.train.size()},
                     {"valid", data.valid.size()},
                     {"test", data.test.size()}};
-    std::ofstream file(opt.out);
-    file << json.dump(2) << "\n";
-    if (!file) throw std::runtime_error(fmt::format("{}: cannot write", opt.out));
+    models::write_json_file(opt.out, json);
   }
   return 0;
 }
