@@ -42,18 +42,27 @@ def close(a, b):
     return math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-9) or (math.isnan(a) and math.isnan(b))
 
 
-def check_loss(losscc, path, rng):
-    """Returns a list of failure strings (empty when the file passes)."""
+def emit_torch(losscc, path):
+    """`losscc --emit-torch path` run: (its text, the namespace it defines), or
+    (a failure string, None)."""
     emitted = subprocess.run([losscc, "--emit-torch", str(path)], capture_output=True, text=True)
     if emitted.returncode != 0:
-        return [f"{path}: --emit-torch exited {emitted.returncode}: {emitted.stderr.strip()}"]
+        return f"{path}: --emit-torch exited {emitted.returncode}: {emitted.stderr.strip()}", None
     namespace = {}
     exec(compile(emitted.stdout, f"<emit-torch {path.name}>", "exec"), namespace)
+    return emitted.stdout, namespace
+
+
+def check_loss(losscc, path, rng):
+    """Returns a list of failure strings (empty when the file passes)."""
+    source, namespace = emit_torch(losscc, path)
+    if namespace is None:
+        return [source]
     fns = [v for k, v in namespace.items() if callable(v) and not k.startswith("_") and k != "torch"]
     if len(fns) != 1:
         return [f"{path}: expected one public function, found {len(fns)}"]
     fn = fns[0]
-    names, domains = inputs_of(emitted.stdout)
+    names, domains = inputs_of(source)
     failures = []
     batch_values, batch_points = [], []
     for _ in range(POINTS):
@@ -77,7 +86,7 @@ def check_loss(losscc, path, rng):
     # All points at once: the reduction over a batch.
     xs = [torch.tensor([p[n] for p in batch_points], dtype=torch.float64) for n in names]
     reduced = fn(*xs).item()
-    mean = "reduce sum" not in emitted.stdout
+    mean = "reduce sum" not in source
     expected = sum(batch_values) / (len(batch_values) if mean else 1)
     if not close(reduced, expected):
         failures.append(f"{path}: batch of {POINTS}: torch {reduced!r}, interpreter {expected!r}")
@@ -85,13 +94,11 @@ def check_loss(losscc, path, rng):
 
 
 def check_ranking_runs(losscc, path, rng):
-    emitted = subprocess.run([losscc, "--emit-torch", str(path)], capture_output=True, text=True)
-    if emitted.returncode != 0:
-        return [f"{path}: --emit-torch exited {emitted.returncode}: {emitted.stderr.strip()}"]
-    namespace = {}
-    exec(compile(emitted.stdout, f"<emit-torch {path.name}>", "exec"), namespace)
+    source, namespace = emit_torch(losscc, path)
+    if namespace is None:
+        return [source]
     fn = namespace[path.stem]
-    names, domains = inputs_of(emitted.stdout)
+    names, domains = inputs_of(source)
     offsets = [0, 1, 4, 10]
     xs = [torch.tensor([draw(d, rng) for _ in range(offsets[-1])], dtype=torch.float64, requires_grad=True)
           for d in domains]
