@@ -102,7 +102,10 @@ struct UpdateRule {
   }
 };
 
-const at::Tensor& parameter(const RecModel& model, const char* name) {
+// By value: named_parameters() builds a new dictionary on every call, so a
+// reference into it dangles once this returns (a use-after-free that crashed
+// searches when another worker thread reused the memory).
+at::Tensor parameter(const RecModel& model, const char* name) {
   const auto params = model.named_parameters();
   const at::Tensor* found = params.find(name);
   if (!found)
@@ -130,8 +133,8 @@ NativeMfTrainer::NativeMfTrainer(const RecModel& model, const LossFunction& loss
   if (!rt::backend_available(rt::Backend::Llvm)) options.backend = rt::Backend::Interp;
   kernel_ = rt::get_kernel(build_program(loss, grad_inputs_), options);
 
-  const at::Tensor& users = parameter(model, "user_vectors.weight");
-  const at::Tensor& items = parameter(model, "item_vectors.weight");
+  const at::Tensor users = parameter(model, "user_vectors.weight");
+  const at::Tensor items = parameter(model, "item_vectors.weight");
   const int64_t dim = users.size(1);
   tables_.reset(new Tables{Table(users.size(0), dim, users),
                            Table(items.size(0), dim, items),
