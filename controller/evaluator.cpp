@@ -159,10 +159,11 @@ std::vector<Evaluation> Evaluator::evaluate_batch(const SearchSpace& space,
       if (f) std::rethrow_exception(f);
   }
 
-  std::vector<Evaluation> out;
-  for (size_t i = 0; i < screened.size(); ++i) {
-    Screened& s = screened[i];
-    if (s.to_train) settle(s, outcomes[i] ? &*outcomes[i] : nullptr, errors[i]);
+  // Settle every training first: a repeat reads its first's outcome, which
+  // must not have been moved into `out` yet.
+  for (size_t i = 0; i < screened.size(); ++i)
+    if (screened[i].to_train) settle(screened[i], outcomes[i] ? &*outcomes[i] : nullptr, errors[i]);
+  for (Screened& s : screened) {
     if (s.same_as >= 0) {
       const Evaluation& first = screened[static_cast<size_t>(s.same_as)].e;
       if (first.reward) {
@@ -173,8 +174,9 @@ std::vector<Evaluation> Evaluator::evaluate_batch(const SearchSpace& space,
         s.e.reason = "repeats a rejected candidate: " + first.reason;
       }
     }
-    out.push_back(std::move(s.e));
   }
+  std::vector<Evaluation> out;
+  for (Screened& s : screened) out.push_back(std::move(s.e));
   return out;
 }
 
