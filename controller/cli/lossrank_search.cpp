@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
   s.ranking = true;
   s.policy.mask = false;
   s.layers = 6;
-  s.workers = 1;  // the scorer's initialisation draws from LibTorch's global generator
+  s.workers = 1;
   CLI::App app{"Search for a ranking loss (RL controller or random search; reward: validation NDCG@10 of a "
                "from-scratch fit), then compare the best with the classic ranking losses"};
   app.add_option("--data", opt.data, "LETOR folder (S1.txt..S5.txt or Fold1/..)")->check(CLI::ExistingDirectory);
@@ -187,6 +187,8 @@ int main(int argc, char** argv) {
   app.add_option("--patience", opt.train.patience, "early stopping of an effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--lr", opt.train.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--batch", opt.train.batch, "queries per step")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--workers", s.workers, "candidates trained at once (threads)")
+      ->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--num-aggregate", s.reinforce.num_aggregate, "samples per policy update")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--top-k", s.top_k, "found losses kept and compared")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--examples", opt.examples, "folder with the classic ranking .loss files")->capture_default_str();

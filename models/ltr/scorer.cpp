@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "models/rec_model.h"
+
 namespace losscc::models::ltr {
 
 nlohmann::json ScorerShape::to_json() const {
@@ -52,6 +54,9 @@ int64_t Scorer::parameter_count() const {
 }
 
 std::shared_ptr<Scorer> make_scorer(const std::string& kind, const ScorerShape& shape, uint64_t seed) {
+  // Seeding and drawing the initialisation must not interleave with another
+  // worker's (rec_model.h), or the scorer is no longer a function of `seed`.
+  const std::unique_lock<std::mutex> lock = detail::lock_global_rng();
   at::manual_seed(seed);
   return std::make_shared<Scorer>(kind, shape);
 }
