@@ -53,6 +53,17 @@ void offer(std::vector<FoundLoss>& list, const FoundLoss& f, size_t limit) {
   if (list.size() > limit) list.pop_back();
 }
 
+// The candidates a killed search judged after its last checkpoint: the
+// lines of `path` past `offset` (a line cut short by the kill counts too).
+int64_t count_lines_after(const fs::path& path, int64_t offset) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(offset);
+  int64_t lines = 0;
+  char last = '\n';
+  for (char c; in.get(c); last = c) lines += c == '\n';
+  return lines + (last != '\n');
+}
+
 // What a checkpoint must agree on with the command that resumes it.
 nlohmann::json identity(const SearchConfig& c, const std::string& data_name) {
   nlohmann::json id = {{"searcher", c.searcher}, {"layers", c.layers},       {"extended", c.extended},
@@ -96,7 +107,7 @@ const std::vector<std::string>& reward_names() {
 nlohmann::json SearchCounters::to_json() const {
   return {{"candidates", candidates},     {"trained", trained},   {"duplicates", duplicates},
           {"invalid", invalid},           {"filtered", filtered}, {"model_phases", model_phases},
-          {"model_updates", model_updates}, {"elapsed_seconds", elapsed_seconds}};
+          {"model_updates", model_updates}, {"elapsed_seconds", elapsed_seconds}, {"repeated", repeated}};
 }
 
 namespace {
@@ -155,7 +166,11 @@ void LossSearch::start(bool resume) {
         "{} already holds a search; pass --resume to continue it or choose another --out",
         out.string()));
   if (resume) {
+    const int64_t repeated_before = counters_.repeated;
     restore();
+    if (config_.progress_seconds > 0)
+      fmt::print(stderr, "[losssearch] resumed at candidate {} from the checkpoint; {} candidates judged after it are "
+                 "judged again\n", counters_.candidates, counters_.repeated - repeated_before);
   } else {
     if (shared_) shared_auc_ = models::evaluate(*shared_, data_->valid).auc;
     std::ofstream(out / "candidates.jsonl", std::ios::trunc);
@@ -400,6 +415,7 @@ void LossSearch::restore() {
   counters_.model_phases = c.at("model_phases");
   counters_.model_updates = c.at("model_updates");
   counters_.elapsed_seconds = c.at("elapsed_seconds");
+  counters_.repeated = c.value("repeated", int64_t{0});  // absent in checkpoints made before it was counted
   cache_hits_ = state.at("cache_hits");
   phase_ = state.at("phase");
   phase_sample_ = state.at("phase_sample");
@@ -421,6 +437,7 @@ void LossSearch::restore() {
   jsonl_bytes_ = state.at("jsonl_bytes");
   if (!fs::exists(jsonl) || static_cast<int64_t>(fs::file_size(jsonl)) < jsonl_bytes_)
     throw std::runtime_error("--resume: " + jsonl.string() + " is shorter than its checkpoint");
+  counters_.repeated += count_lines_after(jsonl, jsonl_bytes_);
   fs::resize_file(jsonl, static_cast<uintmax_t>(jsonl_bytes_));
   std::ifstream lines(jsonl);
   for (std::string line; std::getline(lines, line);) {
@@ -437,13 +454,14 @@ void LossSearch::report_progress(bool force) {
   last_progress_ns_ = now_ns();
   const double minutes = std::max(seconds_since(start_time_ns_) / 60, 1e-9);
   const std::string model = config_.shared_reward() ? fmt::format(" | shared model AUC {:.4f}", shared_auc_) : "";
+  const std::string repeated = counters_.repeated ? fmt::format(" | repeated after resume {}", counters_.repeated) : "";
   fmt::print(stderr,
              "[losssearch] {} candidates ({:.1f}/min, fits {:.1f}/min) | best {} | cache hits {} "
-             "| invalid {} filtered {}{} | {:.0f} s\n",
+             "| invalid {} filtered {}{}{} | {:.0f} s\n",
              counters_.candidates, (counters_.candidates - candidates_at_start_) / minutes,
              (counters_.trained + counters_.filtered - trained_at_start_) / minutes,
              top_.empty() ? std::string("-") : fmt::format("{:.4f}", top_.front().reward),
-             cache_hits_, counters_.invalid, counters_.filtered, model, elapsed());
+             cache_hits_, counters_.invalid, counters_.filtered, model, repeated, elapsed());
 }
 
 }  // namespace losscc::search

@@ -110,6 +110,9 @@ struct FoundLoss {
 struct SearchCounters {
   int64_t candidates = 0, trained = 0, duplicates = 0, invalid = 0, filtered = 0;
   int64_t model_phases = 0, model_updates = 0;
+  // Candidates judged again after a resume: a killed search's round that
+  // its last checkpoint did not cover (summed over resumes).
+  int64_t repeated = 0;
   double elapsed_seconds = 0;  // searching, summed over resumed runs
   nlohmann::json to_json() const;
 };

@@ -3,11 +3,14 @@
 #include <ATen/Functions.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "controller/evaluator.h"
@@ -217,8 +220,8 @@ TEST_CASE("an RL search is a function of its config, whatever drew from LibTorch
 
 namespace {
 
-// Starts losssearch with `args`; returns its pid.
-pid_t spawn(const std::vector<std::string>& args) {
+// Starts losssearch with `args`, its stderr into `log`; returns its pid.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log = "/dev/null") {
   std::fflush(nullptr);  // or the child's freopen flushes our buffered output again
   const pid_t pid = fork();
   if (pid == 0) {
@@ -228,7 +231,7 @@ pid_t spawn(const std::vector<std::string>& args) {
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
+    freopen(log.c_str(), "w", stderr);
     execv(LOSSSEARCH_PATH, argv.data());
     _exit(127);
   }
@@ -304,5 +307,59 @@ TEST_CASE("a search killed at any moment resumes without losing or repeating a c
   const nlohmann::json s = nlohmann::json::parse(summary);
   CHECK(s.at("search").at("candidates") == budget);
   CHECK(s.at("effectiveness").size() >= 7);  // the seven baselines at least
+}
+
+TEST_CASE("a search that segfaults resumes to the result of an uninterrupted run, and says what it repeats") {
+  const fs::path crashed = fresh_dir("segv"), straight = fresh_dir("segv-straight");
+  const int budget = 40;
+  auto args = [&](const fs::path& out) {  // the RL searcher: its policy and optimiser are checkpointed too
+    return std::vector<std::string>{"--budget-candidates", std::to_string(budget), "--layers", "3",
+                                    "--reward-epochs", "1", "--workers", "2", "--num-aggregate", "5",
+                                    "--controller-steps", "2", "--no-baselines", "--effect-epochs", "1",
+                                    "--effect-seeds", "1", "--threads", "1", "--top-k", "2", "--seed", "7",
+                                    "--out", out.string()};
+  };
+  REQUIRE(wait_exit(spawn(args(straight))) == 0);
+
+  const pid_t child = spawn(args(crashed));
+  wait_for_lines(crashed / "candidates.jsonl", 15, child);
+  kill(child, SIGSEGV);
+  REQUIRE(wait_exit(child) == 128 + SIGSEGV);
+  // A crash while a round was being written leaves lines the checkpoint does
+  // not cover, the last one cut short: they are judged again on resume.
+  { std::ofstream(crashed / "candidates.jsonl", std::ios::app) << "{\"id\": 999, \"tokens\""; }
+  std::ifstream state_in(crashed / "checkpoint" / "state.json");
+  const auto covered = nlohmann::json::parse(state_in).at("jsonl_bytes").get<std::streamoff>();
+  std::ifstream tail_in(crashed / "candidates.jsonl");
+  tail_in.seekg(covered);
+  const std::string tail((std::istreambuf_iterator<char>(tail_in)), std::istreambuf_iterator<char>());
+  const auto repeated = std::count(tail.begin(), tail.end(), '\n') + (tail.back() != '\n');
+
+  std::vector<std::string> resume = args(crashed);
+  resume.push_back("--resume");
+  const fs::path log = crashed.string() + ".log";
+  CHECK(wait_exit(spawn(resume, log.string())) == 0);
+  std::ifstream log_in(log);
+  const std::string printed((std::istreambuf_iterator<char>(log_in)), std::istreambuf_iterator<char>());
+  CHECK(printed.find(fmt::format("; {} candidates judged after it are judged again", repeated)) != std::string::npos);
+
+  const auto a = read_jsonl(straight / "candidates.jsonl");
+  const auto b = read_jsonl(crashed / "candidates.jsonl");
+  REQUIRE(a.size() == budget);
+  REQUIRE(b.size() == budget);
+  for (int i = 0; i < budget; ++i) {
+    CAPTURE(i);
+    CHECK(b[i].at("id") == i);
+    CHECK(b[i].at("tokens") == a[i].at("tokens"));
+    CHECK(b[i].at("status") == a[i].at("status"));
+    CHECK(b[i].at("reward") == a[i].at("reward"));
+  }
+  std::ifstream summary_in(crashed / "summary.json");
+  CHECK(nlohmann::json::parse(summary_in).at("search").at("repeated") == repeated);
+  for (const char* file : {"best.loss", "found-1.loss", "found-2.loss"}) {
+    CAPTURE(file);
+    std::ifstream x(straight / file), y(crashed / file);
+    CHECK(std::string(std::istreambuf_iterator<char>(x), {}) == std::string(std::istreambuf_iterator<char>(y), {}));
+  }
 }
 #endif
