@@ -37,12 +37,7 @@ EffectFit fit_task_from_scratch(const mtl::MtlDataset& data, const MtlTaskConfig
   train.patience = patience;
 
   mtl::MtlTrainer trainer(mtl::make_mtl_model(config.model, shape, seed), data, losses, config.weighting, train);
-  mtl::MtlTrainer::FitResult fit;
-  try {
-    fit = trainer.fit();
-  } catch (const mtl::MtlNonFinite& error) {
-    throw models::NonFiniteLoss(error.what());
-  }
+  const mtl::MtlTrainer::FitResult fit = trainer.fit();
   // The epoch where this task's validation AUC was best (NaN never is).
   const mtl::MtlTrainer::EpochLog* best = nullptr;
   for (const auto& e : fit.history)

@@ -40,6 +40,7 @@
 #include "compiler/ir/loss_function.h"
 #include "models/data/dataset.h"
 #include "models/metrics.h"
+#include "models/non_finite.h"
 #include "models/rec_model.h"
 #include "runtime/torch/compiled_loss.h"
 
@@ -69,13 +70,6 @@ struct TrainConfig {
 
 // The optimiser names TrainConfig::optimizer accepts.
 const std::vector<std::string>& optimizer_names();
-
-// A batch loss or gradient that is NaN or infinite. The search turns it into
-// the minimum reward.
-class NonFiniteLoss : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // The reduced batch loss from its inputs (one tensor per LossFunction input,
 // in declaration order), differentiable by LibTorch autograd.

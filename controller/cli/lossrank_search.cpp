@@ -69,11 +69,7 @@ LtrTrainer::FitResult fit(const LtrDataset& data, const LossFunction& fn, const 
   ScorerShape shape = opt.shape;
   shape.dims = data.dims;
   LtrTrainer trainer(make_scorer(opt.model, shape, c.seed), fn, c);
-  try {
-    return trainer.fit(data);
-  } catch (const LtrNonFinite& e) {
-    throw models::NonFiniteLoss(e.what());
-  }
+  return trainer.fit(data);
 }
 
 int run(Options opt, const std::string& resume_line) {

@@ -116,12 +116,12 @@ double LtrTrainer::train_epoch(const LtrSplit& train) {
     if (label_index_ >= 0) inputs[label_index_] = binary_label_ ? (label > 0).to(at::kFloat) : label;
     const at::Tensor l = grouped_ ? loss_(inputs, at::tensor(offsets, at::kLong)) : loss_(inputs);
     const double value = l.item<double>();
-    if (!std::isfinite(value)) throw LtrNonFinite(fmt::format("batch loss {} at step {}", value, steps + 1));
+    if (!std::isfinite(value)) throw NonFiniteLoss(fmt::format("batch loss {} at step {}", value, steps + 1));
     optimizer_->zero_grad();
     l.backward();
     for (const auto& p : model_->parameters())
       if (p.grad().defined() && !at::isfinite(p.grad()).all().item<bool>())
-        throw LtrNonFinite(fmt::format("non-finite gradient at step {}", steps + 1));
+        throw NonFiniteLoss(fmt::format("non-finite gradient at step {}", steps + 1));
     optimizer_->step();
     total += value;
     ++steps;

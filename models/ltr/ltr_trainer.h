@@ -34,6 +34,7 @@
 #include "models/ltr/letor.h"
 #include "models/ltr/ltr_metrics.h"
 #include "models/ltr/scorer.h"
+#include "models/non_finite.h"
 #include "runtime/torch/compiled_loss.h"
 
 namespace losscc::models::ltr {
@@ -56,11 +57,6 @@ struct LtrTrainConfig {
   nlohmann::json to_json() const;
 };
 
-// A loss or gradient that is NaN or infinite.
-struct LtrNonFinite : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // Metrics of one split in both conventions.
 struct SplitMetrics {
   RankingMetrics standard, letor;
@@ -77,7 +73,7 @@ class LtrTrainer {
   LtrTrainer(std::shared_ptr<Scorer> model, const LossFunction& loss, LtrTrainConfig config);
   ~LtrTrainer();
 
-  // One epoch over `train`; returns the mean batch loss. Throws LtrNonFinite.
+  // One epoch over `train`; returns the mean batch loss. Throws models::NonFiniteLoss.
   double train_epoch(const LtrSplit& train);
 
   struct EpochLog {

@@ -88,7 +88,7 @@ std::vector<double> MtlTrainer::step(int epoch, const at::Tensor& rows) {
   for (const at::Tensor& p : model_->parameters())
     if (p.grad().defined()) grad_total += p.grad().sum().to(at::kDouble);
   if (!std::isfinite(value) || !std::isfinite(grad_total.item<double>()))
-    throw MtlNonFinite(fmt::format("non-finite training objective ({}) or gradient in epoch {}", value, epoch));
+    throw NonFiniteLoss(fmt::format("non-finite training objective ({}) or gradient in epoch {}", value, epoch));
   optimizer_->step();
 
   const at::Tensor per_sample = loss_.per_sample_from_grad(weights.grad());

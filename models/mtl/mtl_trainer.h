@@ -28,6 +28,7 @@
 #include "models/mtl/mtl_model.h"
 #include "models/mtl/task_loss.h"
 #include "models/mtl/weighting.h"
+#include "models/non_finite.h"
 
 namespace losscc::models::mtl {
 
@@ -40,12 +41,6 @@ struct MtlTrainConfig {
   uint64_t seed = 1;
   double prob_clip = 1e-7;
   nlohmann::json to_json() const;
-};
-
-// A batch loss or gradient that is NaN or infinite.
-class MtlNonFinite : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 class MtlTrainer {

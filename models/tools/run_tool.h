@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/language/diagnostics.h"
+#include "models/non_finite.h"
 
 namespace losscc::models {
 
@@ -21,8 +22,8 @@ inline constexpr int kRunError = 1;
 inline constexpr int kUsageError = 2;
 
 // run()'s exit code, or the one its exception means. `DataError` is the
-// tool's bad-data error, `Diverged` its non-finite-training one.
-template <class DataError, class Diverged, class Run>
+// tool's bad-data error.
+template <class DataError, class Run>
 int run_reporting_errors(const char* tool, const Run& run) {
   try {
     return run();
@@ -35,7 +36,7 @@ int run_reporting_errors(const char* tool, const Run& run) {
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "{}: {}\n", tool, e.what());
     return kUsageError;
-  } catch (const Diverged& e) {
+  } catch (const NonFiniteLoss& e) {
     fmt::print(stderr, "{}: training diverged: {}\n", tool, e.what());
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: {}\n", tool, e.what());
