@@ -11,8 +11,6 @@
 
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
-#include "controller/atomic_file.h"
-#include "controller/search.h"
 #include "models/native_mf.h"
 #include "models/rec_model.h"
 
@@ -106,20 +104,6 @@ nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector
     return EffectFit{result.to_json(), result.valid.auc, result.test.auc};
   };
   return effectiveness_rows(losses, config.seed, config.seeds, fit, on_row, interrupt);
-}
-
-std::vector<NamedLoss> write_found_losses(const LossSearch& search, const std::string& out_dir,
-                                          const std::string& tool, const std::string& reward_name) {
-  std::vector<NamedLoss> found;
-  for (size_t i = 0; i < search.top().size(); ++i) {
-    const FoundLoss& f = search.top()[i];
-    const std::string name = fmt::format("found-{}", i + 1);
-    write_file_atomically((std::filesystem::path(out_dir) / (name + ".loss")).string(),
-                          fmt::format("# {}: candidate {}, {} {:.6f} during the search\n{}", tool, f.id, reward_name,
-                                      f.reward, f.source));
-    found.push_back({name, "search", f.source, f.reward});
-  }
-  return found;
 }
 
 std::string format_effectiveness_table(const nlohmann::json& rows) {

@@ -18,8 +18,6 @@
 
 namespace losscc::search {
 
-class LossSearch;
-
 struct NamedLoss {
   std::string name;    // "found-1", "bce", ...
   std::string origin;  // "search" or "baseline"
@@ -67,12 +65,6 @@ nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector
                                   const EffectivenessConfig& config,
                                   const std::function<void(const nlohmann::json&)>& on_row,
                                   const std::atomic<bool>& interrupt);
-
-// Writes a search's top losses as <out_dir>/found-K.loss, each headed by a
-// comment naming `tool`, the candidate and its search reward (`reward_name`),
-// and returns them as the effectiveness test's "search" rows, best first.
-std::vector<NamedLoss> write_found_losses(const LossSearch& search, const std::string& out_dir,
-                                          const std::string& tool, const std::string& reward_name);
 
 // The rows as a fixed-width text table, best test AUC first.
 std::string format_effectiveness_table(const nlohmann::json& rows);

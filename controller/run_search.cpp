@@ -1,8 +1,11 @@
 #include "controller/run_search.h"
 
 #include <csignal>
+#include <filesystem>
 
 #include <fmt/format.h>
+
+#include "controller/atomic_file.h"
 
 namespace losscc::search {
 namespace {
@@ -34,6 +37,20 @@ bool run_to_budget(LossSearch& search, bool resume, const std::string& tool, con
   fmt::print(stderr, "[{}] interrupted after {} candidates; checkpoint written. Resume with:\n  {}\n", tool,
              search.counters().candidates, resume_line);
   return false;
+}
+
+std::vector<NamedLoss> write_found_losses(const LossSearch& search, const std::string& out_dir,
+                                          const std::string& tool, const std::string& reward_name) {
+  std::vector<NamedLoss> found;
+  for (size_t i = 0; i < search.top().size(); ++i) {
+    const FoundLoss& f = search.top()[i];
+    const std::string name = fmt::format("found-{}", i + 1);
+    write_file_atomically((std::filesystem::path(out_dir) / (name + ".loss")).string(),
+                          fmt::format("# {}: candidate {}, {} {:.6f} during the search\n{}", tool, f.id, reward_name,
+                                      f.reward, f.source));
+    found.push_back({name, "search", f.source, f.reward});
+  }
+  return found;
 }
 
 }  // namespace losscc::search
