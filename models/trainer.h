@@ -40,7 +40,7 @@
 #include "compiler/ir/loss_function.h"
 #include "models/data/dataset.h"
 #include "models/metrics.h"
-#include "models/non_finite.h"
+#include "models/errors.h"
 #include "models/rec_model.h"
 #include "runtime/torch/compiled_loss.h"
 

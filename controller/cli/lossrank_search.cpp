@@ -21,7 +21,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "compiler/language/diagnostics.h"
 #include "compiler/language/parse.h"
 #include "compiler/ir/print.h"
 #include "controller/atomic_file.h"
@@ -29,6 +28,7 @@
 #include "controller/run_search.h"
 #include "controller/search.h"
 #include "models/ltr/ltr_trainer.h"
+#include "models/tools/run_tool.h"
 
 namespace {
 
@@ -37,8 +37,7 @@ using namespace losscc::search;
 using namespace losscc::models::ltr;
 namespace fs = std::filesystem;
 
-constexpr int kRunError = 1;
-constexpr int kUsageError = 2;
+using models::kUsageError;
 constexpr int kInterrupted = 130;
 
 const char* const kClassicLosses[] = {"rank_mse", "ranknet", "rank_hinge", "lambdarank",
@@ -201,16 +200,6 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lossrank-search: {}\n", e.what());
     return kUsageError;
   }
-  try {
-    return run(opt, resume_command(argc, argv, opt.resume));
-  } catch (const CompileError& e) {
-    fmt::print(stderr, "{}", e.render());
-    return kUsageError;
-  } catch (const LtrDataError& e) {
-    fmt::print(stderr, "lossrank-search: {}\n", e.what());
-    return kUsageError;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "lossrank-search: {}\n", e.what());
-  }
-  return kRunError;
+  return models::run_reporting_errors("lossrank-search",
+                                      [&] { return run(opt, resume_command(argc, argv, opt.resume)); });
 }

@@ -24,6 +24,7 @@
 #include "models/data/load_dataset.h"
 #include "models/data/synthetic.h"
 #include "models/mtl/load.h"
+#include "models/tools/run_tool.h"
 
 namespace {
 
@@ -31,8 +32,7 @@ using namespace losscc;
 using namespace losscc::search;
 namespace fs = std::filesystem;
 
-constexpr int kRunError = 1;
-constexpr int kUsageError = 2;
+using models::kUsageError;
 constexpr int kInterrupted = 130;  // 128 + SIGINT, as shells report it
 
 struct Options {
@@ -222,22 +222,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "losssearch: {}\n", e.what());
     return kUsageError;
   }
-  try {
-    return run(opt, resume_command(argc, argv, opt.resume));
-  } catch (const CompileError& e) {
-    fmt::print(stderr, "{}", e.render());  // render() ends the line
-    return kUsageError;
-  } catch (const models::DatasetError& e) {
-    fmt::print(stderr, "losssearch: {}\n", e.what());
-    return kUsageError;
-  } catch (const models::mtl::MtlDataError& e) {
-    fmt::print(stderr, "losssearch: {}\n", e.what());
-    return kUsageError;
-  } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "losssearch: {}\n", e.what());
-    return kUsageError;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "losssearch: {}\n", e.what());
-  }
-  return kRunError;
+  return models::run_reporting_errors("losssearch", [&] { return run(opt, resume_command(argc, argv, opt.resume)); });
 }

@@ -13,14 +13,15 @@
 #include <string>
 
 #include "models/data/dataset.h"
+#include "models/errors.h"
 
 namespace losscc::models {
 
 // A file that is missing, unreadable or malformed. what() names the file, and
 // for a bad row its line, column and field: "x.train.csv:17: column 2 (iid):
 // expected an integer, got 'abc'".
-struct DatasetError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct DatasetError : DataError {
+  using DataError::DataError;
 };
 
 Dataset load_dataset(const std::string& dir);

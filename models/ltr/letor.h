@@ -21,12 +21,14 @@
 #include <string>
 #include <vector>
 
+#include "models/errors.h"
+
 namespace losscc::models::ltr {
 
 // A missing, unreadable or malformed file. what() names the file and, for a
 // bad line, its line and column: "S1.txt:17:3: expected 'qid:<id>', got 'q:10'".
-struct LtrDataError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct LtrDataError : DataError {
+  using DataError::DataError;
 };
 
 // One split: queries × documents. Query q owns documents

@@ -34,7 +34,7 @@
 #include "models/ltr/letor.h"
 #include "models/ltr/ltr_metrics.h"
 #include "models/ltr/scorer.h"
-#include "models/non_finite.h"
+#include "models/errors.h"
 #include "runtime/torch/compiled_loss.h"
 
 namespace losscc::models::ltr {

@@ -11,12 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "models/errors.h"
+
 namespace losscc::models::mtl {
 
 // A file that is missing, unreadable or malformed. what() names the file and,
 // for a bad row, its line and column: "sessions.csv:17:12: pay: expected 0 or 1, got '2'".
-struct MtlDataError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct MtlDataError : DataError {
+  using DataError::DataError;
 };
 
 // Rows of one split. Categorical value 0 of every field means "unknown"

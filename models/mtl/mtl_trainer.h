@@ -28,7 +28,7 @@
 #include "models/mtl/mtl_model.h"
 #include "models/mtl/task_loss.h"
 #include "models/mtl/weighting.h"
-#include "models/non_finite.h"
+#include "models/errors.h"
 
 namespace losscc::models::mtl {
 

@@ -115,5 +115,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "losstrain: {}\n", e.what());
     return kUsageError;
   }
-  return run_reporting_errors<DatasetError>("losstrain", [&] { return run(opt); });
+  return run_reporting_errors("losstrain", [&] { return run(opt); });
 }

@@ -14,16 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/language/diagnostics.h"
-#include "models/non_finite.h"
+#include "models/errors.h"
 
 namespace losscc::models {
 
 inline constexpr int kRunError = 1;
 inline constexpr int kUsageError = 2;
 
-// run()'s exit code, or the one its exception means. `DataError` is the
-// tool's bad-data error.
-template <class DataError, class Run>
+// run()'s exit code, or the one its exception means.
+template <class Run>
 int run_reporting_errors(const char* tool, const Run& run) {
   try {
     return run();

@@ -150,5 +150,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lossrank: {}\n", e.what());
     return kUsageError;
   }
-  return models::run_reporting_errors<LtrDataError>("lossrank", [&] { return run(opt); });
+  return models::run_reporting_errors("lossrank", [&] { return run(opt); });
 }

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "lossrank-eval: {}\n", e.what());
     return kUsageError;
   }
-  try {
+  return losscc::models::run_reporting_errors("lossrank-eval", [&] {
     const LtrSplit split = load_letor_file(data);
     const std::vector<double> in_file_order = read_scores(scores_path);
     if (static_cast<int64_t>(in_file_order.size()) != split.documents())
@@ -87,12 +87,6 @@ int main(int argc, char** argv) {
     json["letor"] = evaluate_ranking(scores, split.labels, split.offsets, o).to_json();
     fmt::print("{}\n", json.dump(2));
     if (!out.empty()) losscc::models::write_json_file(out, json);
-  } catch (const LtrDataError& e) {
-    fmt::print(stderr, "lossrank-eval: {}\n", e.what());
-    return kUsageError;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "lossrank-eval: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

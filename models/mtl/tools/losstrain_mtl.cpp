@@ -209,5 +209,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "losstrain-mtl: {}\n", e.what());
     return kUsageError;
   }
-  return models::run_reporting_errors<MtlDataError>("losstrain-mtl", [&] { return run(opt); });
+  return models::run_reporting_errors("losstrain-mtl", [&] { return run(opt); });
 }
