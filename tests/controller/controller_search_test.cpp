@@ -251,9 +251,10 @@ size_t count_lines(const fs::path& p) {
   return n;
 }
 
-// Waits until `p` has at least `n` lines or the child exits.
+// Waits until `p` has at least `n` lines or the child exits (5 minutes at
+// most: a sanitizer build is slow).
 void wait_for_lines(const fs::path& p, size_t n, pid_t child) {
-  for (int i = 0; i < 3000 && count_lines(p) < n; ++i) {
+  for (int i = 0; i < 30000 && count_lines(p) < n; ++i) {
     if (waitpid(child, nullptr, WNOHANG) == child) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
