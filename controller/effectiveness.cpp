@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -63,9 +64,20 @@ models::FitResult fit_from_scratch(const models::Dataset& data, const LossFuncti
 }
 
 nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
-                                  const EffectFitter& fit, const std::function<void(const nlohmann::json&)>& on_row,
+                                  const EffectFitter& fit, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt, const std::string& metric) {
   nlohmann::json rows = nlohmann::json::array();
+  seeds = std::max(seeds, 1);
+  const int total = static_cast<int>(losses.size()) * seeds;
+  int done = 0;
+  double fit_seconds = 0;  // the fits done so far, summed
+  auto announce = [&](const std::string& name, int k) {
+    if (progress.tool.empty()) return;
+    const double eta = done > 0 ? fit_seconds / done * (total - done) : -1;
+    fmt::print(stderr, "[{}] effectiveness: fit {}/{}, {} seed {}/{} | ETA {}\n", progress.tool, done + 1, total, name,
+               k + 1, seeds, eta < 0 ? std::string("-") : eta < 90 ? fmt::format("{:.0f} s", eta)
+                                                                   : fmt::format("{:.1f} min", eta / 60));
+  };
   for (const NamedLoss& loss : losses) {
     if (interrupt.load()) break;
     nlohmann::json row = {{"name", loss.name}, {"origin", loss.origin}, {"source", loss.source}};
@@ -75,8 +87,12 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
       row["check"] = check(fn).to_json();
       nlohmann::json fits = nlohmann::json::array();
       std::vector<double> test, valid;
-      for (int k = 0; k < std::max(seeds, 1); ++k) {
+      for (int k = 0; k < seeds; ++k) {
+        announce(loss.name, k);
+        const auto start = std::chrono::steady_clock::now();
         EffectFit f = fit(fn, seed + static_cast<uint64_t>(k));
+        fit_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        ++done;
         fits.push_back(std::move(f.json));
         test.push_back(f.test);
         valid.push_back(f.valid);
@@ -88,22 +104,22 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
       row["valid_" + metric + "_mean"] = mean(valid);
     } catch (const std::exception& error) {
       row["error"] = error.what();
+      done = static_cast<int>(rows.size() + 1) * seeds;  // the loss's remaining fits are not run
     }
-    if (on_row) on_row(row);
+    if (progress.on_row) progress.on_row(row);
     rows.push_back(std::move(row));
   }
   return rows;
 }
 
 nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
-                                  const EffectivenessConfig& config,
-                                  const std::function<void(const nlohmann::json&)>& on_row,
+                                  const EffectivenessConfig& config, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt) {
   const EffectFitter fit = [&](const LossFunction& fn, uint64_t seed) {
     const models::FitResult result = fit_from_scratch(data, fn, config.model_kind, seed, config.train);
     return EffectFit{result.to_json(), result.valid.auc, result.test.auc};
   };
-  return effectiveness_rows(losses, config.seed, config.seeds, fit, on_row, interrupt);
+  return effectiveness_rows(losses, config.seed, config.seeds, fit, progress, interrupt);
 }
 
 std::string format_effectiveness_table(const nlohmann::json& rows) {

@@ -51,19 +51,26 @@ struct EffectFit {
 };
 using EffectFitter = std::function<EffectFit(const LossFunction& fn, uint64_t seed)>;
 
+// How the effectiveness test reports as it goes, since it can train for many
+// minutes: `on_row` sees each row as it lands, and with `tool` set a line
+// "[tool] effectiveness: fit 4/24, found-2 seed 1/3 | ETA 3.5 min" goes to
+// stderr before each fit (the ETA is the mean fit so far times the fits left).
+struct EffectProgress {
+  std::string tool;
+  std::function<void(const nlohmann::json& row)> on_row;
+};
+
 // One row per loss: its check report, then its fits by `fit` with seed,
 // seed + 1, ... ("fits": one per seed; "fit": the first; test_M_mean /
 // test_M_std / valid_M_mean over the seeds, M = `metric`) or the error that
-// stopped it. `on_row` sees each row as it lands; `interrupt` is checked
-// between losses.
+// stopped it. `interrupt` is checked between losses.
 nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
-                                  const EffectFitter& fit, const std::function<void(const nlohmann::json&)>& on_row,
+                                  const EffectFitter& fit, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt, const std::string& metric = "auc");
 
 // effectiveness_rows() of from-scratch recommender fits (fit_from_scratch).
 nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
-                                  const EffectivenessConfig& config,
-                                  const std::function<void(const nlohmann::json&)>& on_row,
+                                  const EffectivenessConfig& config, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt);
 
 // The rows as a fixed-width text table, best test AUC first.

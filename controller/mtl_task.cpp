@@ -70,12 +70,11 @@ CandidateTrainer mtl_task_trainer(const mtl::MtlDataset& data, const MtlTaskConf
 
 nlohmann::json mtl_task_effectiveness(const mtl::MtlDataset& data, const MtlTaskConfig& config,
                                       const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
-                                      const std::function<void(const nlohmann::json&)>& on_row,
-                                      const std::atomic<bool>& interrupt) {
+                                      const EffectProgress& progress, const std::atomic<bool>& interrupt) {
   const EffectFitter fit = [&](const LossFunction& fn, uint64_t s) {
     return fit_task_from_scratch(data, config, fn, s, config.train.epochs, config.train.patience);
   };
-  return effectiveness_rows(losses, seed, seeds, fit, on_row, interrupt);
+  return effectiveness_rows(losses, seed, seeds, fit, progress, interrupt);
 }
 
 }  // namespace losscc::search

@@ -54,7 +54,6 @@ CandidateTrainer mtl_task_trainer(const models::mtl::MtlDataset& data, const Mtl
 // fit_task_from_scratch() with config.train's epochs and patience.
 nlohmann::json mtl_task_effectiveness(const models::mtl::MtlDataset& data, const MtlTaskConfig& config,
                                       const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
-                                      const std::function<void(const nlohmann::json&)>& on_row,
-                                      const std::atomic<bool>& interrupt);
+                                      const EffectProgress& progress, const std::atomic<bool>& interrupt);
 
 }  // namespace losscc::search

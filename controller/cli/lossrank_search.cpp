@@ -122,7 +122,8 @@ int run(Options opt, const std::string& resume_line) {
                f.at("test").at("letor").at("ndcg@10").get<double>());
   };
   const nlohmann::json rows =
-      effectiveness_rows(losses, opt.train.seed, 1, fit_to_end, print_row, interrupted(), "ndcg@10");
+      effectiveness_rows(losses, opt.train.seed, 1, fit_to_end,
+                         {config.progress_seconds > 0 ? "lossrank-search" : "", print_row}, interrupted(), "ndcg@10");
   nlohmann::json summary = {
       {"data", data.name},      {"model", opt.model},
       {"shape", opt.shape.to_json()}, {"train", opt.train.to_json()},

@@ -104,6 +104,7 @@ int run(const Options& opt, const std::string& resume_line) {
                                 row.at("test_auc_std").get<double>())
                   : row.value("error", std::string("?")));
   };
+  const EffectProgress progress{config.progress_seconds > 0 ? "losssearch" : "", print_row};
   EffectivenessConfig effect;
   effect.model_kind = config.model_kind;
   effect.seed = config.seed;
@@ -112,9 +113,9 @@ int run(const Options& opt, const std::string& resume_line) {
   effect.train.epochs = opt.effect_epochs;
   effect.train.patience = opt.effect_patience;
   const nlohmann::json rows =
-      multi_task ? mtl_task_effectiveness(target.mtl, opt.mtl, losses, config.seed, opt.effect_seeds, print_row,
+      multi_task ? mtl_task_effectiveness(target.mtl, opt.mtl, losses, config.seed, opt.effect_seeds, progress,
                                           interrupted())
-                 : effectiveness_test(target.rec, losses, effect, print_row, interrupted());
+                 : effectiveness_test(target.rec, losses, effect, progress, interrupted());
 
   nlohmann::json summary = {
       {"data", target.name},

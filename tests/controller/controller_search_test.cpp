@@ -343,6 +343,9 @@ TEST_CASE("a search that segfaults resumes to the result of an uninterrupted run
   std::ifstream log_in(log);
   const std::string printed((std::istreambuf_iterator<char>(log_in)), std::istreambuf_iterator<char>());
   CHECK(printed.find(fmt::format("; {} candidates judged after it are judged again", repeated)) != std::string::npos);
+  // The effectiveness test says which fit runs (2 found losses × 1 seed).
+  CHECK(printed.find("[losssearch] effectiveness: fit 1/2, found-1 seed 1/1 | ETA -") != std::string::npos);
+  CHECK(printed.find("[losssearch] effectiveness: fit 2/2, found-2 seed 1/1 | ETA ") != std::string::npos);
 
   const auto a = read_jsonl(straight / "candidates.jsonl");
   const auto b = read_jsonl(crashed / "candidates.jsonl");
