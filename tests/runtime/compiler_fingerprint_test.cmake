@@ -4,7 +4,7 @@
 file(REMOVE_RECURSE "${WORK}")
 file(WRITE "${WORK}/compiler/codegen/emit.cpp" "int emit() { return 1; }\n")
 file(WRITE "${WORK}/compiler/ir/expr.h" "#pragma once\n")
-file(WRITE "${WORK}/runtime/engine.cpp" "// not the compiler\n")
+file(WRITE "${WORK}/runtime/kernel_cache.cpp" "// not the compiler\n")
 
 function(fingerprint result)
   execute_process(COMMAND "${CMAKE_COMMAND}" -DROOT=${WORK} -DOUT=${WORK}/out.h -P "${SCRIPT}"
@@ -25,7 +25,7 @@ if(NOT first STREQUAL again)
   message(FATAL_ERROR "unchanged sources, changed fingerprint: ${first} / ${again}")
 endif()
 
-file(WRITE "${WORK}/runtime/engine.cpp" "// still not the compiler\n")
+file(WRITE "${WORK}/runtime/kernel_cache.cpp" "// still not the compiler\n")
 fingerprint(outside)
 if(NOT first STREQUAL outside)
   message(FATAL_ERROR "a file outside compiler/ changed the fingerprint")
