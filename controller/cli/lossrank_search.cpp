@@ -11,7 +11,6 @@
 // top-k as found-K.loss, and summary.json with the effectiveness table.
 #include <ATen/Parallel.h>
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -25,6 +24,7 @@
 #include "compiler/ir/print.h"
 #include "controller/atomic_file.h"
 #include "controller/effectiveness.h"
+#include "controller/rank_task.h"
 #include "controller/run_search.h"
 #include "controller/search.h"
 #include "models/ltr/ltr_trainer.h"
@@ -47,29 +47,12 @@ struct Options {
   std::string data;
   int fold = 1;
   bool synthetic = false;
-  std::string model = "mlp";
   std::string examples = LOSSCC_EXAMPLES_DIR;
   bool resume = false;
   int threads = 1;
-  int reward_epochs = 20;
-  int reward_patience = 5;
-  ScorerShape shape;
-  LtrTrainConfig train;
+  RankTaskConfig task;
   SearchConfig search;
 };
-
-// A from-scratch fit of `fn`; throws models::NonFiniteLoss for a diverged one.
-LtrTrainer::FitResult fit(const LtrDataset& data, const LossFunction& fn, const Options& opt, int epochs,
-                          int patience, uint64_t seed) {
-  LtrTrainConfig c = opt.train;
-  c.epochs = epochs;
-  c.patience = patience;
-  c.seed = seed;
-  ScorerShape shape = opt.shape;
-  shape.dims = data.dims;
-  LtrTrainer trainer(make_scorer(opt.model, shape, c.seed), fn, c);
-  return trainer.fit(data);
-}
 
 int run(Options opt, const std::string& resume_line) {
   if (opt.threads > 0) at::set_num_threads(opt.threads);
@@ -80,20 +63,14 @@ int run(Options opt, const std::string& resume_line) {
     baselines.push_back({name, "baseline", to_loss_source(parse_loss_file(path))});
   }
   SearchConfig& config = opt.search;
-  config.ranking_identity = {{"data", data.name}, {"model", opt.model}, {"shape", opt.shape.to_json()},
-                             {"train", opt.train.to_json()}};
+  const RankTaskConfig& task = opt.task;
+  config.ranking_identity = task.identity(data.name);
   fmt::print(stderr, "[lossrank-search] {}: {} train queries; searcher {}, {} layers{}, reward: valid NDCG@10 of a "
              "{} fit (at most {} epochs), out {}\n", data.name, data.train.queries(), config.searcher, config.layers,
-             config.extended ? " (extended ops)" : "", opt.model, opt.reward_epochs, config.out_dir);
+             config.extended ? " (extended ops)" : "", task.model, task.reward_epochs, config.out_dir);
 
   // The search never sees the ranking data: its candidates train through this trainer.
-  LossSearch search(config, data.name, [&](const LossFunction& fn) {
-    const LtrTrainer::FitResult r = fit(data, fn, opt, opt.reward_epochs, opt.reward_patience, opt.train.seed);
-    TrainOutcome out;
-    out.reward = r.best_epoch > 0 ? r.valid.standard.ndcg.at(10) : NAN;
-    out.train_seconds = r.seconds;
-    return out;
-  });
+  LossSearch search(config, data.name, rank_task_trainer(data, task));
   if (!run_to_budget(search, opt.resume, "lossrank-search", resume_line)) return kInterrupted;
 
   const fs::path out(config.out_dir);
@@ -102,13 +79,7 @@ int run(Options opt, const std::string& resume_line) {
 
   // The effectiveness test on this fold: every loss trains to convergence.
   fmt::print(stderr, "[lossrank-search] effectiveness test: {} losses, at most {} epochs each\n", losses.size(),
-             opt.train.epochs);
-  const EffectFitter fit_to_end = [&](const LossFunction& fn, uint64_t seed) {
-    const LtrTrainer::FitResult r = fit(data, fn, opt, opt.train.epochs, opt.train.patience, seed);
-    nlohmann::json json = r.to_json();
-    json.erase("history");
-    return EffectFit{json, r.valid.standard.ndcg.at(10), r.test.standard.ndcg.at(10)};
-  };
+             task.train.epochs);
   const auto print_row = [](const nlohmann::json& row) {
     if (!row.contains("fit")) {
       fmt::print(stderr, "[lossrank-search]   {:<12} {}\n", row.at("name").get<std::string>(),
@@ -122,15 +93,15 @@ int run(Options opt, const std::string& resume_line) {
                f.at("test").at("letor").at("ndcg@10").get<double>());
   };
   const nlohmann::json rows =
-      effectiveness_rows(losses, opt.train.seed, 1, fit_to_end,
-                         {config.progress_seconds > 0 ? "lossrank-search" : "", print_row}, interrupted(), "ndcg@10");
+      rank_task_effectiveness(data, task, losses, task.train.seed, 1,
+                              {config.progress_seconds > 0 ? "lossrank-search" : "", print_row}, interrupted());
   nlohmann::json summary = {
-      {"data", data.name},      {"model", opt.model},
-      {"shape", opt.shape.to_json()}, {"train", opt.train.to_json()},
+      {"data", data.name},      {"model", task.model},
+      {"shape", task.shape.to_json()}, {"train", task.train.to_json()},
       {"searcher", config.searcher}, {"layers", config.layers},
       {"extended", config.extended}, {"seed", config.seed},
       {"reward", "validation NDCG@10 (standard) of a from-scratch fit"},
-      {"reward_epochs", opt.reward_epochs}, {"reward_patience", opt.reward_patience},
+      {"reward_epochs", task.reward_epochs}, {"reward_patience", task.reward_patience},
       {"search", search.counters().to_json()}, {"effectiveness", rows},
   };
   write_file_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
@@ -164,8 +135,8 @@ int main(int argc, char** argv) {
   app.add_option("--fold", opt.fold, "the fold searched on (its validation split gives the reward)")
       ->check(CLI::Range(1, 5))->capture_default_str();
   app.add_flag("--synthetic", opt.synthetic, "search on the built-in synthetic ranking set");
-  app.add_option("--model", opt.model, "scorer")->check(CLI::IsMember(scorer_kinds()))->capture_default_str();
-  app.add_option("--hidden", opt.shape.hidden, "MLP hidden sizes")->delimiter(',')->capture_default_str();
+  app.add_option("--model", opt.task.model, "scorer")->check(CLI::IsMember(scorer_kinds()))->capture_default_str();
+  app.add_option("--hidden", opt.task.shape.hidden, "MLP hidden sizes")->delimiter(',')->capture_default_str();
   auto* minutes = app.add_option("--budget-minutes", s.budget_minutes, "search for this many minutes")
                       ->check(CLI::PositiveNumber);
   auto* candidates = app.add_option("--budget-candidates", s.budget_candidates, "search this many candidates")
@@ -174,15 +145,15 @@ int main(int argc, char** argv) {
   app.add_option("--layers", s.layers, "operator nodes per loss")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_flag("--extended", s.extended, "add sigmoid, tanh, relu, abs, guarded sqrt and exp to the operators");
   app.add_option("--seed", s.seed, "seed of the searcher")->capture_default_str();
-  app.add_option("--fit-seed", opt.train.seed, "seed of every fit (scorer initialisation, query order)")->capture_default_str();
+  app.add_option("--fit-seed", opt.task.train.seed, "seed of every fit (scorer initialisation, query order)")->capture_default_str();
   app.add_option("--out", s.out_dir, "output folder")->capture_default_str();
   app.add_flag("--resume", opt.resume, "continue the search checkpointed in --out");
-  app.add_option("--reward-epochs", opt.reward_epochs, "most epochs of a reward fit")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--reward-patience", opt.reward_patience, "early stopping of a reward fit")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--epochs", opt.train.epochs, "most epochs of an effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--patience", opt.train.patience, "early stopping of an effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--lr", opt.train.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--batch", opt.train.batch, "queries per step")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--reward-epochs", opt.task.reward_epochs, "most epochs of a reward fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--reward-patience", opt.task.reward_patience, "early stopping of a reward fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--epochs", opt.task.train.epochs, "most epochs of an effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--patience", opt.task.train.patience, "early stopping of an effectiveness fit")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", opt.task.train.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--batch", opt.task.train.batch, "queries per step")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--workers", s.workers, "candidates trained at once (threads)")
       ->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--num-aggregate", s.reinforce.num_aggregate, "samples per policy update")->check(CLI::PositiveNumber)->capture_default_str();
