@@ -166,11 +166,10 @@ void LossSearch::start(bool resume) {
         "{} already holds a search; pass --resume to continue it or choose another --out",
         out.string()));
   if (resume) {
-    const int64_t repeated_before = counters_.repeated;
-    restore();
+    const int64_t repeated = restore();
     if (config_.progress_seconds > 0)
       fmt::print(stderr, "[losssearch] resumed at candidate {} from the checkpoint; {} candidates judged after it are "
-                 "judged again\n", counters_.candidates, counters_.repeated - repeated_before);
+                 "judged again\n", counters_.candidates, repeated);
   } else {
     if (shared_) shared_auc_ = models::evaluate(*shared_, data_->valid).auc;
     std::ofstream(out / "candidates.jsonl", std::ios::trunc);
@@ -396,7 +395,7 @@ void LossSearch::checkpoint() {
   }
 }
 
-void LossSearch::restore() {
+int64_t LossSearch::restore() {
   const fs::path out(config_.out_dir), ckpt = out / "checkpoint";
   std::ifstream in(ckpt / "state.json");
   const nlohmann::json state = nlohmann::json::parse(in);
@@ -437,7 +436,8 @@ void LossSearch::restore() {
   jsonl_bytes_ = state.at("jsonl_bytes");
   if (!fs::exists(jsonl) || static_cast<int64_t>(fs::file_size(jsonl)) < jsonl_bytes_)
     throw std::runtime_error("--resume: " + jsonl.string() + " is shorter than its checkpoint");
-  counters_.repeated += count_lines_after(jsonl, jsonl_bytes_);
+  const int64_t repeated = count_lines_after(jsonl, jsonl_bytes_);
+  counters_.repeated += repeated;
   fs::resize_file(jsonl, static_cast<uintmax_t>(jsonl_bytes_));
   std::ifstream lines(jsonl);
   for (std::string line; std::getline(lines, line);) {
@@ -446,6 +446,7 @@ void LossSearch::restore() {
       evaluator_.remember(std::stoull(j.at("hash").get<std::string>(), nullptr, 16),
                           j.at("fingerprint").get<std::vector<double>>(), j.at("reward"));
   }
+  return repeated;
 }
 
 void LossSearch::report_progress(bool force) {

@@ -151,7 +151,7 @@ class LossSearch {
   void record(const std::vector<Token>& tokens, const Evaluation& e);
   void model_phase();
   void checkpoint();
-  void restore();
+  int64_t restore();  // returns the candidates it cut off, to be judged again
   void report_progress(bool force);
   double elapsed() const;
 
