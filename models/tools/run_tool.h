@@ -1,8 +1,9 @@
 // What every tool (losstrain, losstrain-mtl, lossrank, lossrank-eval, and the
-// search tools losssearch and lossrank-search) shares: their exit codes and how an exception out of a run becomes one (bad
-// input — the .loss, rendered with its file, line and column; a data file; a
-// setting the model cannot take — exits 2, a run that fails on good input,
-// such as diverged training, exits 1), and writing their JSON result.
+// search tools losssearch and lossrank-search) shares: their exit codes and
+// how an exception out of a run becomes one (bad input — the .loss, rendered
+// with its file, line and column; a data file; a setting the model cannot
+// take — exits 2, a run that fails on good input, such as diverged training,
+// exits 1), and writing their JSON result.
 #pragma once
 
 #include <cstdio>
