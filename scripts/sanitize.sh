@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kinds=("$@")
 ((${#kinds[@]})) || kinds=(thread address)
-scripts/setup.sh >/dev/null  # the packages (and the release build the stress runs use)
+scripts/setup.sh >/dev/null  # the packages the sanitizer builds need
 
 run_kind() {
   local kind=$1 dir=build-${1:0:1}san out=sanitize-out/$1
