@@ -1,7 +1,7 @@
 #include "models/mtl/mtl_model.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/activation.h>
 
 #include <functional>
@@ -43,13 +43,22 @@ at::Tensor FeatureEmbeddingImpl::forward(const at::Tensor& categorical, const at
   return at::cat(parts, 1);
 }
 
+at::Tensor SeededDropoutImpl::forward(const at::Tensor& x) {
+  if (!is_training() || p_ == 0 || x.numel() == 0) return x;
+  // torch::dropout's CPU path, step for step, with the model's generator.
+  at::Tensor noise = at::empty_like(x, at::MemoryFormat::Contiguous);
+  noise.bernoulli_(1 - p_, generator_);
+  noise.div_(1 - p_);
+  return x * noise;
+}
+
 torch::nn::Sequential mlp(int64_t input, const std::vector<int64_t>& hidden, double dropout, bool output) {
   torch::nn::Sequential net;
   for (int64_t size : hidden) {
     net->push_back(torch::nn::Linear(input, size));
     net->push_back(torch::nn::BatchNorm1d(size));
     net->push_back(torch::nn::ReLU());
-    net->push_back(torch::nn::Dropout(dropout));
+    net->push_back(SeededDropout(dropout));
     input = size;
   }
   if (output) net->push_back(torch::nn::Linear(input, 1));
@@ -106,7 +115,9 @@ std::shared_ptr<MtlModel> make_mtl_model(const std::string& kind, const ModelSha
     if (name != kind) continue;
     const std::unique_lock<std::mutex> lock = models::detail::lock_global_rng();
     at::manual_seed(seed);
-    return factory(shape);
+    std::shared_ptr<MtlModel> model = factory(shape);
+    model->use_dropout_generator(at::detail::getDefaultCPUGenerator().clone());
+    return model;
   }
   throw std::invalid_argument(
       fmt::format("unknown model '{}' (known: {})", kind, fmt::join(mtl_model_kinds(), ", ")));
@@ -120,7 +131,14 @@ std::shared_ptr<MtlModel> MtlModel::clone_model() const {
       if (name == kind_) copy = factory(shape_);
   }
   copy_state(*this, *copy);
+  if (dropout_generator_) copy->use_dropout_generator(dropout_generator_->clone());
   return copy;
+}
+
+void MtlModel::use_dropout_generator(at::Generator generator) {
+  for (const std::shared_ptr<torch::nn::Module>& m : modules(/*include_self=*/false))
+    if (auto* dropout = dynamic_cast<SeededDropoutImpl*>(m.get())) dropout->set_generator(generator);
+  dropout_generator_ = std::move(generator);
 }
 
 }  // namespace losscc::models::mtl

@@ -70,8 +70,25 @@ class FeatureEmbeddingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FeatureEmbedding);
 
-// Linear → BatchNorm1d → ReLU → Dropout per size in `hidden`, then (with
-// `output`) a Linear to one unit.
+// Dropout whose masks come from a generator the model owns
+// (MtlModel::use_dropout_generator), so that models trained on several
+// threads at once do not draw from one another's stream; LibTorch's global
+// generator until one is set. The same masks as torch::nn::Dropout given the
+// same generator state.
+class SeededDropoutImpl : public torch::nn::Module {
+ public:
+  explicit SeededDropoutImpl(double p) : p_(p) {}
+  at::Tensor forward(const at::Tensor& x);
+  void set_generator(at::Generator generator) { generator_ = std::move(generator); }
+
+ private:
+  double p_;
+  c10::optional<at::Generator> generator_;
+};
+TORCH_MODULE(SeededDropout);
+
+// Linear → BatchNorm1d → ReLU → SeededDropout per size in `hidden`, then
+// (with `output`) a Linear to one unit.
 torch::nn::Sequential mlp(int64_t input, const std::vector<int64_t>& hidden, double dropout, bool output);
 // The weight of the last Linear of an mlp().
 at::Tensor last_linear_weight(torch::nn::Sequential net);
@@ -88,9 +105,12 @@ class MtlModel : public torch::nn::Module {
 
   const std::string& kind() const { return kind_; }
   const ModelShape& shape() const { return shape_; }
-  // The same kind and shape with a deep copy of the parameters and buffers;
-  // leaves LibTorch's global generator as it was.
+  // The same kind and shape with a deep copy of the parameters and buffers
+  // (and of the dropout generator's state); leaves LibTorch's global
+  // generator as it was.
   std::shared_ptr<MtlModel> clone_model() const;
+  // Every SeededDropout of the model draws from `generator` from now on.
+  void use_dropout_generator(at::Generator generator);
 
  protected:
   MtlModel(std::string kind, ModelShape shape) : kind_(std::move(kind)), shape_(std::move(shape)) {}
@@ -98,6 +118,7 @@ class MtlModel : public torch::nn::Module {
  private:
   std::string kind_;
   ModelShape shape_;
+  c10::optional<at::Generator> dropout_generator_;
 };
 
 // Probabilities and logits from per-task logits [n, tasks].
@@ -107,7 +128,10 @@ MtlOutput from_logits(const at::Tensor& logits);
 const std::vector<std::string>& mtl_model_kinds();
 
 // A freshly initialised model; seeds LibTorch's global generator with `seed`
-// first, so the same arguments give the same model. Throws
+// first, so the same arguments give the same model, and gives the model its
+// own dropout generator, continuing from where the initialisation left the
+// global one (the masks a model seeded so drew before it had its own), so
+// that the same arguments also train the same way on any thread. Throws
 // std::invalid_argument for an unknown kind or a bad shape.
 std::shared_ptr<MtlModel> make_mtl_model(const std::string& kind, const ModelShape& shape, uint64_t seed);
 
