@@ -12,8 +12,6 @@
 
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
-#include "models/native_mf.h"
-#include "models/rec_model.h"
 
 namespace losscc::search {
 
@@ -36,11 +34,10 @@ double stddev(const std::vector<double>& v) {
 
 }  // namespace
 
-std::vector<NamedLoss> baseline_losses(const std::string& examples_dir) {
-  static const char* const kBaselines[] = {"bce", "mse", "hinge", "focal", "maxr", "sumr", "logmin"};
+std::vector<NamedLoss> example_losses(const std::string& examples_dir, const std::vector<std::string>& names) {
   std::vector<NamedLoss> out;
-  for (const char* name : kBaselines) {
-    const std::filesystem::path path = std::filesystem::path(examples_dir) / (std::string(name) + ".loss");
+  for (const std::string& name : names) {
+    const std::filesystem::path path = std::filesystem::path(examples_dir) / (name + ".loss");
     std::ifstream in(path);
     if (!in)
       throw std::runtime_error(fmt::format("baseline loss {} not found (set --examples)", path.string()));
@@ -49,18 +46,6 @@ std::vector<NamedLoss> baseline_losses(const std::string& examples_dir) {
     out.push_back({name, "baseline", text.str()});
   }
   return out;
-}
-
-models::FitResult fit_from_scratch(const models::Dataset& data, const LossFunction& fn,
-                                   const std::string& model_kind, uint64_t seed, const models::TrainConfig& train) {
-  models::TrainConfig config = train;
-  config.seed = seed;
-  if (model_kind == "biasedmf") {
-    models::NativeMfTrainer trainer(data.num_users, data.num_items, seed, fn, config);
-    return trainer.fit(data);
-  }
-  models::Trainer trainer(models::make_model(model_kind, data.num_users, data.num_items, seed), fn, config);
-  return trainer.fit(data);
 }
 
 nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
@@ -112,14 +97,11 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
   return rows;
 }
 
-nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
-                                  const EffectivenessConfig& config, const EffectProgress& progress,
-                                  const std::atomic<bool>& interrupt) {
-  const EffectFitter fit = [&](const LossFunction& fn, uint64_t seed) {
-    const models::FitResult result = fit_from_scratch(data, fn, config.model_kind, seed, config.train);
-    return EffectFit{result.to_json(), result.valid.auc, result.test.auc};
-  };
-  return effectiveness_rows(losses, config.seed, config.seeds, fit, progress, interrupt);
+std::string format_auc_row(const nlohmann::json& row) {
+  const std::string name = row.at("name").get<std::string>();
+  if (!row.contains("fit")) return fmt::format("{:<9} {}", name, row.value("error", std::string("?")));
+  return fmt::format("{:<9} test AUC {:.4f} ± {:.4f}", name, row.at("test_auc_mean").get<double>(),
+                     row.at("test_auc_std").get<double>());
 }
 
 std::string format_effectiveness_table(const nlohmann::json& rows) {

@@ -1,8 +1,9 @@
 // The effectiveness test (AutoLossGen, section 5): each found loss and each
-// baseline loss trains a fresh recommender from scratch to convergence
-// (early stopping on validation AUC) once per seed, and all are compared on
-// the test split in one table (mean and spread over the seeds). BiasedMF
-// trains natively (models/native_mf.h), the other models with the Trainer.
+// baseline loss trains a fresh model from scratch to convergence (early
+// stopping on the validation metric) once per seed, and all are compared on
+// the test split in one table (mean and spread over the seeds). How a loss
+// is fitted is the task family's (task.h); the rows, the progress lines and
+// the AUC table are shared here.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,8 +14,6 @@
 #include <vector>
 
 #include "compiler/ir/loss_function.h"
-#include "models/data/dataset.h"
-#include "models/trainer.h"
 
 namespace losscc::search {
 
@@ -22,24 +21,12 @@ struct NamedLoss {
   std::string name;    // "found-1", "bce", ...
   std::string origin;  // "search" or "baseline"
   std::string source;  // .loss text
-  double search_reward = -1;  // validation AUC during the search; -1 for baselines
+  double search_reward = -1;  // the search's reward; -1 for baselines
 };
 
-// The baselines: bce, mse, hinge, focal and AutoLossGen's maxr, sumr, logmin,
-// read from `examples_dir`/<name>.loss. A missing file throws with its path.
-std::vector<NamedLoss> baseline_losses(const std::string& examples_dir);
-
-struct EffectivenessConfig {
-  std::string model_kind = "biasedmf";
-  uint64_t seed = 1;          // fit k uses seed + k (initial model and batch order)
-  int seeds = 3;
-  models::TrainConfig train;  // epochs caps each fit
-};
-
-// One from-scratch fit of `fn` (the search's reward fits and the
-// effectiveness test share it). Throws models::NonFiniteLoss.
-models::FitResult fit_from_scratch(const models::Dataset& data, const LossFunction& fn,
-                                   const std::string& model_kind, uint64_t seed, const models::TrainConfig& train);
+// The losses `names` from `examples_dir`/<name>.loss, as baselines. A
+// missing file throws with its path (and says --examples sets the folder).
+std::vector<NamedLoss> example_losses(const std::string& examples_dir, const std::vector<std::string>& names);
 
 // One fit as the table shows it: `json` holds valid.auc, test.auc,
 // test.logloss, best_epoch and seconds (test.rmse where the model has it);
@@ -68,12 +55,12 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
                                   const EffectFitter& fit, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt, const std::string& metric = "auc");
 
-// effectiveness_rows() of from-scratch recommender fits (fit_from_scratch).
-nlohmann::json effectiveness_test(const models::Dataset& data, const std::vector<NamedLoss>& losses,
-                                  const EffectivenessConfig& config, const EffectProgress& progress,
-                                  const std::atomic<bool>& interrupt);
+// A row of AUC fits as one line ("bce   test AUC 0.7512 ± 0.0031"), or its error.
+std::string format_auc_row(const nlohmann::json& row);
 
-// The rows as a fixed-width text table, best test AUC first.
+// Rows of AUC fits (valid.auc, test.auc, test.logloss, best_epoch, seconds;
+// test.rmse where the model has it) as a fixed-width text table, best test
+// AUC first.
 std::string format_effectiveness_table(const nlohmann::json& rows);
 
 }  // namespace losscc::search

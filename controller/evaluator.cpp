@@ -4,15 +4,12 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
-#include <thread>
+#include <stdexcept>
 
 #include "compiler/ir/print.h"
 #include "compiler/passes/check.h"
 #include "compiler/passes/simplify.h"
-#include "models/trainer.h"
 
 namespace losscc::search {
 
@@ -54,8 +51,7 @@ std::optional<CandidateStatus> status_by_name(std::string_view name) {
 
 std::string hash_hex(uint64_t hash) { return fmt::format("{:016x}", hash); }
 
-Evaluator::Evaluator(EvaluatorConfig config, CandidateTrainer train)
-    : train_(std::move(train)), cache_(config.cache_capacity, config.fingerprint_tolerance) {}
+Evaluator::Evaluator(EvaluatorConfig config) : cache_(config.cache_capacity, config.fingerprint_tolerance) {}
 
 void Evaluator::remember(uint64_t hash, std::vector<double> fingerprint, double reward) {
   cache_.put(hash, std::move(fingerprint), reward);
@@ -82,90 +78,64 @@ Evaluator::Screened Evaluator::screen(const SearchSpace& space, const std::vecto
     if (hit->hash != e.hash) e.reason = "same gradient fingerprint as " + hash_hex(hit->hash);
     return s;
   }
-  s.to_train = std::move(fn);
+  s.to_train = true;
   return s;
 }
 
-// `outcome` is null when training threw `error`.
-void Evaluator::settle(Screened& s, const TrainOutcome* outcome, const std::string& error) {
+void Evaluator::settle(Screened& s, const WorkResult& result) {
   Evaluation& e = s.e;
   ++trainings_;
-  if (!outcome) {
-    e.reason = error;
+  if (result.failure != FitFailure::None) {
+    e.reason = result.error;
     return;
   }
-  e.compile_seconds = outcome->compile_seconds;
-  e.train_seconds = outcome->train_seconds;
-  if (!std::isfinite(outcome->reward)) {
+  e.compile_seconds = result.outcome.compile_seconds;
+  e.train_seconds = result.outcome.train_seconds;
+  if (!std::isfinite(result.outcome.reward)) {
     e.reason = "non-finite validation metric after training";
     return;
   }
   e.status = CandidateStatus::Trained;
-  e.reward = outcome->reward;
-  cache_.put(e.hash, e.fingerprint, outcome->reward);
+  e.reward = result.outcome.reward;
+  cache_.put(e.hash, e.fingerprint, result.outcome.reward);
 }
 
-Evaluation Evaluator::evaluate(const SearchSpace& space, const std::vector<Token>& tokens) {
-  return evaluate_batch(space, {tokens}, 1).front();
-}
-
-std::vector<Evaluation> Evaluator::evaluate_batch(const SearchSpace& space,
-                                                  const std::vector<std::vector<Token>>& batch, int workers) {
-  std::vector<Screened> screened;
-  std::vector<size_t> to_train;
+Evaluator::Pending Evaluator::screen_batch(const SearchSpace& space, const std::vector<std::vector<Token>>& batch,
+                                           int64_t first_id, int64_t phase) {
+  Pending p;
   for (const std::vector<Token>& tokens : batch) {
     Screened s = screen(space, tokens);
     if (s.to_train)
-      for (size_t j : to_train)
-        if (screened[j].e.hash == s.e.hash || same_fingerprint(screened[j].e.fingerprint, s.e.fingerprint)) {
+      for (size_t j : p.to_train)
+        if (p.screened[j].e.hash == s.e.hash || same_fingerprint(p.screened[j].e.fingerprint, s.e.fingerprint)) {
           s.same_as = static_cast<int>(j);
-          s.to_train.reset();
+          s.to_train = false;
           break;
         }
-    if (s.to_train) to_train.push_back(screened.size());
-    screened.push_back(std::move(s));
-  }
-
-  // Train: each worker takes the next untrained candidate.
-  std::vector<std::optional<TrainOutcome>> outcomes(screened.size());
-  std::vector<std::string> errors(screened.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t k; (k = next.fetch_add(1)) < to_train.size();) {
-      const size_t i = to_train[k];
-      try {
-        outcomes[i] = train_(*screened[i].to_train);
-      } catch (const models::NonFiniteLoss& error) {
-        errors[i] = std::string("non-finite loss during training: ") + error.what();
-      }
+    if (s.to_train) {
+      p.to_train.push_back(p.screened.size());
+      p.items.push_back({first_id + static_cast<int64_t>(p.screened.size()), s.e.source, phase});
     }
-  };
-  const size_t threads = std::min<size_t>(std::max(workers, 1), to_train.size());
-  if (threads <= 1) {
-    work();
-  } else {
-    std::vector<std::thread> pool;
-    std::vector<std::exception_ptr> failures(threads);
-    for (size_t t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] {
-        try {
-          work();
-        } catch (...) {
-          failures[t] = std::current_exception();
-        }
-      });
-    for (std::thread& t : pool) t.join();
-    for (const std::exception_ptr& f : failures)
-      if (f) std::rethrow_exception(f);
+    p.screened.push_back(std::move(s));
   }
+  return p;
+}
 
+std::vector<Evaluation> Evaluator::settle_batch(Pending p, const std::vector<WorkResult>& results) {
+  if (results.size() != p.items.size())
+    throw std::invalid_argument(
+        fmt::format("{} results for a round of {} work items", results.size(), p.items.size()));
+  for (size_t k = 0; k < p.items.size(); ++k)
+    if (results[k].id != p.items[k].id)
+      throw std::invalid_argument(fmt::format("result {} is for candidate {}, expected candidate {} (results must "
+                                              "answer the round's work items in order)",
+                                              k, results[k].id, p.items[k].id));
   // Settle every training first: a repeat reads its first's outcome, which
   // must not have been moved into `out` yet.
-  for (size_t i = 0; i < screened.size(); ++i)
-    if (screened[i].to_train) settle(screened[i], outcomes[i] ? &*outcomes[i] : nullptr, errors[i]);
-  for (Screened& s : screened) {
+  for (size_t k = 0; k < p.to_train.size(); ++k) settle(p.screened[p.to_train[k]], results[k]);
+  for (Screened& s : p.screened) {
     if (s.same_as >= 0) {
-      const Evaluation& first = screened[static_cast<size_t>(s.same_as)].e;
+      const Evaluation& first = p.screened[static_cast<size_t>(s.same_as)].e;
       if (first.reward) {
         s.e.status = CandidateStatus::Duplicate;
         s.e.reward = first.reward;
@@ -176,8 +146,22 @@ std::vector<Evaluation> Evaluator::evaluate_batch(const SearchSpace& space,
     }
   }
   std::vector<Evaluation> out;
-  for (Screened& s : screened) out.push_back(std::move(s.e));
+  for (Screened& s : p.screened) out.push_back(std::move(s.e));
   return out;
+}
+
+std::vector<Evaluation> Evaluator::evaluate_batch(const SearchSpace& space,
+                                                  const std::vector<std::vector<Token>>& batch,
+                                                  const SearchTask& task, Executor& executor, int64_t first_id,
+                                                  int64_t phase) {
+  Pending p = screen_batch(space, batch, first_id, phase);
+  const std::vector<WorkResult> results = executor.run(task, p.items);
+  return settle_batch(std::move(p), results);
+}
+
+Evaluation Evaluator::evaluate(const SearchSpace& space, const std::vector<Token>& tokens, const SearchTask& task,
+                               Executor& executor) {
+  return evaluate_batch(space, {tokens}, task, executor).front();
 }
 
 }  // namespace losscc::search

@@ -6,15 +6,15 @@
 //      NaN everywhere probed, is rejected without training;
 //   3. a loss already trained (same canonical hash, or same fingerprint within
 //      tolerance) gets its cached reward, without training;
-//   4. otherwise the CandidateTrainer trains a recommender with it and
-//      returns the validation AUC; a non-finite loss during training rejects
+//   4. otherwise it becomes a work item: the executor has the task fit it
+//      and measure its reward; a non-finite loss or a compile error rejects
 //      the candidate (never a crash).
 //
 // evaluate_batch() judges several candidates at once: steps 1–3 in order on
 // the calling thread (a candidate that repeats an earlier one of the same
-// batch waits for its reward), the trainings on up to `workers` threads, the
-// results settled in order, so a batch gives the same outcome as evaluating
-// its candidates one by one.
+// batch waits for its reward), the fits by the executor, the results settled
+// in order, so a batch gives the same outcome as evaluating its candidates
+// one by one, whatever the executor.
 //
 // Reward filtering is the searcher's business (it needs the baseline), so an
 // Evaluation is Trained, Duplicate or Invalid; the loop may mark it Filtered.
@@ -30,24 +30,16 @@
 #include <vector>
 
 #include "compiler/ir/loss_function.h"
+#include "controller/executor.h"
 #include "controller/reward_cache.h"
 #include "controller/space/search_space.h"
+#include "controller/task.h"
 
 namespace losscc::search {
 
 enum class CandidateStatus { Trained, Duplicate, Invalid, Filtered };
 std::string_view status_name(CandidateStatus s);
 std::optional<CandidateStatus> status_by_name(std::string_view name);
-
-// What training one candidate produced. A CandidateTrainer given to
-// evaluate_batch() with workers > 1 runs on several threads at once. Throwing models::NonFiniteLoss (or
-// returning a non-finite reward) rejects the candidate.
-struct TrainOutcome {
-  double reward = 0;           // validation AUC of the trained copy
-  double compile_seconds = 0;  // building the loss's kernel
-  double train_seconds = 0;
-};
-using CandidateTrainer = std::function<TrainOutcome(const LossFunction& simplified)>;
 
 struct Evaluation {
   CandidateStatus status = CandidateStatus::Invalid;
@@ -66,10 +58,36 @@ struct EvaluatorConfig {
 
 class Evaluator {
  public:
-  Evaluator(EvaluatorConfig config, CandidateTrainer train);
-  Evaluation evaluate(const SearchSpace& space, const std::vector<Token>& tokens);
-  std::vector<Evaluation> evaluate_batch(const SearchSpace& space,
-                                         const std::vector<std::vector<Token>>& batch, int workers);
+  explicit Evaluator(EvaluatorConfig config);
+
+  // Steps 1–3 of one candidate: the evaluation so far and whether it must
+  // be fitted.
+  struct Screened {
+    Evaluation e;
+    bool to_train = false;
+    int same_as = -1;  // index of an earlier candidate of the batch it repeats
+  };
+  // A batch screened and waiting for its fits: `items` are the candidates
+  // to fit, numbered first_id + their index in the batch.
+  struct Pending {
+    std::vector<Screened> screened;
+    std::vector<size_t> to_train;  // indices into `screened`, one per item
+    std::vector<WorkItem> items;
+  };
+  Pending screen_batch(const SearchSpace& space, const std::vector<std::vector<Token>>& batch, int64_t first_id,
+                       int64_t phase);
+  // The batch's evaluations in proposal order, given its items' results.
+  // Throws std::invalid_argument unless `results` answer the items one for
+  // one, in order (an executor's or a Python driver's mistake).
+  std::vector<Evaluation> settle_batch(Pending batch, const std::vector<WorkResult>& results);
+
+  // Screen, fit on `executor`, settle.
+  std::vector<Evaluation> evaluate_batch(const SearchSpace& space, const std::vector<std::vector<Token>>& batch,
+                                         const SearchTask& task, Executor& executor, int64_t first_id = 0,
+                                         int64_t phase = 0);
+  Evaluation evaluate(const SearchSpace& space, const std::vector<Token>& tokens, const SearchTask& task,
+                      Executor& executor);
+
   // Rebuilding the cache on resume: a loss trained earlier with this reward.
   void remember(uint64_t hash, std::vector<double> fingerprint, double reward);
 
@@ -77,16 +95,9 @@ class Evaluator {
   const RewardCache& cache() const { return cache_; }
 
  private:
-  // Steps 1–3: the evaluation so far and, when it must be trained, the loss.
-  struct Screened {
-    Evaluation e;
-    std::optional<LossFunction> to_train;
-    int same_as = -1;  // index of an earlier candidate of the batch it repeats
-  };
   Screened screen(const SearchSpace& space, const std::vector<Token>& tokens);
-  void settle(Screened& s, const TrainOutcome* outcome, const std::string& error);
+  void settle(Screened& s, const WorkResult& result);
 
-  CandidateTrainer train_;
   RewardCache cache_;
   int64_t trainings_ = 0;
 };

@@ -8,7 +8,6 @@
 #include <limits>
 #include <stdexcept>
 
-#include "models/trainer.h"
 
 namespace losscc::search {
 
@@ -55,24 +54,34 @@ EffectFit fit_task_from_scratch(const mtl::MtlDataset& data, const MtlTaskConfig
   return out;
 }
 
-CandidateTrainer mtl_task_trainer(const mtl::MtlDataset& data, const MtlTaskConfig& config, uint64_t seed, int epochs,
-                                  int patience) {
-  return [&data, &config, seed, epochs, patience](const LossFunction& fn) {
-    // The trainer compiles the fused program of all task losses; that time
-    // counts as training here.
-    const auto start = std::chrono::steady_clock::now();
-    TrainOutcome out;
-    out.reward = fit_task_from_scratch(data, config, fn, seed, epochs, patience).valid;
-    out.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return out;
-  };
+MtlTask::MtlTask(const mtl::MtlDataset& data, MtlTaskConfig config) : data_(data), config_(std::move(config)) {
+  task_column(data_, config_.task);
 }
 
-nlohmann::json mtl_task_effectiveness(const mtl::MtlDataset& data, const MtlTaskConfig& config,
-                                      const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
-                                      const EffectProgress& progress, const std::atomic<bool>& interrupt) {
+nlohmann::json MtlTask::identity() const {
+  return {{"data", fmt::format("{} task {}", data_.name, config_.task)}, {"model", config_.model},
+          {"reward_epochs", config_.reward_epochs}, {"reward_patience", config_.reward_patience},
+          {"fit_seed", config_.seed}, {"train", config_.train.to_json()}};
+}
+
+TrainOutcome MtlTask::reward(const LossFunction& fn, const WorkItem&) const {
+  // The trainer compiles the fused program of all task losses; that time
+  // counts as training here.
+  const auto start = std::chrono::steady_clock::now();
+  TrainOutcome out;
+  out.reward = fit_task_from_scratch(data_, config_, fn, config_.seed, config_.reward_epochs, config_.reward_patience).valid;
+  out.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+std::vector<NamedLoss> MtlTask::baselines(const std::string& examples_dir) const {
+  return example_losses(examples_dir, {"bce", "mse", "hinge", "focal", "maxr", "sumr", "logmin"});
+}
+
+nlohmann::json MtlTask::effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+                                      const EffectProgress& progress, const std::atomic<bool>& interrupt) const {
   const EffectFitter fit = [&](const LossFunction& fn, uint64_t s) {
-    return fit_task_from_scratch(data, config, fn, s, config.train.epochs, config.train.patience);
+    return fit_task_from_scratch(data_, config_, fn, s, config_.train.epochs, config_.train.patience);
   };
   return effectiveness_rows(losses, seed, seeds, fit, progress, interrupt);
 }

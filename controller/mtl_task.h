@@ -5,9 +5,8 @@
 // epochs, so the search ranks a task loss by what it does for its own task;
 // the effectiveness test reports that task's test AUC at the same epoch.
 //
-// The search loop, the controller and the checkpoints are the recommender
-// search's (search.h): LossSearch takes mtl_task_trainer() as its candidate
-// trainer.
+// The search runs it as MtlTask (task.h); its candidates are pointwise
+// losses, compared with the recommender's classic ones.
 #pragma once
 
 #include <atomic>
@@ -18,8 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller/effectiveness.h"
-#include "controller/evaluator.h"
+#include "controller/task.h"
 #include "models/mtl/mtl_trainer.h"
 
 namespace losscc::search {
@@ -31,6 +29,8 @@ struct MtlTaskConfig {
   models::mtl::WeightingConfig weighting;    // equal by default
   models::mtl::MtlTrainConfig train;         // epochs and patience: the effectiveness fits'
   std::vector<LossFunction> task_losses;     // one per task; the searched task's entry is replaced
+  int reward_epochs = 4, reward_patience = 2;
+  uint64_t seed = 1;                         // the reward fits' model and batch order
 };
 
 // The task's column in `data`. Throws std::invalid_argument naming the tasks.
@@ -44,16 +44,27 @@ int64_t task_column(const models::mtl::MtlDataset& data, const std::string& task
 EffectFit fit_task_from_scratch(const models::mtl::MtlDataset& data, const MtlTaskConfig& config,
                                 const LossFunction& candidate, uint64_t seed, int epochs, int patience);
 
-// The search's candidate trainer: fit_task_from_scratch() from `seed` with
-// the reward fits' epochs and patience; the reward is the validation AUC.
-// `data` and `config` must outlive it.
-CandidateTrainer mtl_task_trainer(const models::mtl::MtlDataset& data, const MtlTaskConfig& config, uint64_t seed,
-                                  int epochs, int patience);
+class MtlTask : public SearchTask {
+ public:
+  // `data` must outlive the task. Throws std::invalid_argument for a task
+  // the data does not have.
+  MtlTask(const models::mtl::MtlDataset& data, MtlTaskConfig config);
 
-// The effectiveness test of task losses: effectiveness_rows() of
-// fit_task_from_scratch() with config.train's epochs and patience.
-nlohmann::json mtl_task_effectiveness(const models::mtl::MtlDataset& data, const MtlTaskConfig& config,
-                                      const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
-                                      const EffectProgress& progress, const std::atomic<bool>& interrupt);
+  std::string name() const override { return "mtl"; }
+  std::string reward_name() const override { return "validation AUC"; }
+  nlohmann::json identity() const override;
+  // fit_task_from_scratch() from config.seed with the reward fits' epochs
+  // and patience; the reward is the task's validation AUC.
+  TrainOutcome reward(const LossFunction& fn, const WorkItem& item) const override;
+
+  std::vector<NamedLoss> baselines(const std::string& examples_dir) const override;
+  // fit_task_from_scratch() with config.train's epochs and patience.
+  nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+                               const EffectProgress& progress, const std::atomic<bool>& interrupt) const override;
+
+ private:
+  const models::mtl::MtlDataset& data_;
+  MtlTaskConfig config_;
+};
 
 }  // namespace losscc::search

@@ -3,9 +3,9 @@
 // validation NDCG@10 (standard convention); the effectiveness test fits each
 // loss to convergence and reports NDCG on the test split.
 //
-// The search loop is the recommender search's (search.h): LossSearch takes
-// rank_task_trainer() as its candidate trainer, as it takes mtl_task_trainer()
-// for a task of a multi-task model.
+// Its candidates live in the ranking space (search_space.h), which has no
+// masks. The classic losses it is compared with: rank_mse, ranknet,
+// rank_hinge, lambdarank, listnet, listmle, approx_ndcg.
 #pragma once
 
 #include <atomic>
@@ -15,8 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller/effectiveness.h"
-#include "controller/evaluator.h"
+#include "controller/task.h"
 #include "models/ltr/ltr_trainer.h"
 
 namespace losscc::search {
@@ -24,10 +23,8 @@ namespace losscc::search {
 struct RankTaskConfig {
   std::string model = "mlp";              // models::ltr::scorer_kinds()
   models::ltr::ScorerShape shape;         // dims come from the data
-  models::ltr::LtrTrainConfig train;      // the effectiveness fits' epochs and patience; seed: every fit's
+  models::ltr::LtrTrainConfig train;      // the effectiveness fits' epochs and patience; seed: the reward fits'
   int reward_epochs = 20, reward_patience = 5;
-  // What the rewards train on, for the checkpoint's identity.
-  nlohmann::json identity(const std::string& data_name) const;
 };
 
 // One fit from scratch of a `config.model` scorer from `seed` (initialisation
@@ -36,16 +33,31 @@ struct RankTaskConfig {
 models::ltr::LtrTrainer::FitResult fit_ranker(const models::ltr::LtrDataset& data, const RankTaskConfig& config,
                                               const LossFunction& fn, int epochs, int patience, uint64_t seed);
 
-// The search's candidate trainer: fit_ranker() with the reward fits' epochs
-// and patience from config.train.seed; the reward is the validation NDCG@10
-// at the best epoch. `data` and `config` must outlive it.
-CandidateTrainer rank_task_trainer(const models::ltr::LtrDataset& data, const RankTaskConfig& config);
+class RankTask : public SearchTask {
+ public:
+  // `data` must outlive the task.
+  RankTask(const models::ltr::LtrDataset& data, RankTaskConfig config) : data_(data), config_(std::move(config)) {}
 
-// The effectiveness test of ranking losses: effectiveness_rows() of
-// fit_ranker() to convergence, metric "ndcg@10"; each fit's json is the
-// trainer's result without its history.
-nlohmann::json rank_task_effectiveness(const models::ltr::LtrDataset& data, const RankTaskConfig& config,
-                                       const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
-                                       const EffectProgress& progress, const std::atomic<bool>& interrupt);
+  std::string name() const override { return "rank"; }
+  std::string reward_name() const override { return "validation NDCG@10"; }
+  bool ranking_space() const override { return true; }
+  nlohmann::json identity() const override;
+  // fit_ranker() with the reward fits' epochs and patience from
+  // config.train.seed; the reward is the validation NDCG@10 (standard
+  // convention) at the best epoch.
+  TrainOutcome reward(const LossFunction& fn, const WorkItem& item) const override;
+
+  std::vector<NamedLoss> baselines(const std::string& examples_dir) const override;
+  // fit_ranker() to convergence, metric "ndcg@10"; each fit's json is the
+  // trainer's result without its history.
+  nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+                               const EffectProgress& progress, const std::atomic<bool>& interrupt) const override;
+  std::string format_row(const nlohmann::json& row) const override;
+  std::string format_table(const nlohmann::json& rows) const override;
+
+ private:
+  const models::ltr::LtrDataset& data_;
+  RankTaskConfig config_;
+};
 
 }  // namespace losscc::search

@@ -36,6 +36,7 @@
 #include "compiler/passes/check.h"
 #include "compiler/passes/simplify.h"
 #include "controller/effectiveness.h"
+#include "controller/rec_task.h"
 #include "controller/search.h"
 #include "controller/space/viable_tokens.h"
 #include "models/data/load_dataset.h"
@@ -115,19 +116,19 @@ int main(int argc, char** argv) {
   try {
     at::set_num_threads(1);
     const models::Dataset data = data_dir == "synthetic" ? models::synthetic_dataset() : models::load_dataset(data_dir);
-    SearchConfig config;  // the search's defaults, as losssearch sets them
+    RecTaskConfig config;  // the search's defaults, as losssearch sets them
     config.train.optimizer = "adam";
     config.train.lr = 0.01;
 
     // The panel.
     std::vector<PanelLoss> panel;
     std::vector<std::vector<double>> fingerprints;
-    for (const NamedLoss& b : baseline_losses(std::string(LOSSCC_SOURCE_DIR) + "/examples")) {
+    for (const NamedLoss& b : RecTask(data, config).baselines(std::string(LOSSCC_SOURCE_DIR) + "/examples")) {
       PanelLoss p{b.name, "example", b.source, parse_loss(b.source, b.name + ".loss"), {}, {}, {}, {}, 0};
       fingerprints.push_back(gradient_fingerprint(simplify(p.fn)));
       panel.push_back(std::move(p));
     }
-    const SearchSpace space(config.layers, config.extended);
+    const SearchSpace space(SearchConfig{}.layers, SearchConfig{}.extended);
     ViableTokens viable(space);
     std::mt19937_64 rng(sample_seed);
     int drawn = 0;
@@ -152,7 +153,7 @@ int main(int argc, char** argv) {
       for (size_t k; (k = next.fetch_add(1)) < panel.size();) {
         PanelLoss& p = panel[k];
         for (int epochs : reward_epochs) {
-          SearchConfig c = config;
+          RecTaskConfig c = config;
           c.reward_epochs = epochs;
           c.reward_patience = std::min(config.reward_patience, epochs);
           const auto start = std::chrono::steady_clock::now();
@@ -170,7 +171,7 @@ int main(int argc, char** argv) {
         const auto start = std::chrono::steady_clock::now();
         for (int s = 0; s < seeds; ++s) {
           try {
-            const models::FitResult fit = fit_from_scratch(data, p.fn, config.model_kind, config.seed + s, train);
+            const models::FitResult fit = fit_from_scratch(data, p.fn, config.model, config.seed + s, train);
             p.test_auc.push_back(fit.test.auc);
             p.valid_auc.push_back(fit.valid.auc);
           } catch (const models::NonFiniteLoss&) {

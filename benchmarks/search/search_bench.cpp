@@ -42,6 +42,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "controller/rec_task.h"
 #include "controller/search.h"
 #include "models/data/load_dataset.h"
 #include "models/data/synthetic.h"
@@ -163,12 +164,20 @@ struct RunResult {
   std::vector<Row> rows;
 };
 
+// A search's settings and its recommender task's.
+struct BenchConfig : SearchConfig {
+  RecTaskConfig rec;
+};
+
 // Runs one search to config.budget_candidates in config.out_dir (a fresh
 // folder, or the checkpoint there when `resume`).
-RunResult run_search(const SearchConfig& config, const models::Dataset& data, bool resume) {
+RunResult run_search(const BenchConfig& config, const models::Dataset& data, bool resume) {
   const std::atomic<bool> never{false};
   const auto t0 = std::chrono::steady_clock::now();
-  LossSearch search(config, data);
+  RecTaskConfig rec = config.rec;
+  rec.seed = config.seed;
+  RecTask task(data, rec);
+  LossSearch search(config, task);
   search.start(resume);
   search.run(never);
   RunResult r;
@@ -280,21 +289,21 @@ class Bench {
  public:
   Bench(Options opt, fs::path scratch) : opt_(std::move(opt)), scratch_(std::move(scratch)) {}
 
-  SearchConfig base(const std::string& name, const std::string& searcher) const {
-    SearchConfig c;
+  BenchConfig base(const std::string& name, const std::string& searcher) const {
+    BenchConfig c;
     c.searcher = searcher;
     c.layers = opt_.layers;
     c.seed = opt_.seed;
-    c.candidate_steps = opt_.train_steps;
-    c.train.optimizer = opt_.optimizer;
-    c.train.lr = opt_.lr;
-    c.train.epochs = 1;
+    c.rec.candidate_steps = opt_.train_steps;
+    c.rec.train.optimizer = opt_.optimizer;
+    c.rec.train.lr = opt_.lr;
+    c.rec.train.epochs = 1;
     c.progress_seconds = 0;
     c.out_dir = (scratch_ / name).string();
     return c;
   }
 
-  void done(const SearchConfig& c) const {
+  void done(const BenchConfig& c) const {
     if (!opt_.keep) fs::remove_all(c.out_dir);
   }
 
@@ -303,7 +312,7 @@ class Bench {
     std::vector<double> per_min, trained_per_min;
     std::vector<Row> rows_all;
     for (int rep = 0; rep < opt_.repeats; ++rep) {
-      SearchConfig c = base(fmt::format("throughput-{}", rep), "rl");
+      BenchConfig c = base(fmt::format("throughput-{}", rep), "rl");
       c.budget_candidates = opt_.throughput_candidates;
       const RunResult r = run_search(c, data, false);
       const std::vector<Row> rows = read_rows(c.out_dir);
@@ -336,9 +345,9 @@ class Bench {
   }
 
   json memory(const models::Dataset& data) {
-    SearchConfig c = base("memory", "rl");
-    c.candidate_steps = 1;
-    c.model_steps = 1;
+    BenchConfig c = base("memory", "rl");
+    c.rec.candidate_steps = 1;
+    c.rec.model_steps = 1;
     json points = json::array();
     const double before = proc_status_mib("VmRSS");
     bool resume = false;
@@ -374,10 +383,10 @@ class Bench {
       std::vector<json> curves;
       std::map<std::string, std::vector<double>> run_totals;
       for (int s = 0; s < opt_.compare_seeds; ++s) {
-        SearchConfig c = base(fmt::format("compare-{}-{}", name, s), name);
+        BenchConfig c = base(fmt::format("compare-{}-{}", name, s), name);
         c.seed = opt_.seed + static_cast<uint64_t>(s);
         c.budget_candidates = opt_.compare_candidates;
-        c.model_steps = opt_.compare_model_steps;
+        c.rec.model_steps = opt_.compare_model_steps;
         const RunResult r = run_search(c, data, false);
         const std::vector<Row> rows = read_rows(c.out_dir);
         curves.push_back(windows(rows, opt_.window));

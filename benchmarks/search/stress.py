@@ -3,14 +3,14 @@
 counting the ones that crash.
 
 A search is a long unattended job, so a crash that one run in a hundred meets
-is a bug. Each run is a whole `losssearch` / `lossrank-search` process with a
+is a bug. Each run is a whole `losssearch` process with a
 random seed and 2 or 4 workers, cycling through the three task families:
 
   rec-filmtrust  losssearch on a generated recommendation set shaped like
                  FilmTrust (1,508 users, 2,071 items, ~32k training rows)
   rec-synthetic  losssearch on the built-in synthetic set (300 users, 400 items)
-  rank           lossrank-search on the built-in synthetic LETOR set
-  mtl            losssearch --mtl-task pay on the built-in synthetic sessions
+  rank           losssearch --task rank on the built-in synthetic LETOR set
+  mtl            losssearch --task mtl --target pay on the built-in synthetic sessions
 
 A run counts as a crash when its process dies by a signal (SIGSEGV, SIGABRT,
 ...), as a failure when it exits non-zero otherwise, and as clean when it
@@ -77,8 +77,8 @@ def command(build: Path, family: str, seed: int, workers: int, seconds: float, o
     if family == "rec-synthetic":
         return [search] + common + quick_effect
     if family == "mtl":
-        return [search, "--mtl-task", "pay"] + common + quick_effect
-    return [str(build / "controller" / "lossrank-search"), "--synthetic", "--epochs", "1"] + common
+        return [search, "--task", "mtl", "--target", "pay"] + common + quick_effect
+    return [search, "--task", "rank"] + common + quick_effect
 
 
 def candidates_in(out: Path) -> int:
@@ -106,9 +106,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown families {sorted(unknown)} (known: {', '.join(FAMILIES)})")
     workers = [int(w) for w in args.workers.split(",")]
-    for tool in ("losssearch", "lossrank-search"):
-        if not (args.build / "controller" / tool).exists():
-            parser.error(f"{args.build / 'controller' / tool} not found (build first, or pass --build)")
+    if not (args.build / "controller" / "losssearch").exists():
+        parser.error(f"{args.build / 'controller' / 'losssearch'} not found (build first, or pass --build)")
 
     root = Path(tempfile.mkdtemp(prefix="losscc-stress-"))
     data = write_filmtrust_like(root / "filmtrust-like")

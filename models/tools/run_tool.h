@@ -1,5 +1,5 @@
-// What every tool (losstrain, losstrain-mtl, lossrank, lossrank-eval, and the
-// search tools losssearch and lossrank-search) shares: their exit codes and
+// What every tool (losstrain, losstrain-mtl, lossrank, lossrank-eval and the
+// search tool losssearch) shares: their exit codes and
 // how an exception out of a run becomes one (bad input — the .loss, rendered
 // with its file, line and column; a data file; a setting the model cannot
 // take — exits 2, a run that fails on good input, such as diverged training,

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -78,19 +80,25 @@ TEST_CASE("a task's reward is its own best validation AUC of a fit from the seed
   CHECK(fit.json.at("valid").at("auc").get<double>() == fit.valid);
 
   // The reward the search sees is that validation AUC.
-  const CandidateTrainer trainer_fn = mtl_task_trainer(data, config, 5, 3, 3);
-  CHECK(trainer_fn(mse).reward == doctest::Approx(best).epsilon(1e-12));
+  MtlTaskConfig reward_config = config;
+  reward_config.seed = 5;
+  reward_config.reward_epochs = reward_config.reward_patience = 3;
+  const MtlTask task(data, reward_config);
+  CHECK(task.reward(mse, {}).reward == doctest::Approx(best).epsilon(1e-12));
 }
 
 TEST_CASE("an unknown task is refused with the tasks named") {
   const mtl::MtlDataset& data = tiny_sessions();
   CHECK_THROWS_WITH_AS(task_column(data, "buy"), doctest::Contains("tasks: click, pay"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(MtlTask(data, tiny_config("buy")), doctest::Contains("tasks: click, pay"),
+                       std::invalid_argument);
 }
 
-TEST_CASE("the loss search runs on a multi-task model's task through the caller's trainer") {
+TEST_CASE("the loss search runs on a multi-task model's task") {
   at::set_num_threads(1);
   const mtl::MtlDataset& data = tiny_sessions();
-  const MtlTaskConfig mtl_config = tiny_config("click");
+  MtlTaskConfig mtl_config = tiny_config("click");
+  mtl_config.reward_epochs = mtl_config.reward_patience = 1;
   SearchConfig config;
   config.searcher = "random";
   config.layers = 3;
@@ -100,7 +108,8 @@ TEST_CASE("the loss search runs on a multi-task model's task through the caller'
   config.out_dir = (fs::temp_directory_path() / "losscc-controller-test-mtl-task").string();
   fs::remove_all(config.out_dir);
 
-  LossSearch search(config, "synthetic-sessions task click", mtl_task_trainer(data, mtl_config, config.seed, 1, 1));
+  MtlTask task(data, mtl_config);
+  LossSearch search(config, task);
   search.start(false);
   const std::atomic<bool> never{false};
   CHECK(search.run(never) == LossSearch::Stop::Budget);
@@ -109,12 +118,30 @@ TEST_CASE("the loss search runs on a multi-task model's task through the caller'
   CHECK(search.top().front().reward > 0.4);
   CHECK(search.top().front().reward <= 1.0);
   std::ifstream state(fs::path(config.out_dir) / "checkpoint" / "state.json");
-  CHECK(nlohmann::json::parse(state).at("identity").at("data") == "synthetic-sessions task click");
+  const nlohmann::json identity = nlohmann::json::parse(state).at("identity");
+  CHECK(identity.at("task") == "mtl");
+  CHECK(identity.at("data") == data.name + " task click");
   // No shared model: nothing but the searcher's tensors in the checkpoint.
   for (const auto& entry : fs::directory_iterator(fs::path(config.out_dir) / "checkpoint"))
     CHECK(entry.path().filename().string().rfind("model-", 0) != 0);
+}
 
-  SearchConfig shared = config;
-  shared.reward = "shared";
-  CHECK_THROWS_AS(LossSearch(shared, "x", mtl_task_trainer(data, mtl_config, 1, 1, 1)), std::invalid_argument);
+TEST_CASE("multi-task fits on two threads at once give what they give one at a time") {
+  // Each model draws its dropout masks from its own generator: concurrent
+  // fits used to draw from LibTorch's global one and change each other's.
+  at::set_num_threads(1);
+  const mtl::MtlDataset& data = tiny_sessions();
+  MtlTaskConfig config = tiny_config("click");
+  config.shape.dropout = 0.3;
+  config.reward_epochs = config.reward_patience = 2;
+  const MtlTask task(data, config);
+  const std::vector<LossFunction> losses = {parse_loss("(pred - label)^2", "mse.loss"),
+                                            parse_loss("-label * log(pred) - (1 - label) * log(1 - pred)", "bce.loss")};
+  std::vector<double> alone, together(losses.size());
+  for (const LossFunction& fn : losses) alone.push_back(task.reward(fn, {}).reward);
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < losses.size(); ++k)
+    threads.emplace_back([&, k] { together[k] = task.reward(losses[k], {}).reward; });
+  for (std::thread& t : threads) t.join();
+  CHECK(together == alone);
 }

@@ -93,30 +93,31 @@ TEST_CASE("ranking space: random programs decode to ranking losses without level
   CHECK_THROWS_AS(ViableTokens{space}, std::invalid_argument);
 }
 
-TEST_CASE("a ranking search with its own trainer writes candidates.jsonl and best.loss") {
+TEST_CASE("a search in the ranking space writes candidates.jsonl and best.loss") {
   const fs::path dir = fs::temp_directory_path() / "losscc-controller-test-ranking";
   fs::remove_all(dir);
   SearchConfig config;
-  config.ranking = true;
-  config.policy.mask = false;
   config.searcher = "random";
   config.layers = 3;
   config.workers = 1;
   config.budget_candidates = 60;
   config.progress_seconds = 0;
   config.out_dir = dir.string();
-  models::Dataset none;
-  CHECK_THROWS_AS(LossSearch(config, none), std::invalid_argument);  // no trainer
-  config.policy.mask = true;
-  CHECK_THROWS_AS(LossSearch(config, "lists", [](const LossFunction&) { return TrainOutcome{}; }),
-                  std::invalid_argument);  // masks do not apply
-  config.policy.mask = false;
   int trainings = 0;
-  LossSearch search(config, "lists", [&](const LossFunction& fn) {
+  // A ranking task of the caller's, whose reward counts its fits.
+  class Lists : public FunctionTask {
+   public:
+    using FunctionTask::FunctionTask;
+    std::string reward_name() const override { return "validation NDCG@10"; }
+  } task("lists", [&](const LossFunction& fn) {
     ++trainings;
     CHECK(fn.grouped());
     return TrainOutcome{0.5 + 0.001 * trainings, 0, 0};
-  });
+  }, true);
+  config.policy.mask = true;
+  CHECK_THROWS_AS(LossSearch(config, task), std::invalid_argument);  // masks do not apply
+  config.policy.mask = false;
+  LossSearch search(config, task);
   search.start(false);
   std::atomic<bool> stop{false};
   CHECK(search.run(stop) == LossSearch::Stop::Budget);

@@ -13,7 +13,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "compiler/ir/print.h"
+#include "compiler/language/parse.h"
+#include "compiler/passes/simplify.h"
 #include "controller/evaluator.h"
+#include "controller/rec_task.h"
 #include "controller/search.h"
 #include "models/data/synthetic.h"
 #include "models/trainer.h"
@@ -45,28 +49,30 @@ fs::path fresh_dir(const std::string& name) {
 TEST_CASE("invalid and duplicate candidates never reach training") {
   SearchSpace space(3);
   int trainings = 0;
-  Evaluator evaluator({}, [&](const LossFunction&) {
+  FunctionTask task("none", [&](const LossFunction&) {
     ++trainings;
     return TrainOutcome{0.75, 0, 0};
   });
+  ThreadExecutor threads(1);
+  Evaluator evaluator({});
   // (pred + -label)^2 and (-label + pred)^2: one canonical loss.
   const std::vector<Token> mse = {op(space, "neg", 1), op(space, "add", 0, 3), op(space, "square", 4)};
   const std::vector<Token> mse_commuted = {op(space, "neg", 1), op(space, "add", 3, 0), op(space, "square", 4)};
   // label^2: does not depend on the prediction.
   const std::vector<Token> no_pred = {op(space, "square", 1), op(space, "identity", 3), op(space, "neg", 4)};
 
-  Evaluation first = evaluator.evaluate(space, mse);
+  Evaluation first = evaluator.evaluate(space, mse, task, threads);
   CHECK(first.status == CandidateStatus::Trained);
   CHECK(*first.reward == 0.75);
   CHECK(trainings == 1);
 
-  Evaluation again = evaluator.evaluate(space, mse_commuted);
+  Evaluation again = evaluator.evaluate(space, mse_commuted, task, threads);
   CHECK(again.status == CandidateStatus::Duplicate);
   CHECK(*again.reward == 0.75);
   CHECK(again.hash == first.hash);
   CHECK(trainings == 1);
 
-  Evaluation invalid = evaluator.evaluate(space, no_pred);
+  Evaluation invalid = evaluator.evaluate(space, no_pred, task, threads);
   CHECK(invalid.status == CandidateStatus::Invalid);
   CHECK_FALSE(invalid.reward);
   CHECK(invalid.reason.find("depends-on-prediction") != std::string::npos);
@@ -75,12 +81,50 @@ TEST_CASE("invalid and duplicate candidates never reach training") {
 
 TEST_CASE("a loss that diverges in training is rejected, not a crash") {
   SearchSpace space(3);
-  Evaluator evaluator({}, [](const LossFunction&) -> TrainOutcome {
+  FunctionTask task("none", [](const LossFunction&) -> TrainOutcome {
     throw models::NonFiniteLoss("batch loss is inf");
   });
-  Evaluation e = evaluator.evaluate(space, {op(space, "neg", 1), op(space, "add", 0, 3), op(space, "square", 4)});
+  ThreadExecutor threads(1);
+  Evaluator evaluator({});
+  Evaluation e = evaluator.evaluate(space, {op(space, "neg", 1), op(space, "add", 0, 3), op(space, "square", 4)},
+                                    task, threads);
   CHECK(e.status == CandidateStatus::Invalid);
   CHECK(e.reason.find("non-finite") != std::string::npos);
+}
+
+TEST_CASE("a work item's source parses and simplifies back to the candidate's IR") {
+  // Executors send a candidate as its simplified .loss text: the fit must
+  // see the same loss (same canonical hash, hence the same kernel).
+  for (const bool ranking : {false, true}) {
+    SearchSpace space(ranking ? 6 : 8, true, ranking);
+    std::mt19937_64 rng(3);
+    for (int i = 0; i < 2000; ++i) {
+      const LossFunction fn = simplify(decode(space, sample_uniform(space, rng)));
+      CAPTURE(to_loss_source(fn));
+      CHECK(simplify(parse_loss(to_loss_source(fn), "candidate.loss")).hash() == fn.hash());
+    }
+  }
+}
+
+TEST_CASE("results are settled only for the round's items, in order") {
+  SearchSpace space(4);
+  Evaluator evaluator({});
+  const std::vector<Token> mse = {op(space, "neg", 1), op(space, "add", 0, 3), op(space, "square", 4),
+                                  op(space, "identity", 5)};
+  const std::vector<Token> quartic = {op(space, "neg", 1), op(space, "add", 0, 3), op(space, "square", 4),
+                                      op(space, "square", 5)};
+  Evaluator::Pending round = evaluator.screen_batch(space, {mse, mse, quartic}, 10, 0);
+  REQUIRE(round.items.size() == 2);  // the repeat waits for its first
+  CHECK(round.items[0].id == 10);
+  CHECK(round.items[1].id == 12);
+  WorkResult a{10, FitFailure::None, "", {0.7, 0, 0}}, b{12, FitFailure::None, "", {0.6, 0, 0}};
+  CHECK_THROWS_AS(evaluator.settle_batch(round, {b, a}), std::invalid_argument);
+  CHECK_THROWS_AS(evaluator.settle_batch(round, {a}), std::invalid_argument);
+  const std::vector<Evaluation> settled = evaluator.settle_batch(round, {a, b});
+  CHECK(settled[0].status == CandidateStatus::Trained);
+  CHECK(settled[1].status == CandidateStatus::Duplicate);
+  CHECK(*settled[1].reward == 0.7);
+  CHECK(*settled[2].reward == 0.6);
 }
 
 TEST_CASE("the reward cache is bounded and forgets the least recently used loss") {
@@ -102,18 +146,21 @@ TEST_CASE("a short search with the shared-model reward runs end to end") {
   const models::Dataset data = models::synthetic_dataset();
   const fs::path out = fresh_dir("e2e");
   SearchConfig config;
-  config.reward = "shared";
+  RecTaskConfig rec;
+  rec.reward = "shared";
+  rec.candidate_steps = 5;
+  rec.model_steps = 5;
+  rec.train.epochs = 1;
   config.layers = 3;
   config.budget_candidates = 40;
-  config.candidate_steps = 5;
-  config.model_steps = 5;
   config.reinforce.num_aggregate = 5;
   config.controller_steps = 2;
   config.progress_seconds = 0;
   config.out_dir = out.string();
   int trainings = 0;
+  RecTask task(data, rec);
   {
-    LossSearch search(config, data);
+    LossSearch search(config, task);
     search.start(false);
     std::atomic<bool> never{false};
     CHECK(search.run(never) == LossSearch::Stop::Budget);
@@ -134,7 +181,7 @@ TEST_CASE("a short search with the shared-model reward runs end to end") {
   CHECK(fs::exists(out / "checkpoint" / "state.json"));
   CHECK(fs::exists(out / "best.loss") == (trainings > 0));
   // A second fresh search on the same folder is refused.
-  LossSearch again(config, data);
+  LossSearch again(config, task);
   CHECK_THROWS_AS(again.start(false), std::runtime_error);
 }
 
@@ -144,15 +191,17 @@ TEST_CASE("the from-scratch reward: fits on two workers give what one worker giv
   SearchConfig config;
   config.layers = 4;
   config.budget_candidates = 12;
-  config.reward_epochs = 2;
-  config.reward_patience = 1;
-  config.train.optimizer = "adam";
-  config.train.lr = 0.01;
   config.progress_seconds = 0;
+  RecTaskConfig rec;
+  rec.reward_epochs = 2;
+  rec.reward_patience = 1;
+  rec.train.optimizer = "adam";
+  rec.train.lr = 0.01;
+  RecTask task(data, rec);
   auto run = [&](int workers) {
     config.workers = workers;
     config.out_dir = fresh_dir("scratch-" + std::to_string(workers)).string();
-    LossSearch search(config, data);
+    LossSearch search(config, task);
     search.start(false);
     std::atomic<bool> never{false};
     CHECK(search.run(never) == LossSearch::Stop::Budget);
@@ -188,12 +237,12 @@ TEST_CASE("an RL search is a function of its config, whatever drew from LibTorch
   config.controller_steps = 2;
   config.progress_seconds = 0;
   // A made-up reward per loss keeps it fast; the policy still updates on it.
-  const CandidateTrainer fake = [](const LossFunction& fn) {
+  FunctionTask fake(data.name, [](const LossFunction& fn) {
     return TrainOutcome{0.5 + static_cast<double>(fn.hash() % 1000) / 4000.0, 0, 0};
-  };
+  });
   auto tokens_of = [&](const std::string& name) {
     config.out_dir = fresh_dir(name).string();
-    LossSearch search(config, data, fake);
+    LossSearch search(config, fake);
     search.start(false);
     std::atomic<bool> never{false};
     search.run(never);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""lossrank-search on the command line: --help, exit 2 on bad arguments, and a
-tiny search on the synthetic ranking set that writes candidates.jsonl,
+"""`losssearch --task rank` on the command line: exit 2 on bad arguments, and
+a tiny search on the synthetic ranking set that writes candidates.jsonl,
 best.loss, found-K.loss and summary.json with the classic losses beside."""
 import json
 import os
@@ -13,23 +13,18 @@ from cli_check import expect, finish, run as run_tool  # noqa: E402
 
 
 def run(*args):
-    return run_tool(tool, *args, timeout=300)
+    return run_tool(tool, "--task", "rank", *args, timeout=300)
 
 
-code, out, err = run("--help")
-expect("--help exits 0", code == 0, err)
-for flag in ["--data", "--fold", "--synthetic", "--model", "--budget-minutes", "--budget-candidates", "--searcher",
-             "--reward-epochs", "--out", "--resume"]:
-    expect(f"--help lists {flag}", flag in out)
-for args, needle in [([], "exactly one of --data DIR and --synthetic"), (["--synthetic", "--fold", "0"], "--fold"),
-                     (["--synthetic", "--searcher", "genetic"], "--searcher")]:
+for args, needle in [(["--fold", "0"], "--fold"), (["--searcher", "genetic"], "--searcher"),
+                     (["--model", "deepmodel"], "not a rank model")]:
     code, out, err = run(*args)
     expect(f"{args} exits 2", code == 2, f"exit {code}, stderr {err!r}")
     expect(f"{args} says {needle!r}", needle in err, err)
 
 with tempfile.TemporaryDirectory() as tmp:
     d = os.path.join(tmp, "search")
-    code, out, err = run("--synthetic", "--budget-candidates", "30", "--reward-epochs", "2", "--epochs", "3",
+    code, out, err = run("--budget-candidates", "30", "--reward-epochs", "2", "--effect-epochs", "3", "--effect-seeds", "1",
                          "--searcher", "random", "--top-k", "2", "--progress-seconds", "0", "--out", d)
     expect("tiny search exits 0", code == 0, err)
     lines = open(os.path.join(d, "candidates.jsonl")).read().splitlines() if code == 0 else []
@@ -45,13 +40,13 @@ with tempfile.TemporaryDirectory() as tmp:
             expect("best.loss written", open(os.path.join(d, "best.loss")).readline().startswith("# losssearch"), "")
             head = open(os.path.join(d, found[0] + ".loss")).readline()
             expect("found-K.loss names the tool and the reward",
-                   head.startswith("# lossrank-search: candidate") and "validation NDCG@10" in head, head)
+                   head.startswith("# losssearch --task rank: candidate") and "validation NDCG@10" in head, head)
         fitted = [row for row in summary["effectiveness"] if "fit" in row]
         expect("rows average NDCG@10 over the fits",
                fitted and all(row["test_ndcg@10_mean"] == row["fit"]["test"]["standard"]["ndcg@10"] for row in fitted),
                fitted[:1])
         expect("table printed", "test@10" in out, out)
-    code, out, err = run("--synthetic", "--budget-candidates", "30", "--out", d)
+    code, out, err = run("--budget-candidates", "30", "--out", d)
     expect("a second search into the same folder exits 1", code == 1 and "--resume" in err, err)
 
 finish()
