@@ -1,5 +1,5 @@
 // The failures every loader and trainer of the three task families shares,
-// so the tools map them to exit codes with one ladder (models/tools/run_tool.h)
+// so the tools map them to exit codes with one ladder (tools/run_tool.h)
 // and the search rejects a diverging candidate of any family the same way.
 #pragma once
 

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "compiler/passes/program.h"
+#include "compiler/passes/build_program.h"
 #include "runtime/kernel.h"
 
 namespace losscc::models {

@@ -20,9 +20,9 @@
 #include "compiler/codegen/torch/emit_torch.h"
 #include "compiler/ir/print.h"
 #include "compiler/language/parse.h"
+#include "compiler/passes/build_program.h"
 #include "compiler/passes/check.h"
 #include "compiler/passes/grad.h"
-#include "compiler/passes/program.h"
 #include "compiler/passes/simplify.h"
 #include "runtime/kernel.h"
 

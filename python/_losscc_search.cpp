@@ -1,4 +1,4 @@
-// losscc._losscc_search: the loss search for Python (controller/search.h),
+// losscc._losscc_search: the loss search for Python (search/search.h),
 // so that a Python driver, and executors that send candidates to other
 // processes or machines, run the same search as `losssearch`.
 //
@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "compiler/language/diagnostics.h"
-#include "controller/executor.h"
-#include "controller/search_command.h"
 #include "models/errors.h"
+#include "search/executor.h"
+#include "search/search_command.h"
 
 namespace py = pybind11;
 

@@ -15,4 +15,4 @@ if (($# == 0)); then
   # workers, Adam lr 0.01, an effectiveness test over 3 seeds.
   set -- --budget-minutes 3 --effect-epochs 10 --out "search-out/$(date +%Y%m%d-%H%M%S)"
 fi
-exec build/controller/losssearch "$@"
+exec build/tools/losssearch "$@"

@@ -25,7 +25,7 @@ run_kind() {
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOSSCC_SANITIZE="$kind" \
     -DLOSSCC_WITH_NVRTC=OFF -DLOSSCC_BUILD_PYTHON=OFF -DLOSSCC_BUILD_BENCHMARKS=OFF \
     -DPython3_EXECUTABLE=/usr/bin/python3 >"$out/configure.log"
-  cmake --build "$dir" -j "$(nproc)" --target losssearch test_controller test_models >"$out/build.log"
+  cmake --build "$dir" -j "$(nproc)" --target losssearch test_search test_models >"$out/build.log"
 
   local supp=$PWD/scripts/sanitize
   export OMP_NUM_THREADS=1
@@ -43,13 +43,13 @@ run_kind() {
     if "$@" >"$out/$name.log" 2>&1; then echo "[sanitize:$kind] $name: ok"; else
       echo "[sanitize:$kind] $name: FAILED (exit $?; $out/$name.log)"; failed=1; fi
   }
-  step test_controller "$dir/tests/controller/test_controller"
+  step test_search "$dir/tests/search/test_search"
   step test_models "$dir/tests/models/test_models"
   for w in 2 4; do
-    step "rec-w$w" "$dir/controller/losssearch" "${search[@]}" "${quick[@]}" --workers $w --seed $w --out "$out/rec-w$w"
-    step "rank-w$w" "$dir/controller/losssearch" --task rank "${search[@]}" "${quick[@]}" \
+    step "rec-w$w" "$dir/tools/losssearch" "${search[@]}" "${quick[@]}" --workers $w --seed $w --out "$out/rec-w$w"
+    step "rank-w$w" "$dir/tools/losssearch" --task rank "${search[@]}" "${quick[@]}" \
       --workers $w --seed $w --out "$out/rank-w$w"
-    step "mtl-w$w" "$dir/controller/losssearch" --task mtl --target pay "${search[@]}" "${quick[@]}" --workers $w \
+    step "mtl-w$w" "$dir/tools/losssearch" --task mtl --target pay "${search[@]}" "${quick[@]}" --workers $w \
       --seed $w --out "$out/mtl-w$w"
   done
   if compgen -G "$out/report*" >/dev/null; then

@@ -12,9 +12,9 @@
 #include <random>
 
 #include "benchmarks/kernels/bench.h"
-#include "compiler/passes/program.h"
-#include "controller/space/search_space.h"
+#include "compiler/passes/build_program.h"
 #include "runtime/kernel.h"
+#include "search/space/search_space.h"
 #if LOSSCC_HAVE_LLVM
 #include "compiler/codegen/llvm/llvm_codegen.h"
 #endif
@@ -48,7 +48,7 @@ std::vector<Program> sample_candidates(int count, uint64_t seed, json* info) {
       ++rejected;
     }
   }
-  *info = {{"sampler", "controller/space sample_uniform + decode (10 layers, basic operators)"},
+  *info = {{"sampler", "search/space sample_uniform + decode (10 layers, basic operators)"},
            {"seed", seed}, {"candidates", out.size()}, {"rejected", rejected}};
   return out;
 }

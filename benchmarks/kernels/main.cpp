@@ -22,7 +22,7 @@
 
 #include "benchmarks/kernels/bench.h"
 #include "compiler/language/parse.h"
-#include "compiler/passes/program.h"
+#include "compiler/passes/build_program.h"
 
 namespace fs = std::filesystem;
 using namespace losscc;

@@ -27,7 +27,7 @@
 
 #include "benchmarks/kernels/bench.h"
 #include "compiler/language/parse.h"
-#include "compiler/passes/program.h"
+#include "compiler/passes/build_program.h"
 #include "runtime/kernel.h"
 
 namespace losscc::bench {

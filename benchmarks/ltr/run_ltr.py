@@ -2,7 +2,7 @@
 """Every example ranking loss x {linear, mlp} x the five MQ2008 folds, with lossrank,
 and the table of docs/RESULTS-ltr.md.
 
-    python3 benchmarks/ltr/run_ltr.py --tool build/models/ltr/lossrank --out benchmarks/results/ltr-mq2008
+    python3 benchmarks/ltr/run_ltr.py --tool build/tools/lossrank --out benchmarks/results/ltr-mq2008
     python3 benchmarks/ltr/run_ltr.py --out benchmarks/results/ltr-mq2008 --summarize \
         --markdown table.md --json benchmarks/results/ltr-mq2008.json
 
@@ -132,7 +132,7 @@ def summarize(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tool", default="build/models/ltr/lossrank")
+    p.add_argument("--tool", default="build/tools/lossrank")
     p.add_argument("--data", default="../shared/data/MQ2008")
     p.add_argument("--out", required=True)
     p.add_argument("--losses", default=",".join(LOSSES), help="example names or .loss files")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every multi-task model x every loss-weighting method x seeds, with losstrain-mtl.
 
-    python3 benchmarks/mtl/run_mtl.py --tool build/models/mtl/losstrain-mtl --out bench-mtl --jobs 2
+    python3 benchmarks/mtl/run_mtl.py --tool build/tools/losstrain-mtl --out bench-mtl --jobs 2
     python3 benchmarks/mtl/run_mtl.py --out bench-mtl --summarize --markdown table.md --json summary.json
 
 Each run writes OUT/DATASET/MODEL-METHOD-sSEED.json (losstrain-mtl --out) and its
@@ -155,7 +155,7 @@ def markdown(table):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tool", default="build/models/mtl/losstrain-mtl")
+    ap.add_argument("--tool", default="build/tools/losstrain-mtl")
     ap.add_argument("--out", type=pathlib.Path, required=True, help="output folder")
     ap.add_argument("--datasets", default="census,synthetic")
     ap.add_argument("--models", default=",".join(MODELS))

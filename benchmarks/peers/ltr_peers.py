@@ -9,7 +9,7 @@ Every peer writes its validation and test scores in file order and our evaluator
 docs/RESULTS-ltr.md is computed by the same code. Results go to
 OUT/peer-NAME-fK.json in the shape run_ltr.py --summarize reads.
 
-    /work/venv/bin/python benchmarks/peers/ltr_peers.py --eval-tool build/models/ltr/lossrank-eval \
+    /work/venv/bin/python benchmarks/peers/ltr_peers.py --eval-tool build/tools/lossrank-eval \
         --out benchmarks/results/ltr-mq2008
 
 Requires lightgbm, torch, numpy and allrank (pip install --no-deps allrank). A
@@ -185,7 +185,7 @@ def fit_allrank(name, train, valid, args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="../shared/data/MQ2008")
-    p.add_argument("--eval-tool", default="build/models/ltr/lossrank-eval")
+    p.add_argument("--eval-tool", default="build/tools/lossrank-eval")
     p.add_argument("--out", required=True)
     p.add_argument("--peers", default=",".join(PEERS))
     p.add_argument("--folds", default="1,2,3,4,5")

@@ -31,20 +31,22 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "benchmarks/common/stats.h"
 #include "compiler/ir/print.h"
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
 #include "compiler/passes/simplify.h"
-#include "controller/effectiveness.h"
-#include "controller/rec_task.h"
-#include "controller/search.h"
-#include "controller/space/viable_tokens.h"
 #include "models/data/load_dataset.h"
 #include "models/data/synthetic.h"
+#include "search/effectiveness.h"
+#include "search/rec_task.h"
+#include "search/search.h"
+#include "search/space/viable_tokens.h"
 
 namespace {
 
 using namespace losscc;
+using losscc::bench::median;
 using namespace losscc::search;
 
 struct PanelLoss {
@@ -85,11 +87,6 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) {
 double spearman(const std::vector<double>& x, const std::vector<double>& y) { return pearson(ranks(x), ranks(y)); }
 
 double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

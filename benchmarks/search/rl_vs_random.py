@@ -36,7 +36,7 @@ def run_dir(work, arm, seed):
 
 
 def search(args, seeds, arms):
-    binary = os.path.join(args.build, "controller", "losssearch")
+    binary = os.path.join(args.build, "tools", "losssearch")
     for seed in seeds:
         procs = []
         for arm in arms:

@@ -1,5 +1,5 @@
 // bench_search: the loss search as a workload, measured through the
-// controller library (a real LossSearch writing to a scratch folder, exactly
+// search library (a real LossSearch writing to a scratch folder, exactly
 // as losssearch runs it). Three measurements:
 //
 //   throughput  --repeats fresh searches of --throughput-candidates candidates
@@ -20,10 +20,6 @@
 //   bench_search --data ../shared/data/ml100k01-1-5 --json search.json
 //   bench_search --only compare --compare-data synthetic --compare-seeds 3
 #include <ATen/Parallel.h>
-#include <torch/version.h>
-
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -42,15 +38,19 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "controller/rec_task.h"
-#include "controller/search.h"
+#include "benchmarks/common/machine.h"
+#include "benchmarks/common/stats.h"
 #include "models/data/load_dataset.h"
 #include "models/data/synthetic.h"
+#include "search/rec_task.h"
+#include "search/search.h"
 
 namespace {
 
 using namespace losscc;
 using namespace losscc::search;
+using losscc::bench::machine_info;
+using losscc::bench::median;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -75,13 +75,6 @@ struct Options {
   bool keep = false;
 };
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 json median_or_null(const std::vector<double>& v) { return v.empty() ? json(nullptr) : json(median(v)); }
 
 // A field of /proc/self/status in MiB ("VmRSS", "VmHWM"); -1 if absent.
@@ -92,17 +85,8 @@ double proc_status_mib(const std::string& field) {
   return -1;
 }
 
-std::string first_line_of(const std::string& command) {
-  std::string out;
-  if (FILE* p = popen(command.c_str(), "r")) {
-    char buf[512];
-    if (fgets(buf, sizeof buf, p)) out = buf;
-    pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
+// The first line of `path` (its first line starting with `prefix`, the
+// text after its colon), trimmed.
 std::string read_first(const std::string& path, const std::string& prefix) {
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);)
@@ -113,25 +97,6 @@ std::string read_first(const std::string& path, const std::string& prefix) {
       return v;
     }
   return "";
-}
-
-json machine_info() {
-  utsname u{};
-  uname(&u);
-  return {{"cpu", read_first("/proc/cpuinfo", "model name")},
-          {"online_cpus", sysconf(_SC_NPROCESSORS_ONLN)},
-          {"mem_total", read_first("/proc/meminfo", "MemTotal")},
-          {"kernel", std::string(u.sysname) + " " + u.release},
-          {"compiler", __VERSION__},
-          {"libtorch", TORCH_VERSION}};
-}
-
-json git_info() {
-  const std::string src = LOSSCC_SOURCE_DIR;
-  const std::string dirty = first_line_of(
-      "git -C '" + src + "' status --porcelain -- compiler runtime models controller benchmarks/search 2>/dev/null");
-  return {{"commit", first_line_of("git -C '" + src + "' rev-parse HEAD 2>/dev/null")},
-          {"dirty", !dirty.empty()}};
 }
 
 // One line of candidates.jsonl, as far as the benchmark needs it.
@@ -518,8 +483,8 @@ int main(int argc, char** argv) {
     }
     fs::create_directories(scratch);
 
-    json result = {{"benchmark", "search"},  {"date", today()},          {"git", git_info()},
-                   {"machine", machine_info()}, {"threads", opt.threads}, {"layers", opt.layers},
+    json result = {{"benchmark", "search"},  {"date", today()},         {"machine", machine_info(LOSSCC_SOURCE_DIR)},
+                   {"threads", opt.threads}, {"layers", opt.layers},
                    {"optimizer", opt.optimizer}, {"lr", opt.lr},          {"seed", opt.seed}};
     result["load_average_start"] = read_first("/proc/loadavg", "");
     Bench bench(opt, scratch);

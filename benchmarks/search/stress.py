@@ -70,7 +70,7 @@ def command(build: Path, family: str, seed: int, workers: int, seconds: float, o
     minutes = f"{seconds / 60:.4f}"
     common = ["--budget-minutes", minutes, "--seed", str(seed), "--workers", str(workers), "--out", str(out),
               "--top-k", "1", "--progress-seconds", "0"]
-    search = str(build / "controller" / "losssearch")
+    search = str(build / "tools" / "losssearch")
     quick_effect = ["--no-baselines", "--effect-seeds", "1", "--effect-epochs", "1"]
     if family == "rec-filmtrust":
         return [search, "--data", str(data)] + common + quick_effect
@@ -106,8 +106,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown families {sorted(unknown)} (known: {', '.join(FAMILIES)})")
     workers = [int(w) for w in args.workers.split(",")]
-    if not (args.build / "controller" / "losssearch").exists():
-        parser.error(f"{args.build / 'controller' / 'losssearch'} not found (build first, or pass --build)")
+    if not (args.build / "tools" / "losssearch").exists():
+        parser.error(f"{args.build / 'tools' / 'losssearch'} not found (build first, or pass --build)")
 
     root = Path(tempfile.mkdtemp(prefix="losscc-stress-"))
     data = write_filmtrust_like(root / "filmtrust-like")

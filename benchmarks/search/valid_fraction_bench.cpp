@@ -26,8 +26,8 @@
 
 #include "compiler/passes/check.h"
 #include "compiler/passes/simplify.h"
-#include "controller/policy.h"
-#include "controller/space/viable_tokens.h"
+#include "search/policy.h"
+#include "search/space/viable_tokens.h"
 
 namespace {
 

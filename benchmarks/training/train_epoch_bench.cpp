@@ -38,8 +38,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "benchmarks/common/stats.h"
 #include "compiler/language/parse.h"
-#include "compiler/passes/program.h"
+#include "compiler/passes/build_program.h"
 #include "models/data/load_dataset.h"
 #include "models/native_mf.h"
 #include "models/rec_model.h"
@@ -50,6 +51,7 @@
 namespace {
 
 using namespace losscc;
+using losscc::bench::median;
 using namespace losscc::models;
 
 // An example loss and the same formula with LibTorch ops (inputs: pred, label).
@@ -78,11 +80,6 @@ double seconds(const std::function<void()>& work) {
   const auto start = std::chrono::steady_clock::now();
   work();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 // Median seconds of `calls` loss forward+backward calls on one batch.

@@ -8,7 +8,7 @@
 
 #include "compiler/interp/interp.h"
 #include "compiler/interp/segmented.h"
-#include "compiler/passes/program.h"
+#include "compiler/passes/build_program.h"
 #include "compiler/passes/simplify.h"
 
 namespace losscc {

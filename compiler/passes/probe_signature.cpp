@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "compiler/interp/interp.h"
+#include "compiler/passes/build_program.h"
 #include "compiler/passes/check.h"
-#include "compiler/passes/program.h"
 
 namespace losscc {
 

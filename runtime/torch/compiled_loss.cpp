@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "compiler/passes/program.h"
+#include "compiler/passes/build_program.h"
 
 #ifdef LOSSCC_TORCH_CUDA
 #include <c10/cuda/CUDAStream.h>

@@ -6,11 +6,11 @@
 
 #include "classic_losses.h"
 #include "compiler/interp/interp.h"
+#include "compiler/ir/print.h"
+#include "compiler/passes/build_program.h"
 #include "compiler/passes/grad.h"
-#include "compiler/passes/program.h"
 #include "compiler/passes/simplify.h"
 #include "random_expr.h"
-#include "compiler/ir/print.h"
 
 using namespace losscc;
 using losscc::testing::classic_losses;

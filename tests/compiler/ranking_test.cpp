@@ -14,9 +14,9 @@
 #include "compiler/interp/segmented.h"
 #include "compiler/ir/print.h"
 #include "compiler/language/parse.h"
+#include "compiler/passes/build_program.h"
 #include "compiler/passes/check.h"
 #include "compiler/passes/simplify.h"
-#include "compiler/passes/program.h"
 #include "ranking_lists.h"
 
 using namespace losscc;

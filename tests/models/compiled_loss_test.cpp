@@ -12,7 +12,7 @@
 
 #include "compiler/interp/segmented.h"
 #include "compiler/language/parse.h"
-#include "compiler/passes/program.h"
+#include "compiler/passes/build_program.h"
 #include "runtime/torch/compiled_loss.h"
 #include "tests/compiler/ranking_lists.h"
 

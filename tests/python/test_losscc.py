@@ -154,7 +154,7 @@ def test_text_properties():
     assert "# d loss / d pred" in loss.grad_source
     report = loss.check()
     assert report["valid"] is True
-    assert losscc.compile(REPO / "tests/cli/inputs/pred_only.loss").check()["valid"] is False
+    assert losscc.compile(REPO / "tests/tools/inputs/pred_only.loss").check()["valid"] is False
     assert "__global__" in loss.emit_cuda()
     namespace = {}
     exec(loss.emit_torch("bce"), namespace)
@@ -189,7 +189,7 @@ def test_shapes_that_do_not_broadcast_are_a_value_error():
 
 
 def test_compile_error_names_file_line_and_column():
-    path = REPO / "tests/cli/inputs/syntax_error.loss"
+    path = REPO / "tests/tools/inputs/syntax_error.loss"
     with pytest.raises(losscc.CompileError, match=r"syntax_error\.loss:3:1: error: expected '\)'") as info:
         losscc.compile(path)
     assert isinstance(info.value, ValueError)

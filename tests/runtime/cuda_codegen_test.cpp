@@ -12,9 +12,9 @@
 #include "compiler/codegen/cuda/emit_cuda.h"
 #include "tests/runtime/cuda_programs.h"
 
-#if __has_include("compiler/passes/program.h") && __has_include("compiler/language/parse.h")
+#if __has_include("compiler/passes/build_program.h") && __has_include("compiler/language/parse.h")
 #include "compiler/language/parse.h"
-#include "compiler/passes/program.h"
+#include "compiler/passes/build_program.h"
 #define LOSSCC_TEST_EXAMPLES 1
 #endif
 

@@ -14,9 +14,9 @@
 #include "compiler/interp/interp.h"
 #include "compiler/ir/print.h"
 #include "compiler/language/parse.h"
-#include "compiler/passes/program.h"
-#include "random_expr.h"
+#include "compiler/passes/build_program.h"
 #include "oracle.h"
+#include "random_expr.h"
 
 namespace losscc {
 namespace {

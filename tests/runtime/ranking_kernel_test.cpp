@@ -10,9 +10,9 @@
 
 #include "compiler/interp/segmented.h"
 #include "compiler/language/parse.h"
-#include "compiler/passes/program.h"
-#include "tests/compiler/ranking_lists.h"
+#include "compiler/passes/build_program.h"
 #include "runtime/kernel.h"
+#include "tests/compiler/ranking_lists.h"
 
 using namespace losscc;
 using losscc::testing::Lists;

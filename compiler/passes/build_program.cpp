@@ -1,0 +1,43 @@
+#include "compiler/passes/build_program.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "compiler/passes/grad.h"
+#include "compiler/passes/simplify.h"
+
+namespace losscc {
+
+Program build_program(const LossFunction& fn, std::vector<int> grad_inputs) {
+  if (!fn.body) throw std::invalid_argument("build_program: the loss has no body");
+  std::sort(grad_inputs.begin(), grad_inputs.end());
+  grad_inputs.erase(std::unique(grad_inputs.begin(), grad_inputs.end()), grad_inputs.end());
+  std::vector<std::string> wrt;
+  for (int i : grad_inputs) {
+    if (i < 0 || i >= static_cast<int>(fn.inputs.size()))
+      throw std::invalid_argument("build_program: no input #" + std::to_string(i));
+    wrt.push_back(fn.inputs[i].name);
+  }
+
+  Program p;
+  p.fn = simplify(fn);
+  p.grad_inputs = std::move(grad_inputs);
+  // The body is already a fixed point, so simplifying it again beside the
+  // gradients returns it unchanged, and the gradients' copies of its nodes
+  // stay the very same nodes.
+  std::vector<Expr> outputs = gradient(p.fn.body, wrt);
+  outputs.insert(outputs.begin(), p.fn.body);
+  p.outputs = simplify(outputs);
+  p.fn.body = p.outputs[0];
+  return p;
+}
+
+Program build_program(const LossFunction& fn) {
+  std::vector<int> grad_inputs;
+  for (size_t i = 0; i < fn.inputs.size(); ++i)
+    if (fn.inputs[i].role != Role::Label) grad_inputs.push_back(static_cast<int>(i));
+  return build_program(fn, std::move(grad_inputs));
+}
+
+}  // namespace losscc

@@ -1,0 +1,136 @@
+#include "search/effectiveness.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "compiler/language/parse.h"
+#include "compiler/passes/check.h"
+
+namespace losscc::search {
+
+namespace {
+
+double mean(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+}
+
+// The sample standard deviation (0 for one value).
+double stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double m = mean(v);
+  double sum = 0;
+  for (double x : v) sum += (x - m) * (x - m);
+  return std::sqrt(sum / static_cast<double>(v.size() - 1));
+}
+
+}  // namespace
+
+std::vector<NamedLoss> example_losses(const std::string& examples_dir, const std::vector<std::string>& names) {
+  std::vector<NamedLoss> out;
+  for (const std::string& name : names) {
+    const std::filesystem::path path = std::filesystem::path(examples_dir) / (name + ".loss");
+    std::ifstream in(path);
+    if (!in)
+      throw std::runtime_error(fmt::format("baseline loss {} not found (set --examples)", path.string()));
+    std::ostringstream text;
+    text << in.rdbuf();
+    out.push_back({name, "baseline", text.str()});
+  }
+  return out;
+}
+
+nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+                                  const EffectFitter& fit, const EffectProgress& progress,
+                                  const std::atomic<bool>& interrupt, const std::string& metric) {
+  nlohmann::json rows = nlohmann::json::array();
+  seeds = std::max(seeds, 1);
+  const int total = static_cast<int>(losses.size()) * seeds;
+  int done = 0;
+  double fit_seconds = 0;  // the fits done so far, summed
+  auto announce = [&](const std::string& name, int k) {
+    if (progress.tool.empty()) return;
+    const double eta = done > 0 ? fit_seconds / done * (total - done) : -1;
+    fmt::print(stderr, "[{}] effectiveness: fit {}/{}, {} seed {}/{} | ETA {}\n", progress.tool, done + 1, total, name,
+               k + 1, seeds, eta < 0 ? std::string("-") : eta < 90 ? fmt::format("{:.0f} s", eta)
+                                                                   : fmt::format("{:.1f} min", eta / 60));
+  };
+  for (const NamedLoss& loss : losses) {
+    if (interrupt.load()) break;
+    nlohmann::json row = {{"name", loss.name}, {"origin", loss.origin}, {"source", loss.source}};
+    if (loss.search_reward >= 0) row["search_reward"] = loss.search_reward;
+    try {
+      const LossFunction fn = parse_loss(loss.source, loss.name + ".loss");
+      row["check"] = check(fn).to_json();
+      nlohmann::json fits = nlohmann::json::array();
+      std::vector<double> test, valid;
+      for (int k = 0; k < seeds; ++k) {
+        announce(loss.name, k);
+        const auto start = std::chrono::steady_clock::now();
+        EffectFit f = fit(fn, seed + static_cast<uint64_t>(k));
+        fit_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        ++done;
+        fits.push_back(std::move(f.json));
+        test.push_back(f.test);
+        valid.push_back(f.valid);
+      }
+      row["fit"] = fits.front();
+      row["fits"] = fits;
+      row["test_" + metric + "_mean"] = mean(test);
+      row["test_" + metric + "_std"] = stddev(test);
+      row["valid_" + metric + "_mean"] = mean(valid);
+    } catch (const std::exception& error) {
+      row["error"] = error.what();
+      done = static_cast<int>(rows.size() + 1) * seeds;  // the loss's remaining fits are not run
+    }
+    if (progress.on_row) progress.on_row(row);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string format_auc_row(const nlohmann::json& row) {
+  const std::string name = row.at("name").get<std::string>();
+  if (!row.contains("fit")) return fmt::format("{:<9} {}", name, row.value("error", std::string("?")));
+  return fmt::format("{:<9} test AUC {:.4f} ± {:.4f}", name, row.at("test_auc_mean").get<double>(),
+                     row.at("test_auc_std").get<double>());
+}
+
+std::string format_effectiveness_table(const nlohmann::json& rows) {
+  std::vector<const nlohmann::json*> order;
+  for (const nlohmann::json& r : rows) order.push_back(&r);
+  auto test_auc = [](const nlohmann::json* r) {
+    return r->contains("fit") ? r->value("test_auc_mean", r->at("fit").at("test").at("auc").get<double>()) : -1.0;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](auto* a, auto* b) { return test_auc(a) > test_auc(b); });
+  std::string out = fmt::format("{:<10} {:<9} {:>9} {:>17} {:>9} {:>9} {:>6} {:>8}\n", "loss", "origin",
+                                "valid AUC", "test AUC (± std)", "logloss", "rmse", "epoch", "seconds");
+  for (const nlohmann::json* r : order) {
+    if (!r->contains("fit")) {
+      out += fmt::format("{:<10} {:<9} error: {}\n", r->at("name").get<std::string>(),
+                         r->at("origin").get<std::string>(), r->value("error", std::string("?")));
+      continue;
+    }
+    const nlohmann::json& f = r->at("fit");
+    double seconds = 0;
+    for (const nlohmann::json& fit : r->value("fits", nlohmann::json::array({f}))) seconds += fit.at("seconds").get<double>();
+    out += fmt::format("{:<10} {:<9} {:>9.4f} {:>9.4f} ± {:.4f} {:>9.4f} {:>9.4f} {:>6} {:>8.1f}\n",
+                       r->at("name").get<std::string>(), r->at("origin").get<std::string>(),
+                       r->value("valid_auc_mean", f.at("valid").at("auc").get<double>()), test_auc(r),
+                       r->value("test_auc_std", 0.0), f.at("test").at("logloss").get<double>(),
+                       f.at("test").value("rmse", std::nan("")), f.at("best_epoch").get<int>(), seconds);
+  }
+  out += "valid/test AUC: mean over the seeds; logloss, rmse, epoch: the first seed's fit; seconds: all fits\n";
+  return out;
+}
+
+}  // namespace losscc::search

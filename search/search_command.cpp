@@ -1,0 +1,309 @@
+#include "search/search_command.h"
+
+#include <ATen/Parallel.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "models/data/load_dataset.h"
+#include "models/data/synthetic.h"
+#include "models/ltr/letor.h"
+#include "models/mtl/load.h"
+#include "models/mtl/mtl_model.h"
+#include "search/atomic_file.h"
+#include "search/mtl_task.h"
+#include "search/rank_task.h"
+#include "search/rec_task.h"
+
+namespace losscc::search {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kUsageError = 2, kInterrupted = 130;  // 128 + SIGINT, as shells report it
+
+// What each family takes when a flag is not given.
+struct FamilyDefaults {
+  const char* task;
+  const char* model;
+  int layers, reward_epochs, reward_patience, effect_epochs, effect_patience;
+};
+constexpr FamilyDefaults kFamilies[] = {
+    {"rec", "biasedmf", 10, 4, 2, 20, 5},
+    {"rank", "mlp", 6, 20, 5, 100, 10},
+    {"mtl", "mmoe", 10, 4, 2, 10, 2},
+};
+
+// Flags of the tools losssearch replaced, and what to write instead.
+struct RetiredFlag {
+  const char* flag;
+  const char* instead;
+};
+constexpr RetiredFlag kRetired[] = {
+    {"--mtl-task", "--task mtl --target TASK"},
+    {"--mtl-model", "--task mtl --model MODEL"},
+    {"--synthetic", "--task rank without --data (each task's built-in data is its default)"},
+    {"--epochs", "--effect-epochs"},
+    {"--patience", "--effect-patience"},
+};
+
+const FamilyDefaults& family(const std::string& task) {
+  for (const FamilyDefaults& f : kFamilies)
+    if (task == f.task) return f;
+  throw std::invalid_argument("unknown task " + task);
+}
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" {
+static void on_interrupt(int signal) {
+  g_interrupted.store(true);
+  std::signal(signal, SIG_DFL);
+}
+}
+
+}  // namespace
+
+const std::vector<std::string>& task_names() {
+  static const std::vector<std::string> names = {"rec", "rank", "mtl"};
+  return names;
+}
+
+int parse_search_command(const std::vector<std::string>& args, SearchOptions& opt) {
+  for (const std::string& arg : args)
+    for (const RetiredFlag& r : kRetired)
+      if (arg == r.flag || arg.rfind(std::string(r.flag) + "=", 0) == 0) {
+        fmt::print(stderr, "losssearch: {} is gone; use {} (losssearch --help lists the flags)\n", r.flag, r.instead);
+        return kUsageError;
+      }
+  SearchConfig& s = opt.search;
+  if (opt.examples.empty()) opt.examples = LOSSCC_EXAMPLES_DIR;
+  CLI::App app{"Search for a loss function (AutoLossGen's RL controller or random search) for a recommender, a "
+               "ranker or one task of a multi-task model, then compare the best found with the classic losses"};
+  app.add_option("--task", opt.task, "task family: rec (recommender), rank (learning to rank), mtl (one task of a "
+                 "multi-task model)")->check(CLI::IsMember(task_names()))->capture_default_str();
+  app.add_option("--data", opt.data, "rec: ratings folder (NAME.train.csv, ...); rank: LETOR folder; mtl: a "
+                 "census-income file or folder or a session folder; default: the task's built-in synthetic data")
+      ->check(CLI::ExistingPath);
+  app.add_option("--fold", opt.fold, "rank: the LETOR fold searched on")->check(CLI::Range(1, 5))->capture_default_str();
+  app.add_option("--target", opt.target, "mtl: the task whose loss is searched (the others train on bce); default: "
+                 "the data's first task");
+  app.add_option("--model", opt.model, "rec: biasedmf, deepmodel; rank: linear, mlp; mtl: a multi-task model "
+                 "(default: biasedmf, mlp, mmoe)");
+  app.add_option("--hidden", opt.hidden, "rank: MLP hidden sizes")->delimiter(',')->capture_default_str();
+  auto* minutes = app.add_option("--budget-minutes", s.budget_minutes, "search for this many minutes (default 10)")
+                      ->check(CLI::PositiveNumber);
+  auto* candidates = app.add_option("--budget-candidates", s.budget_candidates, "search this many candidates")
+                         ->check(CLI::PositiveNumber);
+  app.add_option("--searcher", s.searcher, "who proposes candidates")->check(CLI::IsMember(searcher_names()))->capture_default_str();
+  app.add_option("--layers", s.layers, "operator nodes per loss (default: 10; rank 6)")->check(CLI::Range(1, 64));
+  app.add_flag("--extended", s.extended, "add sigmoid, tanh, relu, abs, guarded sqrt and exp to the operators");
+  bool no_mask = false;
+  app.add_flag("--no-mask", no_mask, "sample every token, not only those that can still give a valid loss (rank: "
+               "always)");
+  app.add_option("--seed", s.seed, "seed of the searcher (and of the fits unless --fit-seed)")->capture_default_str();
+  app.add_option("--fit-seed", opt.fit_seed, "seed of every fit (initial model, batch order); default: --seed");
+  app.add_option("--out", s.out_dir, "output folder")->capture_default_str();
+  app.add_flag("--resume", opt.resume, "continue the search checkpointed in --out");
+  app.add_option("--workers", s.workers, "candidates fitted at once (threads)")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--num-aggregate", s.reinforce.num_aggregate, "samples per policy update")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--controller-steps", s.controller_steps, "policy updates per phase")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--reward", opt.reward, "rec: scratch (validation AUC of a short fit from scratch) or shared "
+                 "(AutoLossGen's steps on a shared model)")->check(CLI::IsMember(rec_reward_names()))->capture_default_str();
+  app.add_option("--reward-epochs", opt.reward_epochs, "most epochs of a reward fit (default: rec 4, rank 20, mtl 4)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--reward-patience", opt.reward_patience, "early stopping of a reward fit (default: rec 2, rank 5, "
+                 "mtl 2)")->check(CLI::PositiveNumber);
+  app.add_option("--train-steps", opt.candidate_steps, "rec, shared reward: minibatches each candidate trains for")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--model-steps", opt.model_steps, "rec, shared reward: minibatches of a model phase; 0: one epoch")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--skip-lim", s.reinforce.skip_lim, "filter rewards below baseline - skip-lim")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--min-reward", s.reinforce.min_reward, "reward of rejected candidates")->capture_default_str();
+  app.add_option("--risk-seeking", s.reinforce.risk_seeking, "ε of the risk-seeking policy gradient (learn from the "
+                 "top ε of each window); 0: the EMA baseline")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--entropy-weight", s.reinforce.entropy_weight, "entropy bonus of the policy gradient")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--top-k", s.top_k, "found losses kept and compared")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--effect-epochs", opt.effect_epochs, "most epochs of an effectiveness fit (default: rec 20, rank "
+                 "100, mtl 10)")->check(CLI::PositiveNumber);
+  app.add_option("--effect-patience", opt.effect_patience, "early stopping of an effectiveness fit (default: rec 5, "
+                 "rank 10, mtl 2)")->check(CLI::PositiveNumber);
+  app.add_option("--effect-seeds", opt.effect_seeds, "fits per loss in the effectiveness test (fit seed, +1, ...)")
+      ->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_flag("--no-baselines", opt.no_baselines, "the effectiveness test trains only the found losses");
+  app.add_option("--examples", opt.examples, "folder with the baseline .loss files")->capture_default_str();
+  app.add_option("--optimizer", opt.optimizer, "rec: the recommender's optimiser (default adam)")
+      ->check(CLI::IsMember(models::optimizer_names()));
+  app.add_option("--lr", opt.lr, "learning rate (default: rec 0.01, rank 0.001, mtl 0.001)")->check(CLI::PositiveNumber);
+  app.add_option("--batch", opt.batch, "minibatch size (rows; rank: queries) (default: rec 128, rank 16, mtl 1024)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--cache-size", s.evaluator.cache_capacity, "rewards remembered (LRU)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--progress-seconds", s.progress_seconds, "seconds between progress lines; 0: none")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--threads", opt.threads, "LibTorch CPU threads per worker; 0: LibTorch's default")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+    const FamilyDefaults& f = family(opt.task);
+    if (minutes->count() == 0 && candidates->count() == 0) s.budget_minutes = 10;
+    if (app.count("--layers") == 0) s.layers = f.layers;
+    if (opt.model.empty()) opt.model = f.model;
+    for (auto [value, fallback] : {std::pair{&opt.reward_epochs, f.reward_epochs}, {&opt.reward_patience, f.reward_patience},
+                                   {&opt.effect_epochs, f.effect_epochs}, {&opt.effect_patience, f.effect_patience}})
+      if (*value == 0) *value = fallback;
+    opt.fit_seed_set = app.count("--fit-seed") > 0;
+    if (!opt.fit_seed_set) opt.fit_seed = s.seed;
+    s.policy.mask = !no_mask && opt.task != "rank";
+    const std::vector<std::string>& models =
+        opt.task == "rec" ? models::model_kinds() : opt.task == "rank" ? models::ltr::scorer_kinds() : models::mtl::mtl_model_kinds();
+    if (std::find(models.begin(), models.end(), opt.model) == models.end())
+      throw CLI::ValidationError("--model", fmt::format("{} is not a {} model ({})", opt.model, opt.task,
+                                                        fmt::join(models, ", ")));
+    for (const char* flag : {"--reward", "--train-steps", "--model-steps", "--optimizer"})
+      if (app.count(flag) && opt.task != "rec") throw CLI::ValidationError(flag, "applies to --task rec only");
+    if (app.count("--fold") && opt.task != "rank") throw CLI::ValidationError("--fold", "applies to --task rank only");
+    if (app.count("--hidden") && opt.task != "rank") throw CLI::ValidationError("--hidden", "applies to --task rank only");
+    if (app.count("--target") && opt.task != "mtl") throw CLI::ValidationError("--target", "applies to --task mtl only");
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "losssearch: {}\n", e.what());
+    return kUsageError;
+  }
+  for (size_t i = 0; i < args.size(); ++i) opt.command += (i ? " " : "") + args[i];
+  return -1;
+}
+
+// The data the task reads; one member is set.
+struct LoadedTask::Data {
+  models::Dataset rec;
+  models::ltr::LtrDataset rank;
+  models::mtl::MtlDataset mtl;
+};
+
+LoadedTask::LoadedTask(const SearchOptions& o) : data_(std::make_unique<Data>()) {
+  if (o.threads > 0) at::set_num_threads(o.threads);
+  std::string& what = description_;
+  if (o.task == "rec") {
+    data_->rec = o.data.empty() ? models::synthetic_dataset() : models::load_dataset(o.data);
+    RecTaskConfig c;
+    c.model = o.model;
+    c.reward = o.reward;
+    c.reward_epochs = o.reward_epochs;
+    c.reward_patience = o.reward_patience;
+    c.candidate_steps = o.candidate_steps;
+    c.model_steps = o.model_steps;
+    c.seed = o.fit_seed;
+    // From BiasedMF's N(0, 1) initialisation plain GD needs hundreds of
+    // epochs; Adam reaches its best validation AUC in a few (docs/RESULTS-train.md).
+    c.train.optimizer = o.optimizer.empty() ? "adam" : o.optimizer;
+    if (o.lr > 0) c.train.lr = o.lr;
+    if (o.batch > 0) c.train.batch = o.batch;
+    c.train.epochs = o.effect_epochs;
+    c.train.patience = o.effect_patience;
+    what = fmt::format("{}: {} users, {} items, {} train rows; {}", data_->rec.name, data_->rec.num_users,
+                       data_->rec.num_items, data_->rec.train.size(), o.model);
+    task_ = std::make_unique<RecTask>(data_->rec, c);
+  } else if (o.task == "rank") {
+    data_->rank = o.data.empty() ? models::ltr::synthetic_ltr() : models::ltr::load_letor_fold(o.data, o.fold);
+    RankTaskConfig c;
+    c.model = o.model;
+    c.shape.hidden = o.hidden;
+    c.reward_epochs = o.reward_epochs;
+    c.reward_patience = o.reward_patience;
+    c.train.seed = o.fit_seed;
+    if (o.lr > 0) c.train.lr = o.lr;
+    if (o.batch > 0) c.train.batch = o.batch;
+    c.train.epochs = o.effect_epochs;
+    c.train.patience = o.effect_patience;
+    what = fmt::format("{}: {} train queries; {} scorer", data_->rank.name, data_->rank.train.queries(), o.model);
+    task_ = std::make_unique<RankTask>(data_->rank, c);
+  } else {
+    data_->mtl = models::mtl::load_mtl_data(o.data).data;
+    MtlTaskConfig c;
+    c.task = o.target.empty() ? data_->mtl.tasks.at(0) : o.target;
+    c.model = o.model;
+    c.reward_epochs = o.reward_epochs;
+    c.reward_patience = o.reward_patience;
+    c.seed = o.fit_seed;
+    if (o.lr > 0) c.train.lr = o.lr;
+    if (o.batch > 0) c.train.batch = o.batch;
+    c.train.epochs = o.effect_epochs;
+    c.train.patience = o.effect_patience;
+    what = fmt::format("{} task {}: {} train rows; {} model", data_->mtl.name, c.task, data_->mtl.train.size(), o.model);
+    task_ = std::make_unique<MtlTask>(data_->mtl, c);
+  }
+}
+
+LoadedTask::~LoadedTask() = default;
+
+SearchSession::SearchSession(SearchOptions options) : options_(std::move(options)), loaded_(options_) {
+  const SearchOptions& o = options_;
+  // Fail on a missing baseline before spending the search budget.
+  if (!o.no_baselines) baselines_ = loaded_.task().baselines(o.examples);
+  const SearchConfig& s = o.search;
+  fmt::print(stderr, "[losssearch] {}; searcher {}, {} layers{}, reward {}, out {}\n", loaded_.description(),
+             s.searcher, s.layers, s.extended ? " (extended ops)" : "", loaded_.task().reward_name(), s.out_dir);
+  search_ = std::make_unique<LossSearch>(s, loaded_.task());
+}
+
+SearchSession::~SearchSession() = default;
+
+bool SearchSession::run_to_budget() {
+  search_->start(options_.resume);
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  if (search_->run(g_interrupted) != LossSearch::Stop::Interrupted) return true;
+  fmt::print(stderr, "[losssearch] interrupted after {} candidates; checkpoint written. Resume with:\n  {}{}\n",
+             search_->counters().candidates, options_.command, options_.resume ? "" : " --resume");
+  return false;
+}
+
+int SearchSession::finish() {
+  const SearchOptions& o = options_;
+  const fs::path out(o.search.out_dir);
+  // The top-k as .loss files, then the effectiveness test.
+  std::vector<NamedLoss> losses;
+  for (size_t i = 0; i < search_->top().size(); ++i) {
+    const FoundLoss& f = search_->top()[i];
+    const std::string name = fmt::format("found-{}", i + 1);
+    write_file_atomically((out / (name + ".loss")).string(),
+                          fmt::format("# losssearch --task {}: candidate {}, {} {:.6f} during the search\n{}",
+                                      loaded_.task().name(), f.id, loaded_.task().reward_name(), f.reward, f.source));
+    losses.push_back({name, "search", f.source, f.reward});
+  }
+  losses.insert(losses.end(), baselines_.begin(), baselines_.end());
+  fmt::print(stderr, "[losssearch] effectiveness test: {} losses × {} seeds, at most {} epochs each\n", losses.size(),
+             o.effect_seeds, o.effect_epochs);
+  const EffectProgress progress{o.search.progress_seconds > 0 ? "losssearch" : "", [&](const nlohmann::json& row) {
+                                  fmt::print(stderr, "[losssearch]   {}\n", loaded_.task().format_row(row));
+                                }};
+  const nlohmann::json rows = loaded_.task().effectiveness(losses, o.fit_seed, o.effect_seeds, progress, g_interrupted);
+
+  const SearchConfig& s = o.search;
+  const nlohmann::json summary = {
+      {"task", loaded_.task().name()},      {"settings", loaded_.task().summary()}, {"searcher", s.searcher},
+      {"layers", s.layers},         {"extended", s.extended},       {"seed", s.seed},
+      {"fit_seed", o.fit_seed},     {"workers", s.workers},         {"mask", s.policy.mask},
+      {"reward", loaded_.task().reward_name()}, {"search", search_->counters().to_json()},
+      {"effectiveness_epochs", o.effect_epochs}, {"effectiveness_patience", o.effect_patience},
+      {"effectiveness_seeds", o.effect_seeds},   {"effectiveness", rows},
+  };
+  write_file_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
+  fmt::print("{}", loaded_.task().format_table(rows));
+  if (g_interrupted.load()) {
+    fmt::print(stderr, "[losssearch] interrupted during the effectiveness test; summary.json holds the rows done\n");
+    return kInterrupted;
+  }
+  return 0;
+}
+
+}  // namespace losscc::search

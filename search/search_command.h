@@ -1,0 +1,103 @@
+// losssearch's command line and what it does around the search loop, shared
+// by the tool (cli/losssearch.cpp) and the Python module's search
+// (`python -m losscc.search`), so that both take the same flags and write
+// the same folder:
+//
+//   parse_search_command()  the flags, with each task family's defaults
+//   SearchSession           loads the data, builds the task and the search,
+//                           and after the search writes found-K.loss, runs the
+//                           effectiveness test (with progress lines) and
+//                           writes summary.json and the table.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "search/search.h"
+#include "search/task.h"
+
+namespace losscc::search {
+
+struct SearchOptions {
+  std::string task = "rec";  // task_names()
+  std::string data;          // empty: the family's built-in synthetic data
+  int fold = 1;              // rank: the LETOR fold
+  std::string target;        // mtl: the task whose loss is searched; empty: the data's first
+  std::string model;         // empty: the family's default
+  std::vector<int64_t> hidden{64, 32};  // rank: MLP hidden sizes
+  std::string reward = "scratch";       // rec: rec_reward_names()
+  int64_t candidate_steps = 50, model_steps = 0;  // rec, shared reward
+  int reward_epochs = 0, reward_patience = 0, effect_epochs = 0, effect_patience = 0;  // 0: the family's
+  int effect_seeds = 3;
+  uint64_t fit_seed = 0;  // with fit_seed_set: every fit's seed; else --seed
+  bool fit_seed_set = false;
+  std::string optimizer;  // empty: the family's
+  double lr = 0;          // 0: the family's
+  int64_t batch = 0;      // 0: the family's
+  std::string examples;   // the baseline .loss files
+  bool no_baselines = false;
+  bool resume = false;
+  int threads = 1;        // LibTorch CPU threads per worker; 0: LibTorch's default
+  SearchConfig search;
+  std::string command;    // the command line, for the resume hint
+};
+
+// The task families `--task` accepts: "rec", "rank", "mtl".
+const std::vector<std::string>& task_names();
+
+// Parses losssearch's command line (args[0]: the program name) into
+// `options`. Returns -1 to go on, else the exit code after printing what to
+// print: 0 for --help, 2 for a bad or retired flag (a retired one names its
+// replacement).
+int parse_search_command(const std::vector<std::string>& args, SearchOptions& options);
+
+// A task family's data, loaded once, and the task built on it, as the
+// options say. An executor's worker builds one from the driver's options to
+// evaluate work items (executor.h). Throws models::DataError for bad data,
+// std::invalid_argument for a bad task setting.
+class LoadedTask {
+ public:
+  explicit LoadedTask(const SearchOptions& options);
+  ~LoadedTask();
+  SearchTask& task() { return *task_; }
+  const SearchTask& task() const { return *task_; }
+  const std::string& description() const { return description_; }  // the data and the model, in words
+
+ private:
+  struct Data;
+  std::unique_ptr<Data> data_;
+  std::unique_ptr<SearchTask> task_;
+  std::string description_;
+};
+
+class SearchSession {
+ public:
+  // Loads the data and builds the task and the search (not started). Prints
+  // one line saying what is searched. Throws as LoadedTask does, and
+  // std::runtime_error for a missing baseline loss.
+  explicit SearchSession(SearchOptions options);
+  ~SearchSession();
+
+  LossSearch& search() { return *search_; }
+  const SearchTask& task() const { return loaded_.task(); }
+  const LoadedTask& loaded_task() const { return loaded_; }
+  const SearchOptions& options() const { return options_; }
+
+  // search().start(), then run() to the budget with SIGINT / SIGTERM
+  // handled (interrupted()). False when interrupted: the checkpoint is
+  // written and the resume command printed.
+  bool run_to_budget();
+  // After the search: found-K.loss, the effectiveness test, summary.json and
+  // the table on stdout. Returns the tool's exit code (130 when interrupted).
+  int finish();
+
+ private:
+  SearchOptions options_;
+  LoadedTask loaded_;
+  std::unique_ptr<LossSearch> search_;
+  std::vector<NamedLoss> baselines_;
+};
+
+}  // namespace losscc::search

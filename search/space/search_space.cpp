@@ -1,0 +1,175 @@
+#include "search/space/search_space.h"
+
+#include <fmt/format.h>
+
+#include <ostream>
+
+namespace losscc::search {
+
+namespace {
+
+// The operator table. The first nine are AutoLossGen's; the rest are the
+// extended set. Order matters: a token stores an index into this table, so
+// append new operators at the end or old checkpoints decode differently.
+const std::vector<OpChoice> kAllOps = {
+    // Binary.
+    {"add", 2, [](const Expr& a, const Expr& b) { return a + b; }},
+    {"mul", 2, [](const Expr& a, const Expr& b) { return a * b; }},
+    {"max", 2, [](const Expr& a, const Expr& b) { return max(a, b); }},
+    {"min", 2, [](const Expr& a, const Expr& b) { return min(a, b); }},
+    // Unary.
+    {"neg", 1, [](const Expr& a, const Expr&) { return -a; }},
+    {"identity", 1, [](const Expr& a, const Expr&) { return a; }},
+    {"log", 1, [](const Expr& a, const Expr&) { return protected_log(a); }},
+    {"square", 1, [](const Expr& a, const Expr&) { return square(a); }},
+    {"reciprocal", 1, [](const Expr& a, const Expr&) { return protected_reciprocal(a); }},
+    // Extended.
+    {"sigmoid", 1, [](const Expr& a, const Expr&) { return sigmoid(a); }},
+    {"tanh", 1, [](const Expr& a, const Expr&) { return tanh(a); }},
+    {"relu", 1, [](const Expr& a, const Expr&) { return relu(a); }},
+    {"abs", 1, [](const Expr& a, const Expr&) { return abs(a); }},
+    // Odd and finite-sloped at 0, like the guarded log: sign(x)·sqrt(|x| + ε).
+    {"sqrt", 1,
+     [](const Expr& a, const Expr&) { return sign(a) * sqrt(abs(a) + kGuardEpsilon); }},
+    {"exp", 1, [](const Expr& a, const Expr&) { return exp(a); }},
+};
+constexpr size_t kNumBasicOps = 9;
+
+const std::vector<OpChoice> kBasicOps(kAllOps.begin(), kAllOps.begin() + kNumBasicOps);
+
+// A pairwise term over the pairs (i, j) of a query with label_i > label_j,
+// summed at document i: f(a_i - a_j) for the node a.
+Expr pair_term(const Expr& a, Expr (*f)(const Expr& margin)) {
+  const Expr label = input("label");
+  return pairsum(label - other(label), f(a - other(a)));
+}
+
+// The ranking space's operators, appended to the pointwise table (append new
+// ones at the end, as above).
+const std::vector<OpChoice> kRankingOps = {
+    {"qmean", 1, [](const Expr& a, const Expr&) { return qmean(a); }},
+    {"qmax", 1, [](const Expr& a, const Expr&) { return qmax(a); }},
+    {"lse", 1, [](const Expr& a, const Expr&) { return qlse(a); }},
+    {"softmax", 1, [](const Expr& a, const Expr&) { return softmax(a); }},
+    {"smooth_rank", 1, [](const Expr& a, const Expr&) { return smooth_rank(a, 1.0); }},
+    {"gain", 1, [](const Expr& a, const Expr&) { return gain(a); }},
+    // RankNet's term: log(1 + exp(-(a_i - a_j))).
+    {"pair_logistic", 1,
+     [](const Expr& a, const Expr&) { return pair_term(a, [](const Expr& m) { return softplus(-m); }); }},
+    // RankSVM's term: max(0, 1 - (a_i - a_j)).
+    {"pair_hinge", 1,
+     [](const Expr& a, const Expr&) { return pair_term(a, [](const Expr& m) { return relu(1.0 - m); }); }},
+    // A smooth count of misordered pairs: sigmoid(a_j - a_i).
+    {"pair_sigmoid", 1,
+     [](const Expr& a, const Expr&) { return pair_term(a, [](const Expr& m) { return sigmoid(-m); }); }},
+};
+
+std::vector<OpChoice> concat(const std::vector<OpChoice>& a, const std::vector<OpChoice>& b) {
+  std::vector<OpChoice> out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+const std::vector<OpChoice> kRankingBasicOps = concat(kBasicOps, kRankingOps);
+const std::vector<OpChoice> kRankingAllOps = concat(kAllOps, kRankingOps);
+
+// 1 for a ≥ 0, -1 below.
+Expr sign_from_above(const Expr& a) { return constant(1.0) - constant(2.0) * step(-a); }
+
+}  // namespace
+
+Expr protected_log(const Expr& a) { return sign_from_above(a) * log(abs(a) + kGuardEpsilon); }
+Expr protected_reciprocal(const Expr& a) { return sign_from_above(a) / (abs(a) + kGuardEpsilon); }
+
+SearchSpace::SearchSpace(int layers, bool extended, bool ranking)
+    : layers_(layers),
+      extended_(extended),
+      ranking_(ranking),
+      ops_(ranking ? (extended ? &kRankingAllOps : &kRankingBasicOps) : (extended ? &kAllOps : &kBasicOps)) {
+  if (layers < 1) throw std::invalid_argument(fmt::format("a search space needs at least one layer, got {}", layers));
+}
+
+int SearchSpace::op_index(std::string_view name) const {
+  for (int i = 0; i < num_ops(); ++i)
+    if (ops()[i].name == name) return i;
+  return -1;
+}
+
+std::ostream& operator<<(std::ostream& os, const Token& t) {
+  return os << '{' << t.op << ", " << t.lhs << ", " << t.rhs << '}';
+}
+
+std::string validation_error(const SearchSpace& space, const std::vector<Token>& tokens) {
+  if (static_cast<int>(tokens.size()) != space.layers())
+    return fmt::format("expected {} tokens (one per layer), got {}", space.layers(), tokens.size());
+  for (int pos = 0; pos < space.layers(); ++pos) {
+    const Token& t = tokens[pos];
+    const int node = SearchSpace::inputs_available(pos);
+    if (t.op < 0 || t.op >= space.num_ops())
+      return fmt::format("token {} (node {}): operator {} is not in [0, {})", pos, node, t.op,
+                         space.num_ops());
+    if (t.lhs < 0 || t.lhs >= node)
+      return fmt::format("token {} (node {}): lhs {} is not an earlier node [0, {})", pos, node,
+                         t.lhs, node);
+    const OpChoice& op = space.ops()[t.op];
+    if (op.arity == 1 && t.rhs != -1)
+      return fmt::format("token {} (node {}): unary '{}' takes no rhs, got {}", pos, node, op.name,
+                         t.rhs);
+    if (op.arity == 2 && (t.rhs < 0 || t.rhs >= node))
+      return fmt::format("token {} (node {}): rhs {} is not an earlier node [0, {})", pos, node,
+                         t.rhs, node);
+  }
+  return {};
+}
+
+LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens) {
+  if (std::string error = validation_error(space, tokens); !error.empty())
+    throw InvalidTokens(error);
+  std::vector<Expr> nodes = {input(space.leaf_name(0)), input("label"), constant(1.0)};
+  nodes.reserve(kNumLeaves + tokens.size());
+  for (const Token& t : tokens) {
+    const OpChoice& op = space.ops()[t.op];
+    const Expr& a = nodes[t.lhs];
+    nodes.push_back(op.build(a, op.arity == 2 ? nodes[t.rhs] : a));
+  }
+  LossFunction fn;
+  fn.reduction = Reduction::Mean;
+  if (space.ranking()) {
+    fn.inputs = {{"score", Domain::Real, Role::Prediction}, {"label", Domain::Grade, Role::Label}};
+    fn.body = qsum(nodes.back());
+    return fn;
+  }
+  fn.inputs = LossFunction::default_inputs();
+  fn.body = nodes.back();
+  return fn;
+}
+
+std::vector<Token> sample_uniform(const SearchSpace& space, std::mt19937_64& rng) {
+  std::vector<Token> tokens;
+  tokens.reserve(space.layers());
+  std::uniform_int_distribution<int> pick_op(0, space.num_ops() - 1);
+  for (int pos = 0; pos < space.layers(); ++pos) {
+    std::uniform_int_distribution<int> pick_input(0, SearchSpace::inputs_available(pos) - 1);
+    Token t;
+    t.op = pick_op(rng);
+    t.lhs = pick_input(rng);
+    t.rhs = space.ops()[t.op].arity == 2 ? pick_input(rng) : -1;
+    tokens.push_back(t);
+  }
+  return tokens;
+}
+
+std::string format_tokens(const SearchSpace& space, const std::vector<Token>& tokens) {
+  std::string out;
+  for (const Token& t : tokens) {
+    if (!out.empty()) out += ' ';
+    const bool known = t.op >= 0 && t.op < space.num_ops();
+    std::string_view name = known ? space.ops()[t.op].name : "?";
+    if (t.rhs >= 0)
+      out += fmt::format("{}({},{})", name, t.lhs, t.rhs);
+    else
+      out += fmt::format("{}({})", name, t.lhs);
+  }
+  return out;
+}
+
+}  // namespace losscc::search

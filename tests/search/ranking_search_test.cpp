@@ -1,0 +1,132 @@
+// The ranking search space and a ranking search: token programs decode to
+// ranking losses (RankNet and ListNet among them, equal to the examples on
+// random lists), random programs never break the level rules, the masks
+// refuse the ranking space, and a ranking search with its own trainer writes
+// the usual outputs.
+#include "tests/doctest_torch.h"
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/interp/segmented.h"
+#include "compiler/language/parse.h"
+#include "compiler/passes/build_program.h"
+#include "compiler/passes/check.h"
+#include "compiler/passes/simplify.h"
+#include "search/search.h"
+#include "search/space/viable_tokens.h"
+#include "tests/compiler/ranking_lists.h"
+
+using namespace losscc;
+using namespace losscc::search;
+namespace fs = std::filesystem;
+
+namespace {
+
+Token t(const SearchSpace& space, const char* op, int lhs, int rhs = -1) {
+  REQUIRE(space.op_index(op) >= 0);
+  return {space.op_index(op), lhs, rhs};
+}
+
+// Loss and score gradient of `fn` on random lists (the interpreter).
+ProgramResult run_on_lists(const LossFunction& fn, const losscc::testing::Lists& lists) {
+  return run_grouped_program(build_program(fn, {0}), std::vector<const double*>{lists.score.data(), lists.label.data()},
+                             lists.offsets.data(), lists.queries());
+}
+
+void same_loss(const LossFunction& a, const LossFunction& b) {
+  const losscc::testing::Lists lists = losscc::testing::random_lists(3, 30);
+  const ProgramResult x = run_on_lists(a, lists), y = run_on_lists(b, lists);
+  CHECK(x.loss == doctest::Approx(y.loss).epsilon(1e-9));
+  REQUIRE(x.grads[0].size() == y.grads[0].size());
+  for (size_t i = 0; i < x.grads[0].size(); ++i) CHECK(x.grads[0][i] == doctest::Approx(y.grads[0][i]).epsilon(1e-9));
+}
+
+LossFunction example(const std::string& name) {
+  return parse_loss_file(std::string(LOSSCC_SOURCE_DIR "/examples/") + name + ".loss");
+}
+
+}  // namespace
+
+TEST_CASE("ranking space: RankNet and ListNet as token programs") {
+  const SearchSpace one(1, false, true);
+  CHECK(one.ranking());
+  CHECK(one.leaf_name(0) == "score");
+  const LossFunction ranknet = decode(one, {t(one, "pair_logistic", 0)});
+  CHECK(ranknet.grouped());
+  CHECK(ranknet.inputs[0].name == "score");
+  CHECK(ranknet.inputs[0].role == Role::Prediction);
+  CHECK(ranknet.inputs[1].domain == Domain::Grade);
+  same_loss(ranknet, example("ranknet"));
+  CHECK(check(ranknet).valid);
+
+  // ListNet: -qsum(softmax(label) * (score - lse(score))).
+  const SearchSpace six(6, false, true);
+  const LossFunction listnet = decode(six, {t(six, "softmax", 1), t(six, "lse", 0), t(six, "neg", 4),
+                                            t(six, "add", 0, 5), t(six, "mul", 3, 6), t(six, "neg", 7)});
+  same_loss(listnet, example("listnet"));
+  CHECK(check(simplify(listnet)).valid);
+  // The pointwise space has none of the ranking operators.
+  CHECK(SearchSpace(6).op_index("pair_logistic") == -1);
+  CHECK(SearchSpace(6, true, true).op_index("exp") >= 0);
+}
+
+TEST_CASE("ranking space: random programs decode to ranking losses without level errors") {
+  const SearchSpace space(8, true, true);
+  std::mt19937_64 rng(17);
+  int valid = 0;
+  for (int i = 0; i < 300; ++i) {
+    const std::vector<Token> tokens = sample_uniform(space, rng);
+    LossFunction fn;
+    REQUIRE_NOTHROW(fn = decode(space, tokens));
+    CHECK(fn.grouped());
+    valid += check(simplify(fn)).valid;
+  }
+  MESSAGE("valid ranking losses among 300 random programs: " << valid);
+  CHECK_THROWS_AS(ViableTokens{space}, std::invalid_argument);
+}
+
+TEST_CASE("a search in the ranking space writes candidates.jsonl and best.loss") {
+  const fs::path dir = fs::temp_directory_path() / "losscc-search-test-ranking";
+  fs::remove_all(dir);
+  SearchConfig config;
+  config.searcher = "random";
+  config.layers = 3;
+  config.workers = 1;
+  config.budget_candidates = 60;
+  config.progress_seconds = 0;
+  config.out_dir = dir.string();
+  int trainings = 0;
+  // A ranking task of the caller's, whose reward counts its fits.
+  class Lists : public FunctionTask {
+   public:
+    using FunctionTask::FunctionTask;
+    std::string reward_name() const override { return "validation NDCG@10"; }
+  } task("lists", [&](const LossFunction& fn) {
+    ++trainings;
+    CHECK(fn.grouped());
+    return TrainOutcome{0.5 + 0.001 * trainings, 0, 0};
+  }, true);
+  config.policy.mask = true;
+  CHECK_THROWS_AS(LossSearch(config, task), std::invalid_argument);  // masks do not apply
+  config.policy.mask = false;
+  LossSearch search(config, task);
+  search.start(false);
+  std::atomic<bool> stop{false};
+  CHECK(search.run(stop) == LossSearch::Stop::Budget);
+  CHECK(search.counters().candidates == 60);
+  CHECK(trainings > 0);
+  std::ifstream best(dir / "best.loss");
+  std::string first;
+  std::getline(best, first);
+  CHECK(first.find("validation NDCG@10") != std::string::npos);
+  CHECK(parse_loss_file((dir / "best.loss").string()).grouped());
+  fs::remove_all(dir);
+}
