@@ -67,16 +67,4 @@ Metrics compute_metrics(const at::Tensor& prob_in, const at::Tensor& labels_in) 
   return {exact_auc(p, y, n), logloss / count, std::sqrt(squared / count), absolute / count};
 }
 
-Metrics evaluate(RecModel& model, const Interactions& rows, int64_t batch) {
-  torch::NoGradGuard no_grad;
-  model.eval();
-  std::vector<at::Tensor> probs;
-  for (int64_t start = 0; start < rows.size(); start += batch) {
-    const int64_t end = std::min(start + batch, rows.size());
-    probs.push_back(model.forward(rows.users.slice(0, start, end), rows.items.slice(0, start, end)).prob);
-  }
-  const at::Tensor prob = probs.empty() ? at::empty({0}, at::kFloat) : at::cat(probs);
-  return compute_metrics(prob, rows.labels);
-}
-
 }  // namespace losscc::models

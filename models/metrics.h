@@ -1,4 +1,5 @@
-// The metrics a trained model is judged by, over every row of a split.
+// The metrics of predicted probabilities against 0/1 labels that the
+// recommender and multi-task families report.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -6,8 +7,6 @@
 
 #include <cstdint>
 
-#include "models/data/dataset.h"
-#include "models/rec_model.h"
 
 namespace losscc::models {
 
@@ -23,9 +22,5 @@ struct Metrics {
 // same number of elements, computed in double). AUC is NaN when the labels
 // are all of one class; every metric is NaN for no rows.
 Metrics compute_metrics(const at::Tensor& prob, const at::Tensor& labels);
-
-// The model's metrics over every row of `rows`, in batches, without autograd
-// and in eval() mode (the model is left there).
-Metrics evaluate(RecModel& model, const Interactions& rows, int64_t batch = 8192);
 
 }  // namespace losscc::models

@@ -9,6 +9,7 @@
 
 #include "compiler/ir/print.h"
 #include "compiler/passes/check.h"
+#include "compiler/passes/fingerprint.h"
 #include "compiler/passes/simplify.h"
 
 namespace losscc::search {

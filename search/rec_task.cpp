@@ -12,7 +12,7 @@
 #include "compiler/language/parse.h"
 #include "compiler/passes/build_program.h"
 #include "models/metrics.h"
-#include "models/native_mf.h"
+#include "models/rec/native_mf.h"
 #include "runtime/kernel.h"
 #include "search/atomic_file.h"
 

@@ -7,7 +7,7 @@
 //                      reward is its best validation AUC: a short version of
 //                      the effectiveness test, so the search ranks losses
 //                      the way a from-scratch fit does. BiasedMF trains
-//                      natively (models/native_mf.h).
+//                      natively (models/rec/native_mf.h).
 //   shared             AutoLossGen's iterative-alternating schedule: a copy
 //                      of the shared recommender trains candidate_steps
 //                      minibatches; at the end of each phase a model phase
@@ -29,9 +29,9 @@
 #include <string>
 #include <vector>
 
-#include "models/data/dataset.h"
-#include "models/rec_model.h"
-#include "models/trainer.h"
+#include "models/rec/data/dataset.h"
+#include "models/rec/rec_model.h"
+#include "models/rec/trainer.h"
 #include "search/task.h"
 
 namespace losscc::search {

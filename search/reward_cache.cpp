@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "compiler/passes/check.h"
+#include "compiler/passes/fingerprint.h"
 
 namespace losscc::search {
 

@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "models/data/load_dataset.h"
-#include "models/data/synthetic.h"
+#include "models/rec/data/load_dataset.h"
+#include "models/rec/data/synthetic.h"
 #include "models/ltr/letor.h"
 #include "models/mtl/load.h"
 #include "models/mtl/mtl_model.h"

@@ -1,6 +1,6 @@
 // losstrain: trains one recommender with one .loss file and reports the test
 // metrics at the best validation epoch (AutoLossGen's protocol; see
-// models/trainer.h).
+// models/rec/trainer.h).
 //
 //   losstrain --data ../shared/data/ml100k01-1-5 --model biasedmf --loss examples/bce.loss
 #include <ATen/Parallel.h>
@@ -16,11 +16,11 @@
 
 #include "compiler/language/assignments.h"
 #include "compiler/language/parse.h"
-#include "models/data/load_dataset.h"
-#include "models/data/synthetic.h"
+#include "models/rec/data/load_dataset.h"
+#include "models/rec/data/synthetic.h"
 #include "models/metrics.h"
-#include "models/rec_model.h"
-#include "models/trainer.h"
+#include "models/rec/rec_model.h"
+#include "models/rec/trainer.h"
 #include "tools/run_tool.h"
 
 namespace {

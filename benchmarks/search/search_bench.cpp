@@ -40,8 +40,8 @@
 
 #include "benchmarks/common/machine.h"
 #include "benchmarks/common/stats.h"
-#include "models/data/load_dataset.h"
-#include "models/data/synthetic.h"
+#include "models/rec/data/load_dataset.h"
+#include "models/rec/data/synthetic.h"
 #include "search/rec_task.h"
 #include "search/search.h"
 

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/passes/check.h"
+#include "compiler/passes/fingerprint.h"
 #include "compiler/passes/simplify.h"
 #include "search/policy.h"
 #include "search/space/viable_tokens.h"

@@ -4,85 +4,30 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+
 #include <fmt/format.h>
 
-#include "compiler/interp/interp.h"
-#include "compiler/interp/segmented.h"
-#include "compiler/passes/build_program.h"
+#include "compiler/passes/probes.h"
 #include "compiler/passes/simplify.h"
 
 namespace losscc {
 
 namespace {
 
+using probes::all_inputs;
+using probes::domain_grid;
+using probes::draw;
+using probes::GroupProbe;
+using probes::middle;
+using probes::Probe;
+using probes::ProbeList;
+using probes::sweep;
+
 constexpr int kMonotonicPoints = 32;         // N pred values per label
 constexpr double kMonotonicThreshold = 0.6;  // AutoLossGen's 60%
 constexpr size_t kMaxGridPoints = 20000;     // cap on the finiteness grid
 constexpr double kIdealOrderThreshold = 0.9;  // ranking: ideal order wins on > 90% of lists
 constexpr int kProbeLists = 48;               // ranking: random probe queries
-
-// The finiteness grid of one domain: its ends and a spread of inner values.
-std::vector<double> domain_grid(Domain d) {
-  switch (d) {
-    case Domain::Probability: return {1e-4, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1 - 1e-4};
-    case Domain::Binary: return {0.0, 1.0};
-    case Domain::Unit: return {0.0, 0.25, 0.5, 0.75, 1.0};
-    case Domain::Real: return {-10.0, -3.0, -1.0, -0.25, 0.0, 0.5, 1.0, 3.0, 10.0};
-    case Domain::Grade: return {0.0, 1.0, 2.0, 3.0, 4.0};
-  }
-  return {};
-}
-
-// N evenly spread values inside a domain, for the monotonicity sweep.
-std::vector<double> sweep(Domain d, int n) {
-  std::vector<double> v;
-  for (int i = 0; i < n; ++i) {
-    double t = (i + 0.5) / n;  // (0,1), never the ends
-    switch (d) {
-      case Domain::Probability:
-      case Domain::Unit: v.push_back(t); break;
-      case Domain::Binary: v.push_back(i % 2); break;
-      case Domain::Real: v.push_back(-10.0 + 20.0 * t); break;
-      case Domain::Grade: v.push_back(i % 5); break;
-    }
-  }
-  return v;
-}
-
-double middle(Domain d) {
-  switch (d) {
-    case Domain::Binary: return 1.0;
-    case Domain::Real: return 0.0;
-    default: return 0.5;
-  }
-}
-
-// Every declared input differentiated, evaluated at one point at a time.
-struct Probe {
-  std::vector<InputDecl> inputs;
-  Program program;
-  Evaluator eval;
-  std::vector<double> out;
-  explicit Probe(const LossFunction& fn, std::vector<int> wrt)
-      : inputs(fn.inputs), program(build_program(fn, std::move(wrt))),
-        eval(program.outputs, names(fn)), out(program.outputs.size()) {}
-  static std::vector<std::string> names(const LossFunction& fn) {
-    std::vector<std::string> n;
-    for (const InputDecl& in : fn.inputs) n.push_back(in.name);
-    return n;
-  }
-  // out[0] = loss, out[1 + j] = ∂loss/∂inputs[j].
-  const std::vector<double>& at(const std::vector<double>& x) {
-    eval.run(x.data(), out.data());
-    return out;
-  }
-};
-
-std::vector<int> all_inputs(const LossFunction& fn) {
-  std::vector<int> v(fn.inputs.size());
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int>(i);
-  return v;
-}
 
 bool has_role(const LossFunction& fn, Role r) {
   return std::any_of(fn.inputs.begin(), fn.inputs.end(), [&](const InputDecl& in) { return in.role == r; });
@@ -93,75 +38,6 @@ bool uses_role(const LossFunction& fn, Role r) {
     if (in.role == r && depends_on(fn.body, in.name)) return true;
   return false;
 }
-
-std::vector<double> probe_values(Domain d);
-
-// ---- ranking losses: probe lists ---------------------------------------------
-
-// One query: values[j][i] is input j at document i.
-using ProbeList = std::vector<std::vector<double>>;
-
-// A random value of a domain (scores of a real input are N(0, 1)).
-double draw(Domain d, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  switch (d) {
-    case Domain::Probability: return 1e-4 + (1 - 2e-4) * u(rng);
-    case Domain::Binary: return u(rng) < 0.5 ? 0.0 : 1.0;
-    case Domain::Unit: return u(rng);
-    case Domain::Real: return std::normal_distribution<double>(0.0, 1.0)(rng);
-    case Domain::Grade: return std::floor(5 * u(rng));
-  }
-  return 0;
-}
-
-// The probe queries of the ranking checks (check.h), the same every run.
-std::vector<ProbeList> probe_lists(const LossFunction& fn) {
-  std::mt19937_64 rng(0x72616e6bULL);
-  const size_t m = fn.inputs.size();
-  const int sizes[] = {1, 1, 2, 3, 4, 5, 6, 8, 10, 13, 20, 40};
-  std::vector<ProbeList> lists;
-  for (int k = 0; k < kProbeLists; ++k) {
-    const size_t n = static_cast<size_t>(sizes[k % std::size(sizes)]);
-    ProbeList list(m, std::vector<double>(n));
-    for (size_t j = 0; j < m; ++j)
-      for (size_t i = 0; i < n; ++i) list[j][i] = draw(fn.inputs[j].domain, rng);
-    for (size_t j = 0; j < m; ++j) {
-      const InputDecl& in = fn.inputs[j];
-      if (in.role == Role::Label && k % 6 == 1) std::fill(list[j].begin(), list[j].end(), 0.0);  // none relevant
-      if (in.role == Role::Label && k % 6 == 2) std::fill(list[j].begin(), list[j].end(), list[j][0]);  // all equal
-      if (in.role == Role::Prediction && k % 6 == 3) std::fill(list[j].begin(), list[j].end(), list[j][0]);  // tied
-      if (in.role == Role::Prediction && k % 6 == 4 && in.domain == Domain::Real)
-        for (size_t i = 0; i < n; ++i) list[j][i] = i % 2 ? 10.0 : -10.0;  // far apart
-    }
-    lists.push_back(std::move(list));
-  }
-  return lists;
-}
-
-// Every declared input differentiated, run one query at a time.
-struct GroupProbe {
-  Program program;
-  GroupEvaluator eval;
-  std::vector<std::vector<double>> out;
-  explicit GroupProbe(const LossFunction& fn, std::vector<int> wrt)
-      : program(build_program(fn, std::move(wrt))), eval(program.outputs, names(fn)) {}
-  static std::vector<std::string> names(const LossFunction& fn) {
-    std::vector<std::string> n;
-    for (const InputDecl& in : fn.inputs) n.push_back(in.name);
-    return n;
-  }
-  // out[0][·] = the query's loss, out[1 + j][i] = ∂loss/∂(input j at document i).
-  const std::vector<std::vector<double>>& at(const ProbeList& list) {
-    const size_t n = list.empty() ? 0 : list[0].size();
-    std::vector<const double*> in;
-    for (const auto& v : list) in.push_back(v.data());
-    out.assign(program.outputs.size(), std::vector<double>(n));
-    std::vector<double*> o;
-    for (auto& v : out) o.push_back(v.data());
-    eval.run(in.data(), static_cast<int64_t>(n), o.data());
-    return out;
-  }
-};
 
 class Checker {
  public:
@@ -204,7 +80,7 @@ class Checker {
 
   void check_ranking() {
     GroupProbe probe(fn_, all_inputs(fn_));
-    const std::vector<ProbeList> lists = probe_lists(fn_);
+    const std::vector<ProbeList> lists = probes::probe_lists(fn_, kProbeLists);
     std::string first_bad;
     bool nonzero = false;
     for (size_t k = 0; k < lists.size(); ++k) {
@@ -413,19 +289,6 @@ class Checker {
   CheckReport report_;
 };
 
-// Fixed probe values per domain; input j starts at offset 2j so that two
-// inputs of one domain are not probed at equal values.
-std::vector<double> probe_values(Domain d) {
-  switch (d) {
-    case Domain::Probability: return {0.13, 0.37, 0.61, 0.84, 0.05, 0.93};
-    case Domain::Binary: return {1.0, 0.0, 1.0, 0.0, 0.0, 1.0};
-    case Domain::Unit: return {0.0, 0.3, 0.55, 0.8, 1.0, 0.15};
-    case Domain::Real: return {-2.3, -0.7, 0.4, 1.1, 2.9, -4.1};
-    case Domain::Grade: return {2.0, 0.0, 1.0, 3.0, 0.0, 4.0};
-  }
-  return {};
-}
-
 }  // namespace
 
 const PointwiseProbes& pointwise_probes() {
@@ -471,56 +334,5 @@ nlohmann::json CheckReport::to_json() const {
 }
 
 CheckReport check(const LossFunction& fn) { return Checker(fn).run(); }
-
-std::vector<double> gradient_fingerprint(const LossFunction& fn) {
-  if (fn.grouped()) {
-    // Three fixed lists (1, 3 and 6 documents) of the probe values.
-    GroupProbe probe(fn, all_inputs(fn));
-    std::vector<double> fp;
-    size_t at = 0;
-    for (size_t n : {1, 3, 6}) {
-      ProbeList list(fn.inputs.size(), std::vector<double>(n));
-      for (size_t j = 0; j < list.size(); ++j) {
-        const std::vector<double> v = probe_values(fn.inputs[j].domain);
-        for (size_t i = 0; i < n; ++i) list[j][i] = v[(at + i + 2 * j) % v.size()];
-      }
-      at += n;
-      const auto& out = probe.at(list);
-      for (size_t o = 1; o < out.size(); ++o) fp.insert(fp.end(), out[o].begin(), out[o].end());
-    }
-    return fp;
-  }
-  Probe probe(fn, all_inputs(fn));
-  std::vector<double> fp;
-  const size_t probes = probe_values(Domain::Real).size();
-  std::vector<double> x(fn.inputs.size());
-  for (size_t k = 0; k < probes; ++k) {
-    for (size_t j = 0; j < x.size(); ++j) {
-      std::vector<double> v = probe_values(fn.inputs[j].domain);
-      x[j] = v[(k + 2 * j) % v.size()];
-    }
-    const std::vector<double>& out = probe.at(x);
-    fp.insert(fp.end(), out.begin() + 1, out.end());
-  }
-  return fp;
-}
-
-bool same_fingerprint(const std::vector<double>& a, const std::vector<double>& b, double rel_tol) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    double x = a[i], y = b[i];
-    if (std::isnan(x) || std::isnan(y)) {
-      if (!(std::isnan(x) && std::isnan(y))) return false;
-      continue;
-    }
-    if (std::isinf(x) || std::isinf(y)) {
-      if (x != y) return false;
-      continue;
-    }
-    double diff = std::fabs(x - y);
-    if (diff > 1e-12 && diff > rel_tol * std::max(std::fabs(x), std::fabs(y))) return false;
-  }
-  return true;
-}
 
 }  // namespace losscc

@@ -86,17 +86,4 @@ const PointwiseProbes& pointwise_probes();
 // label holds at most half of the direction checks).
 bool passes_pointwise_probes(const double* value, const double* d_pred, const double* d_label);
 
-// The loss's gradients with respect to every declared input, in declaration
-// order, at a fixed set of probe points drawn from the declared domains (for
-// a ranking loss, at every document of a few fixed probe lists). Two
-// losses with the same fingerprint train the same way (up to a constant), so
-// the search uses it to skip duplicates that simplify() cannot prove equal.
-std::vector<double> gradient_fingerprint(const LossFunction& fn);
-
-// Element-wise equal within rel_tol (relative to the larger magnitude, with an
-// absolute floor of 1e-12 for values that cancel to about zero); NaN matches
-// only NaN, and an infinity only the same infinity.
-bool same_fingerprint(const std::vector<double>& a, const std::vector<double>& b,
-                      double rel_tol = 1e-6);
-
 }  // namespace losscc

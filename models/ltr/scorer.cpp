@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "models/rec_model.h"
+#include "models/module_state.h"
 
 namespace losscc::models::ltr {
 

@@ -12,7 +12,7 @@
 #include <fmt/ranges.h>
 
 #include "models/mtl/architectures.h"
-#include "models/rec_model.h"
+#include "models/module_state.h"
 
 namespace losscc::models::mtl {
 

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "models/module_state.h"
+
 namespace losscc::models::mtl {
 
 namespace {

@@ -7,7 +7,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "models/rec_model.h"
+#include "models/module_state.h"
 
 namespace losscc::models::mtl {
 

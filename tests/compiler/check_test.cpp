@@ -6,6 +6,7 @@
 #include "classic_losses.h"
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
+#include "compiler/passes/fingerprint.h"
 
 using namespace losscc;
 using losscc::testing::classic_losses;

@@ -16,6 +16,7 @@
 #include "compiler/language/parse.h"
 #include "compiler/passes/build_program.h"
 #include "compiler/passes/check.h"
+#include "compiler/passes/fingerprint.h"
 #include "compiler/passes/simplify.h"
 #include "ranking_lists.h"
 

@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "compiler/language/parse.h"
-#include "models/data/synthetic.h"
+#include "models/rec/data/synthetic.h"
 #include "models/metrics.h"
-#include "models/rec_model.h"
-#include "models/trainer.h"
+#include "models/rec/rec_model.h"
+#include "models/rec/trainer.h"
 
 using namespace losscc::models;
 

@@ -6,7 +6,7 @@
 
 #include <torch/nn/modules/embedding.h>
 
-#include "models/rec_model.h"
+#include "models/rec/rec_model.h"
 
 namespace losscc::models {
 

@@ -12,7 +12,7 @@
 
 #include <cstdint>
 
-#include "models/data/dataset.h"
+#include "models/rec/data/dataset.h"
 
 namespace losscc::models {
 

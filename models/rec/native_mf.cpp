@@ -1,4 +1,4 @@
-#include "models/native_mf.h"
+#include "models/rec/native_mf.h"
 
 #include <torch/autograd.h>
 

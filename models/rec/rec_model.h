@@ -1,5 +1,5 @@
-// The models a loss is trained and judged with: a user and an item in, a
-// score and its probability out.
+// The recommender family's models: a user and an item in, a score and its
+// probability out.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -7,9 +7,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "models/metrics.h"
+#include "models/module_state.h"
+#include "models/rec/data/dataset.h"
 
 namespace losscc::models {
 
@@ -38,36 +41,6 @@ const std::vector<std::string>& model_kinds();
 std::shared_ptr<RecModel> make_model(const std::string& kind, int64_t num_users, int64_t num_items,
                                      uint64_t seed);
 
-// Copies every parameter and buffer (batch-norm statistics) of `from` into
-// the one of the same name of `to`, in place (so optimisers holding `to`'s
-// parameters keep working). Throws std::invalid_argument when the names or
-// shapes differ.
-void copy_state(const torch::nn::Module& from, torch::nn::Module& to);
-
-namespace detail {
-// LibTorch's global CPU generator is one per process: seeding it and drawing
-// a model's initialisation from it must not interleave with another thread
-// doing the same (the search trains candidates on several threads), or the
-// initialisation is no longer a function of the seed. Held while seeding
-// and initialising.
-std::unique_lock<std::mutex> lock_global_rng();
-
-// Restores LibTorch's global CPU generator on scope exit, so a throwaway
-// initialisation leaves no trace in later random draws. Holds
-// lock_global_rng() for its lifetime.
-class GlobalRngRestorer {
- public:
-  GlobalRngRestorer();
-  ~GlobalRngRestorer();
-  GlobalRngRestorer(const GlobalRngRestorer&) = delete;
-  GlobalRngRestorer& operator=(const GlobalRngRestorer&) = delete;
-
- private:
-  std::unique_lock<std::mutex> lock_;  // first: taken before the state is read, released after it is restored
-  at::Tensor state_;
-};
-}  // namespace detail
-
 // clone_model() for a Model constructed from `args`: a new instance (whose
 // random initialisation is undone for the global generator) with `self`'s
 // parameters copied in.
@@ -81,5 +54,9 @@ std::shared_ptr<RecModel> clone_with_parameters(const Model& self, Args... args)
   copy_state(self, *copy);
   return copy;
 }
+
+// The model's metrics over every row of `rows`, in batches, without autograd
+// and in eval() mode (the model is left there).
+Metrics evaluate(RecModel& model, const Interactions& rows, int64_t batch = 8192);
 
 }  // namespace losscc::models

@@ -11,7 +11,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
-#include "models/rec_model.h"
+#include "models/rec/rec_model.h"
 
 namespace losscc::models {
 

@@ -30,10 +30,10 @@
 #include <vector>
 
 #include "compiler/ir/loss_function.h"
-#include "models/data/dataset.h"
+#include "models/rec/data/dataset.h"
 #include "models/metrics.h"
-#include "models/rec_model.h"
-#include "models/trainer.h"
+#include "models/rec/rec_model.h"
+#include "models/rec/trainer.h"
 
 namespace losscc::rt {
 class Kernel;

@@ -1,4 +1,4 @@
-#include "models/data/dataset.h"
+#include "models/rec/data/dataset.h"
 
 namespace losscc::models {
 

@@ -1,4 +1,4 @@
-#include "models/trainer.h"
+#include "models/rec/trainer.h"
 
 #include <torch/autograd.h>
 #include <torch/optim/adagrad.h>

@@ -1,4 +1,4 @@
-#include "models/data/synthetic.h"
+#include "models/rec/data/synthetic.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "models/data/load_dataset.h"
+#include "models/rec/data/load_dataset.h"
 
 #include <algorithm>
 #include <array>

@@ -6,10 +6,10 @@
 #include <string>
 
 #include "compiler/language/parse.h"
-#include "models/data/load_dataset.h"
-#include "models/data/synthetic.h"
-#include "models/native_mf.h"
-#include "models/trainer.h"
+#include "models/rec/data/load_dataset.h"
+#include "models/rec/data/synthetic.h"
+#include "models/rec/native_mf.h"
+#include "models/rec/trainer.h"
 
 using namespace losscc::models;
 

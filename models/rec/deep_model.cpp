@@ -1,4 +1,4 @@
-#include "models/deep_model.h"
+#include "models/rec/deep_model.h"
 
 namespace losscc::models {
 

@@ -4,8 +4,8 @@
 #include <fstream>
 #include <string>
 
-#include "models/data/load_dataset.h"
-#include "models/data/synthetic.h"
+#include "models/rec/data/load_dataset.h"
+#include "models/rec/data/synthetic.h"
 
 namespace fs = std::filesystem;
 using namespace losscc::models;

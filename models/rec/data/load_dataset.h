@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "models/data/dataset.h"
+#include "models/rec/data/dataset.h"
 #include "models/errors.h"
 
 namespace losscc::models {

@@ -38,10 +38,10 @@
 #include <torch/optim/optimizer.h>
 
 #include "compiler/ir/loss_function.h"
-#include "models/data/dataset.h"
+#include "models/rec/data/dataset.h"
 #include "models/metrics.h"
 #include "models/errors.h"
-#include "models/rec_model.h"
+#include "models/rec/rec_model.h"
 #include "runtime/torch/compiled_loss.h"
 
 namespace losscc::models {

@@ -1,4 +1,4 @@
-#include "models/biased_mf.h"
+#include "models/rec/biased_mf.h"
 
 namespace losscc::models {
 
