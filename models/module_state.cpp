@@ -9,6 +9,20 @@
 
 namespace losscc::models {
 
+at::Tensor SeededDropoutImpl::forward(const at::Tensor& x) {
+  if (!is_training() || p_ == 0 || x.numel() == 0) return x;
+  // torch::dropout's CPU path, step for step, with the model's generator.
+  at::Tensor noise = at::empty_like(x, at::MemoryFormat::Contiguous);
+  noise.bernoulli_(1 - p_, generator_);
+  noise.div_(1 - p_);
+  return x * noise;
+}
+
+void set_dropout_generator(torch::nn::Module& module, const at::Generator& generator) {
+  for (const std::shared_ptr<torch::nn::Module>& m : module.modules(/*include_self=*/false))
+    if (auto* dropout = dynamic_cast<SeededDropoutImpl*>(m.get())) dropout->set_generator(generator);
+}
+
 namespace {
 
 void copy_tensors(const torch::OrderedDict<std::string, at::Tensor>& source,

@@ -159,8 +159,7 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
     for (auto [value, fallback] : {std::pair{&opt.reward_epochs, f.reward_epochs}, {&opt.reward_patience, f.reward_patience},
                                    {&opt.effect_epochs, f.effect_epochs}, {&opt.effect_patience, f.effect_patience}})
       if (*value == 0) *value = fallback;
-    opt.fit_seed_set = app.count("--fit-seed") > 0;
-    if (!opt.fit_seed_set) opt.fit_seed = s.seed;
+    if (app.count("--fit-seed") == 0) opt.fit_seed = s.seed;
     s.policy.mask = !no_mask && opt.task != "rank";
     const std::vector<std::string>& models =
         opt.task == "rec" ? models::model_kinds() : opt.task == "rank" ? models::ltr::scorer_kinds() : models::mtl::mtl_model_kinds();

@@ -31,8 +31,7 @@ struct SearchOptions {
   int64_t candidate_steps = 50, model_steps = 0;  // rec, shared reward
   int reward_epochs = 0, reward_patience = 0, effect_epochs = 0, effect_patience = 0;  // 0: the family's
   int effect_seeds = 3;
-  uint64_t fit_seed = 0;  // with fit_seed_set: every fit's seed; else --seed
-  bool fit_seed_set = false;
+  uint64_t fit_seed = 0;  // every fit's seed (--fit-seed, else --seed)
   std::string optimizer;  // empty: the family's
   double lr = 0;          // 0: the family's
   int64_t batch = 0;      // 0: the family's

@@ -43,15 +43,6 @@ at::Tensor FeatureEmbeddingImpl::forward(const at::Tensor& categorical, const at
   return at::cat(parts, 1);
 }
 
-at::Tensor SeededDropoutImpl::forward(const at::Tensor& x) {
-  if (!is_training() || p_ == 0 || x.numel() == 0) return x;
-  // torch::dropout's CPU path, step for step, with the model's generator.
-  at::Tensor noise = at::empty_like(x, at::MemoryFormat::Contiguous);
-  noise.bernoulli_(1 - p_, generator_);
-  noise.div_(1 - p_);
-  return x * noise;
-}
-
 torch::nn::Sequential mlp(int64_t input, const std::vector<int64_t>& hidden, double dropout, bool output) {
   torch::nn::Sequential net;
   for (int64_t size : hidden) {
@@ -136,8 +127,7 @@ std::shared_ptr<MtlModel> MtlModel::clone_model() const {
 }
 
 void MtlModel::use_dropout_generator(at::Generator generator) {
-  for (const std::shared_ptr<torch::nn::Module>& m : modules(/*include_self=*/false))
-    if (auto* dropout = dynamic_cast<SeededDropoutImpl*>(m.get())) dropout->set_generator(generator);
+  set_dropout_generator(*this, generator);
   dropout_generator_ = std::move(generator);
 }
 

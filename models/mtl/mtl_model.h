@@ -35,6 +35,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/module_state.h"
+
 namespace losscc::models::mtl {
 
 struct ModelShape {
@@ -70,25 +72,8 @@ class FeatureEmbeddingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FeatureEmbedding);
 
-// Dropout whose masks come from a generator the model owns
-// (MtlModel::use_dropout_generator), so that models trained on several
-// threads at once do not draw from one another's stream; LibTorch's global
-// generator until one is set. The same masks as torch::nn::Dropout given the
-// same generator state.
-class SeededDropoutImpl : public torch::nn::Module {
- public:
-  explicit SeededDropoutImpl(double p) : p_(p) {}
-  at::Tensor forward(const at::Tensor& x);
-  void set_generator(at::Generator generator) { generator_ = std::move(generator); }
-
- private:
-  double p_;
-  c10::optional<at::Generator> generator_;
-};
-TORCH_MODULE(SeededDropout);
-
-// Linear → BatchNorm1d → ReLU → SeededDropout per size in `hidden`, then
-// (with `output`) a Linear to one unit.
+// Linear → BatchNorm1d → ReLU → SeededDropout (models/module_state.h) per
+// size in `hidden`, then (with `output`) a Linear to one unit.
 torch::nn::Sequential mlp(int64_t input, const std::vector<int64_t>& hidden, double dropout, bool output);
 // The weight of the last Linear of an mlp().
 at::Tensor last_linear_weight(torch::nn::Sequential net);

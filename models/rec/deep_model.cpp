@@ -11,7 +11,7 @@ DeepModel::DeepModel(int64_t num_users, int64_t num_items, int64_t dim)
   out_ = register_module("out", torch::nn::Linear(16, 1));
   norm1_ = register_module("norm1", torch::nn::BatchNorm1d(64));
   norm2_ = register_module("norm2", torch::nn::BatchNorm1d(16));
-  dropout_ = register_module("dropout", torch::nn::Dropout(0.2));
+  dropout_ = register_module("dropout", SeededDropout(0.2));
 }
 
 ModelOutput DeepModel::forward(const at::Tensor& users, const at::Tensor& items) {

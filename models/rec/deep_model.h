@@ -7,7 +7,6 @@
 #pragma once
 
 #include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
@@ -26,7 +25,7 @@ class DeepModel : public RecModel {
   torch::nn::Embedding user_vectors_{nullptr}, item_vectors_{nullptr};
   torch::nn::Linear hidden1_{nullptr}, hidden2_{nullptr}, out_{nullptr};
   torch::nn::BatchNorm1d norm1_{nullptr}, norm2_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  SeededDropout dropout_{nullptr};
 };
 
 }  // namespace losscc::models

@@ -1,5 +1,6 @@
 #include "models/rec/rec_model.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/autograd.h>
 
 #include <functional>
@@ -44,7 +45,9 @@ std::shared_ptr<RecModel> make_model(const std::string& kind, int64_t num_users,
     if (name != kind) continue;
     const std::unique_lock<std::mutex> lock = detail::lock_global_rng();
     at::manual_seed(seed);
-    return factory(num_users, num_items);
+    std::shared_ptr<RecModel> model = factory(num_users, num_items);
+    model->use_dropout_generator(at::detail::getDefaultCPUGenerator().clone());
+    return model;
   }
   throw std::invalid_argument(
       fmt::format("unknown model '{}' (known: {})", kind, fmt::join(model_kinds(), ", ")));

@@ -26,9 +26,19 @@ class RecModel : public torch::nn::Module {
   // users, items: int64 [n] → prob, score: float32 [n].
   virtual ModelOutput forward(const at::Tensor& users, const at::Tensor& items) = 0;
   // A model of the same kind and shape with a deep copy of the parameters
-  // and buffers.
-  // Does not disturb LibTorch's global random generator.
+  // and buffers (and of the dropout generator's state). Does not disturb
+  // LibTorch's global random generator.
   virtual std::shared_ptr<RecModel> clone_model() const = 0;
+
+  // Every SeededDropout of the model draws from `generator` from now on.
+  void use_dropout_generator(at::Generator generator) {
+    set_dropout_generator(*this, generator);
+    dropout_generator_ = std::move(generator);
+  }
+  const c10::optional<at::Generator>& dropout_generator() const { return dropout_generator_; }
+
+ private:
+  c10::optional<at::Generator> dropout_generator_;
 };
 
 // The kinds make_model() knows, in the order --help lists them.
@@ -36,7 +46,10 @@ const std::vector<std::string>& model_kinds();
 
 // A freshly initialised model: "biasedmf" or "deepmodel" (see biased_mf.h and
 // deep_model.h). Seeds LibTorch's global generator with `seed` before creating
-// the parameters, so the same arguments give the same model. Throws
+// the parameters, so the same arguments give the same model, and gives the
+// model its own dropout generator, continuing from where the initialisation
+// left the global one (the masks it drew before it had its own), so the same
+// arguments also train the same way on any thread. Throws
 // std::invalid_argument for an unknown kind.
 std::shared_ptr<RecModel> make_model(const std::string& kind, int64_t num_users, int64_t num_items,
                                      uint64_t seed);
@@ -52,6 +65,7 @@ std::shared_ptr<RecModel> clone_with_parameters(const Model& self, Args... args)
     copy = std::make_shared<Model>(args...);
   }
   copy_state(self, *copy);
+  if (self.dropout_generator()) copy->use_dropout_generator(self.dropout_generator()->clone());
   return copy;
 }
 

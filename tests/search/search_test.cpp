@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -225,6 +226,27 @@ TEST_CASE("the from-scratch reward: fits on two workers give what one worker giv
     }
   }
   CHECK(trained > 0);  // masks make most candidates valid
+}
+
+TEST_CASE("DeepModel fits on two threads at once give what they give one at a time") {
+  // Its dropout draws from the model's own generator: concurrent fits used
+  // to draw from LibTorch's global one and change each other's masks.
+  at::set_num_threads(1);
+  const models::Dataset data = models::synthetic_dataset();
+  RecTaskConfig config;
+  config.model = "deepmodel";
+  config.reward_epochs = config.reward_patience = 1;
+  config.train.optimizer = "adam";
+  const RecTask task(data, config);
+  const std::vector<LossFunction> losses = {parse_loss("(pred - label)^2", "mse.loss"),
+                                            parse_loss("-label * log(pred) - (1 - label) * log(1 - pred)", "bce.loss")};
+  std::vector<double> alone, together(losses.size());
+  for (const LossFunction& fn : losses) alone.push_back(task.reward(fn, {}).reward);
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < losses.size(); ++k)
+    threads.emplace_back([&, k] { together[k] = task.reward(losses[k], {}).reward; });
+  for (std::thread& t : threads) t.join();
+  CHECK(together == alone);
 }
 
 TEST_CASE("an RL search is a function of its config, whatever drew from LibTorch's generator before") {
