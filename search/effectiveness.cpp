@@ -12,6 +12,7 @@
 
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
+#include "search/paired.h"
 
 namespace losscc::search {
 
@@ -84,6 +85,7 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
       }
       row["fit"] = fits.front();
       row["fits"] = fits;
+      row["test_" + metric + "_per_seed"] = test;
       row["test_" + metric + "_mean"] = mean(test);
       row["test_" + metric + "_std"] = stddev(test);
       row["valid_" + metric + "_mean"] = mean(valid);
@@ -95,6 +97,38 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+nlohmann::json paired_comparisons(const nlohmann::json& rows, const std::string& metric) {
+  const std::string key = "test_" + metric + "_per_seed";
+  nlohmann::json out = nlohmann::json::array();
+  for (const nlohmann::json& found : rows) {
+    if (found.value("origin", "") != "search" || !found.contains(key)) continue;
+    for (const nlohmann::json& baseline : rows) {
+      if (baseline.value("origin", "") != "baseline" || !baseline.contains(key)) continue;
+      nlohmann::json c = compare_paired(found.at(key).get<std::vector<double>>(),
+                                        baseline.at(key).get<std::vector<double>>()).to_json();
+      c["found"] = found.at("name");
+      c["baseline"] = baseline.at("name");
+      c["metric"] = "test " + metric;
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+std::string format_paired_table(const nlohmann::json& comparisons) {
+  if (comparisons.empty()) return {};
+  std::string out = fmt::format("{:<10} {:<12} {:>11} {:>22} {:>10} {:>6}\n", "found", "vs", "mean diff",
+                                "95% bootstrap interval", "Wilcoxon p", "pairs");
+  for (const nlohmann::json& c : comparisons)
+    out += fmt::format("{:<10} {:<12} {:>+11.4f} [{:>+9.4f}, {:>+9.4f}] {:>10.3g} {:>6}\n",
+                       c.at("found").get<std::string>(), c.at("baseline").get<std::string>(),
+                       c.at("mean_diff").get<double>(), c.at("ci")[0].get<double>(), c.at("ci")[1].get<double>(),
+                       c.at("wilcoxon_p").get<double>(), c.at("n").get<int>());
+  out += fmt::format("paired by seed on the {}; with n pairs the smallest two-sided Wilcoxon p is 2/2^n\n",
+                     comparisons.front().at("metric").get<std::string>());
+  return out;
 }
 
 std::string format_auc_row(const nlohmann::json& row) {

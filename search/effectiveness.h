@@ -48,12 +48,19 @@ struct EffectProgress {
 };
 
 // One row per loss: its check report, then its fits by `fit` with seed,
-// seed + 1, ... ("fits": one per seed; "fit": the first; test_M_mean /
-// test_M_std / valid_M_mean over the seeds, M = `metric`) or the error that
-// stopped it. `interrupt` is checked between losses.
+// seed + 1, ... ("fits": one per seed; "fit": the first; test_M_per_seed,
+// test_M_mean / test_M_std / valid_M_mean over the seeds, M = `metric`) or
+// the error that stopped it. `interrupt` is checked between losses.
 nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
                                   const EffectFitter& fit, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt, const std::string& metric = "auc");
+
+// Every found loss ("search" rows) against every baseline, paired by seed
+// (paired.h), on the rows' test_M_per_seed: [{found, baseline, metric, n,
+// mean_diff, ci, confidence, wilcoxon_p}]. Rows without fits are left out.
+nlohmann::json paired_comparisons(const nlohmann::json& rows, const std::string& metric);
+// Those comparisons as a text table.
+std::string format_paired_table(const nlohmann::json& comparisons);
 
 // A row of AUC fits as one line ("bce   test AUC 0.7512 ± 0.0031"), or its error.
 std::string format_auc_row(const nlohmann::json& row);

@@ -48,7 +48,7 @@ nlohmann::json RankTask::effectiveness(const std::vector<NamedLoss>& losses, uin
     json.erase("history");
     return EffectFit{json, r.valid.standard.ndcg.at(10), r.test.standard.ndcg.at(10)};
   };
-  return effectiveness_rows(losses, seed, seeds, fit, progress, interrupt, "ndcg@10");
+  return effectiveness_rows(losses, seed, seeds, fit, progress, interrupt, metric());
 }
 
 std::string RankTask::format_row(const nlohmann::json& row) const {

@@ -52,6 +52,7 @@ class RankTask : public SearchTask {
   // trainer's result without its history.
   nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
                                const EffectProgress& progress, const std::atomic<bool>& interrupt) const override;
+  std::string metric() const override { return "ndcg@10"; }
   std::string format_row(const nlohmann::json& row) const override;
   std::string format_table(const nlohmann::json& rows) const override;
 

@@ -295,9 +295,11 @@ int SearchSession::finish() {
       {"reward", loaded_.task().reward_name()}, {"search", search_->counters().to_json()},
       {"effectiveness_epochs", o.effect_epochs}, {"effectiveness_patience", o.effect_patience},
       {"effectiveness_seeds", o.effect_seeds},   {"effectiveness", rows},
+      {"paired", paired_comparisons(rows, loaded_.task().metric())},
   };
   write_file_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
   fmt::print("{}", loaded_.task().format_table(rows));
+  fmt::print("{}", format_paired_table(summary.at("paired")));
   if (g_interrupted.load()) {
     fmt::print(stderr, "[losssearch] interrupted during the effectiveness test; summary.json holds the rows done\n");
     return kInterrupted;

@@ -75,6 +75,8 @@ class SearchTask {
   virtual std::vector<NamedLoss> baselines(const std::string& examples_dir) const = 0;
   virtual nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
                                        const EffectProgress& progress, const std::atomic<bool>& interrupt) const = 0;
+  // The rows' metric key (test_<metric>_mean, ...): "auc", "ndcg@10".
+  virtual std::string metric() const { return "auc"; }
   virtual std::string format_row(const nlohmann::json& row) const { return format_auc_row(row); }
   virtual std::string format_table(const nlohmann::json& rows) const { return format_effectiveness_table(rows); }
   // What summary.json records of the task: its settings and any result of
@@ -95,8 +97,8 @@ class SearchTask {
   virtual std::string progress_note() const { return {}; }
 };
 
-// A task whose reward is the caller's function (tests, benchmarks, a Python
-// driver's own task): no baselines, and its effectiveness test fits nothing.
+// A task whose reward is the caller's function (tests, benchmarks): no
+// baselines, and its effectiveness test fits nothing.
 class FunctionTask : public SearchTask {
  public:
   using Reward = std::function<TrainOutcome(const LossFunction&)>;
