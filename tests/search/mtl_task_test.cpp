@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +17,7 @@
 #include "models/mtl/sessions.h"
 #include "search/mtl_task.h"
 #include "search/search.h"
+#include "tests/search/concurrent_rewards.h"
 
 using namespace losscc;
 using namespace losscc::search;
@@ -135,13 +135,6 @@ TEST_CASE("multi-task fits on two threads at once give what they give one at a t
   config.shape.dropout = 0.3;
   config.reward_epochs = config.reward_patience = 2;
   const MtlTask task(data, config);
-  const std::vector<LossFunction> losses = {parse_loss("(pred - label)^2", "mse.loss"),
-                                            parse_loss("-label * log(pred) - (1 - label) * log(1 - pred)", "bce.loss")};
-  std::vector<double> alone, together(losses.size());
-  for (const LossFunction& fn : losses) alone.push_back(task.reward(fn, {}).reward);
-  std::vector<std::thread> threads;
-  for (size_t k = 0; k < losses.size(); ++k)
-    threads.emplace_back([&, k] { together[k] = task.reward(losses[k], {}).reward; });
-  for (std::thread& t : threads) t.join();
-  CHECK(together == alone);
+  const auto rewards = testing::rewards_alone_and_together(task);
+  CHECK(rewards.second == rewards.first);
 }

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iterator>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -22,6 +21,7 @@
 #include "search/evaluator.h"
 #include "search/rec_task.h"
 #include "search/search.h"
+#include "tests/search/concurrent_rewards.h"
 #include "tests/search/space_tokens.h"
 
 using namespace losscc;
@@ -238,15 +238,8 @@ TEST_CASE("DeepModel fits on two threads at once give what they give one at a ti
   config.reward_epochs = config.reward_patience = 1;
   config.train.optimizer = "adam";
   const RecTask task(data, config);
-  const std::vector<LossFunction> losses = {parse_loss("(pred - label)^2", "mse.loss"),
-                                            parse_loss("-label * log(pred) - (1 - label) * log(1 - pred)", "bce.loss")};
-  std::vector<double> alone, together(losses.size());
-  for (const LossFunction& fn : losses) alone.push_back(task.reward(fn, {}).reward);
-  std::vector<std::thread> threads;
-  for (size_t k = 0; k < losses.size(); ++k)
-    threads.emplace_back([&, k] { together[k] = task.reward(losses[k], {}).reward; });
-  for (std::thread& t : threads) t.join();
-  CHECK(together == alone);
+  const auto rewards = testing::rewards_alone_and_together(task);
+  CHECK(rewards.second == rewards.first);
 }
 
 TEST_CASE("an RL search is a function of its config, whatever drew from LibTorch's generator before") {
