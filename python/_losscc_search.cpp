@@ -151,10 +151,7 @@ PYBIND11_MODULE(_losscc_search, m) {
              return out;
            })
       .def_property_readonly("task", &SearchSession::loaded_task, py::return_value_policy::reference_internal)
-      .def_property_readonly("workers", [](const SearchSession& s) {
-        const int cap = s.task().max_workers();
-        return cap > 0 ? std::min(cap, s.options().search.workers) : s.options().search.workers;
-      })
+      .def_property_readonly("workers", [](SearchSession& s) { return s.search().round_size(); })
       .def_property_readonly("resume_command", [](const SearchSession& s) {
         return s.options().command + (s.options().resume ? "" : " --resume");
       })

@@ -12,7 +12,8 @@ namespace {
 
 constexpr size_t kExactLimit = 400;  // pairs up to which the p-value is exact
 
-// Ranks of `v` (1-based), ties given their average rank.
+}  // namespace
+
 std::vector<double> average_ranks(const std::vector<double>& v) {
   std::vector<size_t> order(v.size());
   std::iota(order.begin(), order.end(), 0);
@@ -26,8 +27,6 @@ std::vector<double> average_ranks(const std::vector<double>& v) {
   }
   return ranks;
 }
-
-}  // namespace
 
 nlohmann::json PairedComparison::to_json() const {
   return {{"n", n}, {"mean_diff", mean_diff}, {"ci", {ci_low, ci_high}}, {"confidence", confidence},

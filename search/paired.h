@@ -36,4 +36,8 @@ PairedComparison compare_paired(const std::vector<double>& a, const std::vector<
 // The two-sided Wilcoxon signed-rank p of the differences d (zeros dropped).
 double wilcoxon_signed_rank_p(const std::vector<double>& d);
 
+// The 1-based ranks of `v`, ties given their average rank (Wilcoxon's and
+// Spearman's ranks).
+std::vector<double> average_ranks(const std::vector<double>& v);
+
 }  // namespace losscc::search

@@ -86,9 +86,6 @@ class RecTask : public SearchTask {
   void restore_state(const nlohmann::json& state, const std::string& dir) override;
   std::string progress_note() const override;
 
-  const RecTaskConfig& config() const { return config_; }
-  double shared_model_auc() const { return shared_auc_; }
-
  private:
   TrainOutcome shared_reward(const LossFunction& fn, int64_t phase) const;
 

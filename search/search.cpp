@@ -108,16 +108,18 @@ bool LossSearch::done() const {
   return config_.budget_candidates <= 0 && config_.budget_minutes <= 0;
 }
 
-std::vector<WorkItem> LossSearch::propose_round() {
-  if (round_) throw std::logic_error("propose_round(): the last round is not settled yet");
-  if (!started_) throw std::logic_error("propose_round(): start() the search first");
-  // `workers` proposals (fewer at the end of a candidate budget, or when the
-  // task fits one at a time).
+int64_t LossSearch::round_size() const {
   int64_t size = std::max(config_.workers, 1);
   if (task_.max_workers() > 0) size = std::min<int64_t>(size, task_.max_workers());
   if (config_.budget_candidates > 0) size = std::max<int64_t>(std::min(size, config_.budget_candidates - counters_.candidates), 1);
+  return size;
+}
+
+std::vector<WorkItem> LossSearch::propose_round() {
+  if (round_) throw std::logic_error("propose_round(): the last round is not settled yet");
+  if (!started_) throw std::logic_error("propose_round(): start() the search first");
   Round round;
-  for (int64_t k = 0; k < size; ++k) round.proposals.push_back(searcher_->propose(rng_));
+  for (int64_t k = 0, size = round_size(); k < size; ++k) round.proposals.push_back(searcher_->propose(rng_));
   round.pending = evaluator_.screen_batch(space_, round.proposals, counters_.candidates, phase_);
   std::vector<WorkItem> items = round.pending.items;
   round_ = std::move(round);

@@ -101,11 +101,13 @@ class LossSearch {
   std::vector<WorkItem> propose_round();
   void settle_round(const std::vector<WorkResult>& results);
   bool done() const;  // the budget is spent
+  // Candidates in the next round: `workers`, fewer when the task fits one at
+  // a time or the candidate budget ends sooner.
+  int64_t round_size() const;
 
   const SearchCounters& counters() const { return counters_; }
   const std::vector<FoundLoss>& top() const { return top_; }  // best first
   const SearchConfig& config() const { return config_; }
-  const SearchTask& task() const { return task_; }
   void checkpoint();
 
  private:

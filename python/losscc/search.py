@@ -84,7 +84,8 @@ class Search:
 
     @property
     def workers(self):
-        """Candidates per round (the --workers flag, or fewer where the task fits one at a time)."""
+        """Candidates in the next round (the --workers flag, or fewer where the task fits one at a time
+        or the candidate budget ends sooner)."""
         return self._session.workers
 
     def propose_round(self):
