@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 
 # The Python module (python/) needs pybind11-dev and python3-dev; its tests
 # and `losscc --emit-torch`'s need python3-torch (LibTorch's Python side, the
-# same 1.13 as libtorch-dev) and python3-pytest; `pip install .` needs python3-venv.
+# same 1.13 as libtorch-dev) and python3-pytest; `pip install .` needs python3-venv;
+# a search report's plots need python3-matplotlib.
 packages=(cmake ninja-build g++ clang-14 llvm-dev libfmt-dev doctest-dev libtorch-dev
-          libcli11-dev nlohmann-json3-dev libxxhash-dev libbenchmark-dev python3
-          python3-dev python3-venv pybind11-dev python3-torch python3-pytest)
+          libcli11-dev nlohmann-json3-dev libxxhash-dev libbenchmark-dev zlib1g-dev python3
+          python3-dev python3-venv pybind11-dev python3-torch python3-pytest python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,8 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "models/rec/data/load_dataset.h"
-#include "models/rec/data/synthetic.h"
+#include "models/rec/data/builtin.h"
 #include "models/ltr/letor.h"
 #include "models/mtl/load.h"
 #include "models/mtl/mtl_model.h"
@@ -48,7 +47,7 @@ struct RetiredFlag {
 constexpr RetiredFlag kRetired[] = {
     {"--mtl-task", "--task mtl --target TASK"},
     {"--mtl-model", "--task mtl --model MODEL"},
-    {"--synthetic", "--task rank without --data (each task's built-in data is its default)"},
+    {"--synthetic", "--data builtin:synthetic"},
     {"--epochs", "--effect-epochs"},
     {"--patience", "--effect-patience"},
 };
@@ -88,9 +87,12 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
                "ranker or one task of a multi-task model, then compare the best found with the classic losses"};
   app.add_option("--task", opt.task, "task family: rec (recommender), rank (learning to rank), mtl (one task of a "
                  "multi-task model)")->check(CLI::IsMember(task_names()))->capture_default_str();
-  app.add_option("--data", opt.data, "rec: ratings folder (NAME.train.csv, ...); rank: LETOR folder; mtl: a "
-                 "census-income file or folder or a session folder; default: the task's built-in synthetic data")
-      ->check(CLI::ExistingPath);
+  app.add_option("--data", opt.data,
+                 fmt::format("rec: ratings folder (NAME.train.csv[.gz], ...) or {} (the default, MovieLens built "
+                             "in); rank: LETOR folder; mtl: a census-income file or folder or a session folder; every "
+                             "task: {}, its built-in synthetic data (the default of rank and mtl)",
+                             models::kBuiltinMovielens, models::kBuiltinSynthetic))
+      ->check(CLI::ExistingPath | CLI::IsMember({models::kBuiltinMovielens, models::kBuiltinSynthetic}));
   app.add_option("--fold", opt.fold, "rank: the LETOR fold searched on")->check(CLI::Range(1, 5))->capture_default_str();
   app.add_option("--target", opt.target, "mtl: the task whose loss is searched (the others train on bce); default: "
                  "the data's first task");
@@ -171,6 +173,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
     if (app.count("--fold") && opt.task != "rank") throw CLI::ValidationError("--fold", "applies to --task rank only");
     if (app.count("--hidden") && opt.task != "rank") throw CLI::ValidationError("--hidden", "applies to --task rank only");
     if (app.count("--target") && opt.task != "mtl") throw CLI::ValidationError("--target", "applies to --task mtl only");
+    if (opt.data == models::kBuiltinMovielens && opt.task != "rec")
+      throw CLI::ValidationError("--data", fmt::format("{} is recommendation data (--task rec)", opt.data));
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
@@ -192,7 +196,7 @@ LoadedTask::LoadedTask(const SearchOptions& o) : data_(std::make_unique<Data>())
   if (o.threads > 0) at::set_num_threads(o.threads);
   std::string& what = description_;
   if (o.task == "rec") {
-    data_->rec = o.data.empty() ? models::synthetic_dataset() : models::load_dataset(o.data);
+    data_->rec = models::load_rec_data(o.data);
     RecTaskConfig c;
     c.model = o.model;
     c.reward = o.reward;
@@ -212,7 +216,8 @@ LoadedTask::LoadedTask(const SearchOptions& o) : data_(std::make_unique<Data>())
                        data_->rec.num_items, data_->rec.train.size(), o.model);
     task_ = std::make_unique<RecTask>(data_->rec, c);
   } else if (o.task == "rank") {
-    data_->rank = o.data.empty() ? models::ltr::synthetic_ltr() : models::ltr::load_letor_fold(o.data, o.fold);
+    const bool synthetic = o.data.empty() || o.data == models::kBuiltinSynthetic;
+    data_->rank = synthetic ? models::ltr::synthetic_ltr() : models::ltr::load_letor_fold(o.data, o.fold);
     RankTaskConfig c;
     c.model = o.model;
     c.shape.hidden = o.hidden;
@@ -226,7 +231,7 @@ LoadedTask::LoadedTask(const SearchOptions& o) : data_(std::make_unique<Data>())
     what = fmt::format("{}: {} train queries; {} scorer", data_->rank.name, data_->rank.train.queries(), o.model);
     task_ = std::make_unique<RankTask>(data_->rank, c);
   } else {
-    data_->mtl = models::mtl::load_mtl_data(o.data).data;
+    data_->mtl = models::mtl::load_mtl_data(o.data == models::kBuiltinSynthetic ? "" : o.data).data;
     MtlTaskConfig c;
     c.task = o.target.empty() ? data_->mtl.tasks.at(0) : o.target;
     c.model = o.model;

@@ -2,10 +2,16 @@
 // metrics at the best validation epoch (AutoLossGen's protocol; see
 // models/rec/trainer.h).
 //
+// BiasedMF trains on the native path (models/rec/native_mf.h: float tables and
+// the loss kernel, no autograd), the path the search's rewards use; LibTorch
+// (`--engine torch`) is its oracle, and the only path DeepModel has.
+//
+//   losstrain --loss examples/bce.loss                  # the built-in MovieLens data
 //   losstrain --data ../shared/data/ml100k01-1-5 --model biasedmf --loss examples/bce.loss
 #include <ATen/Parallel.h>
 
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,9 +22,9 @@
 
 #include "compiler/language/assignments.h"
 #include "compiler/language/parse.h"
-#include "models/rec/data/load_dataset.h"
-#include "models/rec/data/synthetic.h"
+#include "models/rec/data/builtin.h"
 #include "models/metrics.h"
+#include "models/rec/native_mf.h"
 #include "models/rec/rec_model.h"
 #include "models/rec/trainer.h"
 #include "tools/run_tool.h"
@@ -37,9 +43,21 @@ struct Options {
   std::vector<std::string> defines;
   ParamOverrides overrides;  // parsed from `defines`
   std::string out;
+  std::string engine = "auto";  // "native" | "torch" | "auto": native where the model has it
   int threads = 0;
   TrainConfig train;
 };
+
+// The models the native path trains.
+bool has_native_path(const std::string& model) { return model == "biasedmf"; }
+
+std::string resolve_engine(const Options& opt) {
+  if (opt.engine == "auto") return has_native_path(opt.model) ? "native" : "torch";
+  if (opt.engine == "native" && !has_native_path(opt.model))
+    throw std::invalid_argument(
+        fmt::format("--engine native: model '{}' has no native path (biasedmf has); use --engine torch", opt.model));
+  return opt.engine;
+}
 
 // "-D gamma=3" → {"gamma", 3}.
 std::string metric_line(const Metrics& m) {
@@ -48,17 +66,25 @@ std::string metric_line(const Metrics& m) {
 
 int run(const Options& opt) {
   const LossFunction loss = parse_loss_file(opt.loss_file, opt.overrides);
-  const Dataset data = opt.synthetic ? synthetic_dataset() : load_dataset(opt.data);
+  const std::string& engine = opt.engine;  // resolved by main
+  const Dataset data = load_rec_data(opt.synthetic ? kBuiltinSynthetic : opt.data);
   if (opt.threads > 0) at::set_num_threads(opt.threads);
-  fmt::print("{}: {} users, {} items; train {}, validation {}, test {} rows\n", data.name,
-             data.num_users, data.num_items, data.train.size(), data.valid.size(), data.test.size());
+  fmt::print("{}: {} users, {} items; train {}, validation {}, test {} rows; {} engine\n", data.name,
+             data.num_users, data.num_items, data.train.size(), data.valid.size(), data.test.size(), engine);
 
-  Trainer trainer(make_model(opt.model, data.num_users, data.num_items, opt.train.seed), loss, opt.train);
-  const Trainer::FitResult result = trainer.fit(data, [](const Trainer::EpochLog& e) {
-    fmt::print("epoch {:4d}  train loss {:.6f}  valid auc {:.4f}  test auc {:.4f}  {:.2f} s\n", e.epoch,
+  const auto print_epoch = [](const EpochLog& e) {
+    fmt::print("epoch {:4d}  train loss {:.6f}  valid auc {:.4f}  test auc {:.4f}  {:.3f} s\n", e.epoch,
                e.train_loss, e.valid.auc, e.test.auc, e.seconds);
     std::fflush(stdout);
-  });
+  };
+  FitResult result;
+  if (engine == "native") {
+    NativeMfTrainer trainer(data.num_users, data.num_items, opt.train.seed, loss, opt.train);
+    result = trainer.fit(data, print_epoch);
+  } else {
+    Trainer trainer(make_model(opt.model, data.num_users, data.num_items, opt.train.seed), loss, opt.train);
+    result = trainer.fit(data, print_epoch);
+  }
   fmt::print("best epoch {} of {} ({:.1f} s)\n  valid: {}\n  test:  {}\n", result.best_epoch,
              result.epochs, result.seconds, metric_line(result.valid), metric_line(result.test));
 
@@ -67,8 +93,9 @@ int run(const Options& opt) {
     json["config"] = opt.train.to_json();
     json["config"]["model"] = opt.model;
     json["config"]["loss"] = opt.loss_file;
-    json["config"]["data"] = opt.synthetic ? std::string("synthetic") : opt.data;
-    json["config"]["threads"] = at::get_num_threads();
+    json["config"]["data"] = opt.synthetic ? std::string(kBuiltinSynthetic) : opt.data.empty() ? std::string(kBuiltinMovielens) : opt.data;
+    json["config"]["engine"] = engine;
+    json["config"]["threads"] = engine == "native" ? 1 : at::get_num_threads();
     write_json_file(opt.out, json);
   }
   return 0;
@@ -79,9 +106,10 @@ int run(const Options& opt) {
 int main(int argc, char** argv) {
   Options opt;
   CLI::App app{"Train a recommender with a .loss file; report test metrics at the best validation epoch"};
-  app.add_option("--data", opt.data, "dataset folder (NAME.train.csv, NAME.validation.csv, NAME.test.csv)")
-      ->check(CLI::ExistingDirectory);
-  app.add_flag("--synthetic", opt.synthetic, "train on the built-in synthetic dataset instead of --data");
+  app.add_option("--data", opt.data, fmt::format("dataset folder (NAME.train.csv, NAME.validation.csv, NAME.test.csv; "
+                 "each may be gzipped), {} (the default: MovieLens, built in) or {}", kBuiltinMovielens, kBuiltinSynthetic))
+      ->check(CLI::ExistingDirectory | CLI::IsMember({kBuiltinMovielens, kBuiltinSynthetic}));
+  app.add_flag("--synthetic", opt.synthetic, fmt::format("the same as --data {}", kBuiltinSynthetic));
   app.add_option("--model", opt.model, "model")->check(CLI::IsMember(model_kinds()))->capture_default_str();
   app.add_option("--loss", opt.loss_file, "the .loss file")->required()->check(CLI::ExistingFile);
   app.add_option("-D", opt.defines, "override a loss param: -D name=value (repeatable)");
@@ -96,16 +124,21 @@ int main(int argc, char** argv) {
   app.add_option("--seed", t.seed, "model initialisation and batch order")->capture_default_str();
   app.add_option("--grad-clip", t.grad_clip, "clamp gradient elements to ±this; 0: off")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--threads", opt.threads, "LibTorch CPU threads; 0: LibTorch's default")
+  app.add_option("--engine", opt.engine,
+                 "native: float tables and the loss kernel, no autograd (biasedmf); torch: LibTorch autograd "
+                 "(every model); auto: native where the model has it")
+      ->check(CLI::IsMember({"auto", "native", "torch"}))->capture_default_str();
+  app.add_option("--threads", opt.threads, "LibTorch CPU threads (--engine torch); 0: LibTorch's default")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--out", opt.out, "write the result (metrics, history, config) as JSON");
 
   try {
     app.parse(argc, argv);
-    if (opt.data.empty() == !opt.synthetic)
-      throw CLI::ValidationError("--data", "give exactly one of --data DIR and --synthetic");
+    if (!opt.data.empty() && opt.synthetic)
+      throw CLI::ValidationError("--data", "give at most one of --data and --synthetic");
     try {
       opt.overrides = parse_assignments(opt.defines, "-D");
+      opt.engine = resolve_engine(opt);
     } catch (const std::invalid_argument& e) {
       throw CLI::ValidationError(e.what());
     }

@@ -26,7 +26,8 @@ def read(out):
     return lines, summary, found
 
 
-@pytest.mark.parametrize("task", [["--budget-candidates", "24"], ["--task", "rank", "--budget-candidates", "40"]],
+@pytest.mark.parametrize("task", [["--data", "builtin:synthetic", "--budget-candidates", "24"],
+                                  ["--task", "rank", "--budget-candidates", "40"]],
                          ids=["rec", "rank"])
 def test_python_driver_equals_losssearch(tmp_path, task):
     args = QUICK + task
@@ -49,7 +50,8 @@ def test_python_driver_equals_losssearch(tmp_path, task):
 
 
 def test_rounds_settle_in_order_and_data_pickles(tmp_path):
-    search = losscc_search.Search(["--budget-candidates", "8", "--layers", "3", "--workers", "4",
+    search = losscc_search.Search(["--data", "builtin:synthetic", "--budget-candidates", "8", "--layers", "3",
+                                   "--workers", "4",
                                    "--progress-seconds", "0", "--out", str(tmp_path / "s")])
     with pytest.raises(ValueError, match="no round in flight"):
         search.settle_round([])

@@ -25,10 +25,10 @@ GOLDEN = {
     "mtl": ["--task", "mtl", "--target", "click", "--budget-candidates", "16", "--reward-epochs", "1",
             "--reward-patience", "1", "--effect-epochs", "1", "--effect-seeds", "1", "--workers", "2",
             "--top-k", "2", "--seed", "5"],
-    "rec": ["--budget-candidates", "24", "--effect-epochs", "2", "--effect-seeds", "1", "--top-k", "2",
-            "--seed", "5"],
-    "shared": ["--reward", "shared", "--budget-candidates", "24", "--effect-epochs", "2", "--effect-seeds", "1",
-               "--top-k", "2", "--seed", "5"],
+    "rec": ["--data", "builtin:synthetic", "--budget-candidates", "24", "--effect-epochs", "2", "--effect-seeds",
+            "1", "--top-k", "2", "--seed", "5"],
+    "shared": ["--data", "builtin:synthetic", "--reward", "shared", "--budget-candidates", "24", "--effect-epochs",
+               "2", "--effect-seeds", "1", "--top-k", "2", "--seed", "5"],
 }
 
 

@@ -2,6 +2,8 @@
 //
 //   DIR/NAME.train.csv, DIR/NAME.validation.csv, DIR/NAME.test.csv
 //
+// each of them plain or gzipped (NAME.train.csv.gz, ...).
+//
 // NAME is the folder's name, or else the stem of the one `*.train.csv` in it.
 // Each file is tab-separated with the header `uid iid label` (columns in any
 // order, extra columns ignored); ids are any integers and are remapped to
@@ -9,8 +11,10 @@
 // the three splits. Labels are 0 or 1.
 #pragma once
 
+#include <array>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "models/rec/data/dataset.h"
 #include "models/errors.h"
@@ -25,5 +29,9 @@ struct DatasetError : DataError {
 };
 
 Dataset load_dataset(const std::string& dir);
+
+// The same from the contents of the three files (train, validation, test;
+// plain or gzipped) of a dataset called `name`; errors name NAME.train.csv etc.
+Dataset parse_dataset(const std::string& name, const std::array<std::string_view, 3>& files);
 
 }  // namespace losscc::models

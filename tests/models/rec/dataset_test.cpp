@@ -4,6 +4,9 @@
 #include <fstream>
 #include <string>
 
+#include <zlib.h>
+
+#include "models/rec/data/builtin.h"
 #include "models/rec/data/load_dataset.h"
 #include "models/rec/data/synthetic.h"
 
@@ -67,6 +70,59 @@ TEST_CASE("load_dataset errors name the file, line and column") {
   fs::remove(missing / "missing.test.csv");
   CHECK(error_of(missing).find("missing.test.csv: no such file") != std::string::npos);
   CHECK(error_of(missing / "nope").find("no such folder") != std::string::npos);
+}
+
+TEST_CASE("load_dataset reads gzipped splits, and a truncated one is an error naming its file") {
+  const std::string train = "uid\tiid\tlabel\n10\t7\t1\n30\t5\t0\n", valid = "uid\tiid\tlabel\n20\t7\t1\n",
+                    test = "iid\tuid\tlabel\n9\t10\t0\n";
+  const fs::path plain = write_dataset("zipped", train, valid, test);
+  const fs::path dir = plain.parent_path() / "zipped-gz";
+  fs::create_directories(dir);
+  for (const char* split : {"train", "validation"}) {
+    const std::string name = std::string("zipped-gz.") + split + ".csv";
+    std::ifstream in(plain / (std::string("zipped.") + split + ".csv"));
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    gzFile out = gzopen((dir / (name + ".gz")).c_str(), "wb");
+    REQUIRE(out != nullptr);
+    gzwrite(out, text.data(), static_cast<unsigned>(text.size()));
+    gzclose(out);
+  }
+  std::ofstream(dir / "zipped-gz.test.csv") << test;  // plain and gzipped splits mix
+  const Dataset a = load_dataset(plain.string()), b = load_dataset(dir.string());
+  CHECK(b.name == "zipped-gz");
+  CHECK(a.train.users.equal(b.train.users));
+  CHECK(a.train.labels.equal(b.train.labels));
+  CHECK(a.valid.items.equal(b.valid.items));
+  CHECK(a.test.users.equal(b.test.users));
+
+  // Cut the gzip stream short: the error names the file.
+  const fs::path gz = dir / "zipped-gz.train.csv.gz";
+  fs::resize_file(gz, fs::file_size(gz) / 2);
+  const std::string message = error_of(dir);
+  CHECK(message.find("zipped-gz.train.csv.gz: not a complete gzip file") != std::string::npos);
+}
+
+TEST_CASE("the built-in MovieLens data is the shared latest-small split") {
+  const Dataset d = builtin_movielens();
+  CHECK(d.name == "mlsmall01-1-5");
+  CHECK(d.num_users == 610);
+  CHECK(d.train.size() == 97912);
+  CHECK(d.valid.size() == 1231);
+  CHECK(d.test.size() == 1693);
+  CHECK(load_rec_data("").train.size() == d.train.size());
+  CHECK(load_rec_data(kBuiltinSynthetic).train.size() == synthetic_dataset().train.size());
+  const fs::path shared = fs::path(LOSSCC_SHARED_DATA) / "mlsmall01-1-5";
+  if (!fs::exists(shared)) {
+    MESSAGE("not compared: no " << shared.string());
+    return;
+  }
+  const Dataset s = load_dataset(shared.string());
+  CHECK(d.num_items == s.num_items);
+  CHECK(d.train.users.equal(s.train.users));
+  CHECK(d.train.items.equal(s.train.items));
+  CHECK(d.train.labels.equal(s.train.labels));
+  CHECK(d.valid.items.equal(s.valid.items));
+  CHECK(d.test.labels.equal(s.test.labels));
 }
 
 TEST_CASE("load_dataset reads the shared MovieLens-100K split") {
