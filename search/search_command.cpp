@@ -18,6 +18,7 @@
 #include "search/mtl_task.h"
 #include "search/rank_task.h"
 #include "search/rec_task.h"
+#include "search/report.h"
 
 namespace losscc::search {
 
@@ -303,8 +304,10 @@ int SearchSession::finish() {
       {"paired", paired_comparisons(rows, loaded_.task().metric())},
   };
   write_file_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
-  fmt::print("{}", loaded_.task().format_table(rows));
-  fmt::print("{}", format_paired_table(summary.at("paired")));
+  ReportInput report{loaded_.description(), o.command, summary, loaded_.task().metric(),
+                     loaded_.task().format_table(rows), format_paired_table(summary.at("paired"))};
+  fmt::print("{}{}", report.effectiveness_table, report.paired_table);
+  fmt::print(stderr, "[losssearch] report: {}\n", write_report(out, report).string());
   if (g_interrupted.load()) {
     fmt::print(stderr, "[losssearch] interrupted during the effectiveness test; summary.json holds the rows done\n");
     return kInterrupted;

@@ -1,13 +1,15 @@
 // losscc: the compiler's command line. One action per call; every action reads
 // one `.loss` file. Exit status: 0 success, 1 `--check` found the loss invalid,
 // 2 any error (bad flags, unreadable file, compile error), with a clear message
-// on stderr. It lives in runtime/ because --run runs kernels: the compiler
+// on stderr. `losscc explain FILE.loss` tells what a loss does (compiler/explain). It lives in runtime/ because --run runs kernels: the compiler
 // layer below knows no runtime.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -17,6 +19,8 @@
 
 #include "compiler/codegen/cuda/emit_cuda.h"
 #include "compiler/codegen/torch/emit_torch.h"
+#include "compiler/explain/explain.h"
+#include "compiler/explain/plots.h"
 #include "compiler/interp/interp.h"
 #include "compiler/ir/print.h"
 #include "compiler/language/assignments.h"
@@ -270,13 +274,58 @@ int run_action(const Options& opt) {
   return 0;
 }
 
+// losscc explain: the loss by label value, its domain and verdict; then the
+// card (DIR/NAME.card.json and its picture DIR/NAME.png).
+int explain_command(int argc, char** argv) {
+  std::string file, card_dir = ".";
+  std::vector<std::string> defines;
+  bool no_card = false;
+  CLI::App app{"losscc explain: what a loss does, by label value, with its check verdict and a picture", "losscc explain"};
+  app.add_option("file", file, "the .loss file")->required()->check(CLI::ExistingFile);
+  app.add_option("-D", defines, "override a param: -D name=value (repeatable)");
+  app.add_option("--card-dir", card_dir, "write NAME.card.json and NAME.png here")->capture_default_str();
+  app.add_flag("--no-card", no_card, "print only");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "losscc explain: {}\n", e.what());
+    return 2;
+  }
+  const LossFunction fn = parse_loss_file(file, parse_assignments(defines, "-D"));
+  const Explanation e = explain(fn);
+  fmt::print("{}", format_explanation(fn, e));
+  if (no_card) return 0;
+  const std::string name = std::filesystem::path(file).stem().string();
+  std::filesystem::create_directories(card_dir);
+  const std::string json_path = (std::filesystem::path(card_dir) / (name + ".card.json")).string();
+  const std::string png_path = (std::filesystem::path(card_dir) / (name + ".png")).string();
+  std::ofstream(json_path) << loss_card(fn, name).dump(1) << '\n';
+  const PlotOutcome plot = run_plotter({"card", json_path, png_path});
+  fmt::print("card: {}{}\n", json_path, plot.ok ? ", " + png_path : "; " + plot.why);
+  return 0;
+}
+
 }  // namespace
 }  // namespace losscc
 
 int main(int argc, char** argv) {
   using namespace losscc;
+  if (argc > 1 && std::strcmp(argv[1], "explain") == 0) {
+    try {
+      return explain_command(argc - 1, argv + 1);
+    } catch (const CompileError& e) {
+      fmt::print(stderr, "{}", e.render());
+      return 2;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "losscc explain: {}\n", e.what());
+      return 2;
+    }
+  }
   Options opt;
-  CLI::App app{"losscc: compile a .loss file (see docs/LANGUAGE.md)", "losscc"};
+  CLI::App app{"losscc: compile a .loss file (see docs/LANGUAGE.md); `losscc explain FILE` tells what a loss does",
+               "losscc"};
   app.add_option("file", opt.file, "the .loss file")->required()->check(CLI::ExistingFile);
   app.add_option("-D", opt.defines, "override a param: -D name=value (repeatable)");
   auto* actions = app.add_option_group("action", "what to do (default: --simplify)");

@@ -47,6 +47,7 @@ def test_python_driver_equals_losssearch(tmp_path, task):
         return [(r["name"], r.get("test_auc_mean", r.get("test_ndcg@10_mean"))) for r in summary["effectiveness"]]
     assert rows(a_summary) == rows(b_summary)
     assert a_summary["search"]["candidates"] == b_summary["search"]["candidates"]
+    assert (py / "report.md").read_text().startswith("# Loss search:")  # finish() writes the report
 
 
 def test_rounds_settle_in_order_and_data_pickles(tmp_path):

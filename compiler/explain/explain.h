@@ -1,0 +1,55 @@
+// What a loss does, told to a person: the loss and its gradient written out
+// for each value of the label (substituted, simplified, then read on the
+// prediction's domain: see DomainFolder in the .cpp), the check's verdict,
+// and a loss card, the numbers a picture of it is drawn from.
+//
+//   label = 1: -(2 * log(pred))        ∂/∂pred: -2 / pred
+//   label = 0: 13.8 * pred             ∂/∂pred: 13.8
+//
+// A pointwise loss's card is its loss and ∂loss/∂prediction on a grid of
+// prediction values over the prediction's domain, one curve per label value;
+// a ranking loss's card is the gradient of every document of one seeded
+// sample query against its rank by score; a pairwise loss's, the loss and
+// ∂loss/∂pos against pos with neg held at the middle of its domain.
+// Inputs of another role are held at the middle of their domains, as the
+// validity check holds them. Everything goes through the interpreter.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/ir/expr.h"
+#include "compiler/ir/loss_function.h"
+#include "compiler/passes/check.h"
+
+namespace losscc {
+
+struct LabelCase {
+  double label;
+  Expr loss;  // simplified, the label replaced by its value
+  Expr grad;  // ∂loss/∂prediction, the same way
+};
+
+struct Explanation {
+  std::string kind;         // "pointwise", "pairwise" or "ranking"
+  std::string prediction;   // the Prediction input's name (pointwise, ranking)
+  std::string label;        // the Label input's name (pointwise, ranking)
+  std::vector<LabelCase> cases;       // pointwise losses with a label
+  std::vector<std::string> held;      // "w = 0.5": inputs held at a middle value
+  Expr simplified;                    // the whole body, simplified
+  CheckReport check;
+};
+
+Explanation explain(const LossFunction& fn);
+
+// The explanation as text, one line per label value, then the domain and the
+// check's verdict.
+std::string format_explanation(const LossFunction& fn, const Explanation& e);
+
+// The card's numbers (see the header comment); `name` titles it. Non-finite
+// values are null.
+nlohmann::json loss_card(const LossFunction& fn, const std::string& name);
+
+}  // namespace losscc

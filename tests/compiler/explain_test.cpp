@@ -1,0 +1,114 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "compiler/explain/explain.h"
+#include "compiler/interp/interp.h"
+#include "compiler/ir/print.h"
+#include "compiler/language/parse.h"
+
+using namespace losscc;
+
+namespace {
+
+LossFunction example(const std::string& name) {
+  return parse_loss_file(std::string(LOSSCC_SOURCE_DIR) + "/examples/" + name + ".loss");
+}
+
+const LabelCase& at_label(const Explanation& e, double label) {
+  for (const LabelCase& c : e.cases)
+    if (c.label == label) return c;
+  FAIL("no case for label " << label);
+  return e.cases.front();
+}
+
+}  // namespace
+
+TEST_CASE("explain: bce read at each label is its textbook half") {
+  const Explanation e = explain(example("bce"));
+  CHECK(e.kind == "pointwise");
+  CHECK(e.check.valid);
+  REQUIRE(e.cases.size() == 2);
+  CHECK(to_string(at_label(e, 1).loss) == "-log(pred)");
+  CHECK(to_string(at_label(e, 1).grad) == "-(1 / pred)");
+  CHECK(to_string(at_label(e, 0).loss) == "-log1p(-pred)");
+  CHECK(to_string(at_label(e, 0).grad) == "1 / (1 - pred)");
+}
+
+TEST_CASE("explain: logmin is linear in the prediction for a negative (min(label, pred) folds on the domain)") {
+  const Explanation e = explain(example("logmin"));
+  const LabelCase& negative = at_label(e, 0);
+  // log(1/1e-6 + 1e-6) · pred: the slope is a constant, 13.8155...
+  REQUIRE(negative.grad->is_const());
+  CHECK(negative.grad->value() == doctest::Approx(std::log(1e6 + 1e-6)).epsilon(1e-12));
+  CHECK(to_string(at_label(e, 1).loss).find("min(") == std::string::npos);
+  // The folding is for reading only: the full loss keeps its min.
+  CHECK(to_string(e.simplified).find("min(") != std::string::npos);
+}
+
+TEST_CASE("explain: a subexpression that varies over the domain is never folded") {
+  const LossFunction fn = parse_loss("min(pred, 0.5) * label + (1 - label) * pred");
+  const Explanation e = explain(fn);
+  CHECK(to_string(at_label(e, 1).loss) == "min(pred, 0.5)");
+  CHECK(to_string(at_label(e, 0).loss) == "pred");
+}
+
+TEST_CASE("explain: the text names each label value, the inputs and the verdict") {
+  const LossFunction fn = example("mse");
+  const std::string text = format_explanation(fn, explain(fn));
+  CHECK(text.find("label = 1:") != std::string::npos);
+  CHECK(text.find("label = 0:") != std::string::npos);
+  CHECK(text.find("pred prob (pred)") != std::string::npos);
+  CHECK(text.find("check: valid") != std::string::npos);
+
+  const LossFunction bad = parse_loss("pred * label + pred");
+  const std::string bad_text = format_explanation(bad, explain(bad));
+  CHECK(bad_text.find("check: INVALID") != std::string::npos);
+  CHECK(bad_text.find("monotonic") != std::string::npos);
+}
+
+TEST_CASE("loss_card: pointwise curves are the interpreter's values and their gradients are slopes") {
+  const LossFunction fn = example("focal");
+  const nlohmann::json card = loss_card(fn, "focal");
+  CHECK(card["kind"] == "pointwise");
+  const nlohmann::json& curves = card["pointwise"]["curves"];
+  REQUIRE(curves.size() == 2);
+  for (const nlohmann::json& c : curves) {
+    const double label = c["label"];
+    const auto& x = c["x"];
+    for (size_t i = 0; i < x.size(); i += 17) {
+      const double p = x[i];
+      CHECK(c["loss"][i].get<double>() == doctest::Approx(eval(fn.body, {{"pred", p}, {"label", label}})));
+      const double h = 1e-6;
+      const double slope = (eval(fn.body, {{"pred", p + h}, {"label", label}}) -
+                            eval(fn.body, {{"pred", p - h}, {"label", label}})) / (2 * h);
+      CHECK(c["grad"][i].get<double>() == doctest::Approx(slope).epsilon(1e-5));
+    }
+  }
+}
+
+TEST_CASE("loss_card: a ranking card gives every document of the sample query a gradient, by rank") {
+  const nlohmann::json card = loss_card(example("listnet"), "listnet");
+  CHECK(card["kind"] == "ranking");
+  const nlohmann::json& docs = card["ranking"]["documents"];
+  REQUIRE(docs.size() == 24);
+  double previous = INFINITY, total = 0;
+  for (const nlohmann::json& d : docs) {
+    CHECK(d["score"].get<double>() <= previous);  // ordered by rank
+    previous = d["score"];
+    REQUIRE(d["grad"].is_number());
+    total += d["grad"].get<double>();
+  }
+  CHECK(total == doctest::Approx(0).epsilon(1e-9).scale(1));  // softmax cross-entropy: gradients sum to 0
+}
+
+TEST_CASE("loss_card: a pairwise loss is drawn against pos") {
+  const nlohmann::json card = loss_card(example("bpr"), "bpr");
+  CHECK(card["kind"] == "pairwise");
+  const nlohmann::json& c = card["pointwise"]["curves"][0];
+  CHECK(card["pointwise"]["x_label"] == "pos");
+  // softplus(neg - pos) falls as pos rises
+  CHECK(c["loss"].front().get<double>() > c["loss"].back().get<double>());
+  CHECK(c["grad"][50].get<double>() < 0);
+}
