@@ -107,16 +107,28 @@ class Loss:
         return f"losscc.Loss({', '.join(self.inputs)}; {self.reduction})"
 
     def __call__(self, *args, offsets=None, **kwargs):
-        tensors = self._bind(args, kwargs)
+        tensors, shape = self._bind(args, kwargs)
         offsets = self._check_offsets(offsets, tensors)
         if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-            return _FusedLoss.apply(self, offsets, *tensors)
-        value, _ = self._run(tensors, [], offsets)
+            return _FusedLoss.apply(self, offsets, shape, *tensors)
+        value, _ = self._run(tensors, shape, [], offsets)
         return value
 
     # ---- argument checks ---------------------------------------------------
 
     def _bind(self, args, kwargs):
+        """The tensors in input order and the shape they broadcast to."""
+        # The common call, every input positional, float32, on one device and
+        # of one shape, is checked without building anything.
+        if not kwargs and len(args) == len(self.inputs) and all(
+                type(t) is torch.Tensor and t.dtype == torch.float32 for t in args):
+            first = args[0]
+            if all(t.shape == first.shape and t.device == first.device for t in args) \
+                    and first.device.type in ("cpu", "cuda"):
+                return list(args), first.shape
+        return self._bind_checked(args, kwargs)
+
+    def _bind_checked(self, args, kwargs):
         if len(args) > len(self.inputs):
             raise TypeError(f"{self!r} takes {len(self.inputs)} tensors, got {len(args)}")
         given = dict(zip(self.inputs, args))
@@ -143,11 +155,11 @@ class Loss:
         if device.type not in ("cpu", "cuda"):
             raise ValueError(f"losscc: tensors on {device} are not supported (cpu and cuda are)")
         try:
-            torch.broadcast_shapes(*(t.shape for t in tensors))
+            shape = torch.broadcast_shapes(*(t.shape for t in tensors))
         except RuntimeError:
             shapes = ", ".join(f"{n}: {list(t.shape)}" for n, t in zip(self.inputs, tensors))
             raise ValueError(f"losscc: the input shapes do not broadcast ({shapes})") from None
-        return tensors
+        return tensors, shape
 
     def _check_offsets(self, offsets, tensors):
         if not self.grouped:
@@ -171,17 +183,23 @@ class Loss:
 
     def _kernel(self, grad_inputs, backend):
         key = (tuple(grad_inputs), backend)
-        with self._lock:
-            kernel = self._kernels.get(key)
-            if kernel is None:
-                kernel = self._kernels[key] = self._fn.kernel(list(grad_inputs), backend)
-            return kernel
+        kernel = self._kernels.get(key)  # a dict read is atomic; compile under the lock
+        if kernel is None:
+            with self._lock:
+                kernel = self._kernels.get(key)
+                if kernel is None:
+                    kernel = self._kernels[key] = self._fn.kernel(list(grad_inputs), backend)
+        return kernel
 
-    def _run(self, tensors, grad_inputs, offsets):
-        """The reduced loss (0-dim float32) and the gradients of `grad_inputs`."""
-        shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+    def _run(self, tensors, shape, grad_inputs, offsets):
+        """The reduced loss (0-dim float32) and the gradients of `grad_inputs`.
+
+        An input of the common shape that is contiguous is read in place; only
+        a broadcast or strided one is copied. The gradients are the one
+        allocation a call makes."""
         device = tensors[0].device
-        xs = [t.detach().expand(shape).contiguous() for t in tensors]
+        xs = [t if t.shape == shape and t.is_contiguous() else t.detach().expand(shape).contiguous()
+              for t in tensors]
         n = xs[0].numel()
         if n == 0:
             raise ValueError("losscc: the inputs are empty")
@@ -195,7 +213,7 @@ class Loss:
                                         offsets.data_ptr(), len(offsets) - 1)
             else:
                 value = kernel.run_host(n, inputs, outputs, torch.get_num_threads())
-            return torch.tensor(value, dtype=torch.float32), grads
+            return torch.scalar_tensor(value, dtype=torch.float32), grads
         with torch.cuda.device(device):
             kernel = self._kernel(grad_inputs, "cuda")
             loss = torch.empty((), dtype=torch.float32, device=device)
@@ -208,9 +226,9 @@ class _FusedLoss(torch.autograd.Function):
     """forward runs the fused kernel and keeps the gradients; backward rescales them."""
 
     @staticmethod
-    def forward(ctx, loss, offsets, *tensors):
-        grad_inputs = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
-        value, grads = loss._run(tensors, grad_inputs, offsets)
+    def forward(ctx, loss, offsets, shape, *tensors):
+        grad_inputs = [i for i, need in enumerate(ctx.needs_input_grad[3:]) if need]
+        value, grads = loss._run(tensors, shape, grad_inputs, offsets)
         ctx.grad_inputs = grad_inputs
         ctx.shapes = [t.shape for t in tensors]
         ctx.save_for_backward(*grads)
@@ -228,4 +246,4 @@ class _FusedLoss(torch.autograd.Function):
             if g.shape != ctx.shapes[i]:  # a broadcast input: sum over the dimensions it was expanded along
                 g = g.sum_to_size(ctx.shapes[i])
             result[i] = g
-        return (None, None, *result)
+        return (None, None, None, *result)

@@ -129,6 +129,18 @@ def test_broadcasting_and_non_contiguous_inputs():
     compare(loss, POINTWISE["mse"], [rand_prob(6, gen).reshape(6, 1), rand_label(3, gen)], [True, True])
 
 
+def test_inputs_of_one_shape_are_read_in_place_and_parameters_work():
+    gen = torch.Generator().manual_seed(11)
+    loss = losscc.compile(EXAMPLES / "bce.loss")
+    pred, label = rand_prob(64, gen), rand_label(64, gen)
+    compare(loss, POINTWISE["bce"], [pred, label], [True, False])  # the fast path: every input as it is
+    param = torch.nn.Parameter(pred.clone())                        # a Tensor subclass: the checked path
+    value = loss(param, label)
+    value.backward()
+    torch.testing.assert_close(value, POINTWISE["bce"](pred.double(), label.double()).mean().float())
+    assert param.grad is not None and param.grad.shape == param.shape
+
+
 def test_named_arguments_and_no_grad():
     loss = losscc.compile(EXAMPLES / "bce.loss")
     p = torch.full((4,), 0.25, requires_grad=True)
