@@ -24,7 +24,7 @@ struct Table {
   std::vector<float> m, v;        // adam: first and second moments; adagrad: v = Σ g²
   std::vector<int64_t> applied;   // gd: the step up to which each row's decay is applied
   std::vector<int32_t> slot;      // row → its gradient row this step, −1 when untouched
-  std::vector<int64_t> touched;   // rows touched this step, in first-touch order
+  std::vector<int64_t> touched;   // rows touched this step (first-touch order until the update sorts them)
   std::vector<float> grad;        // touched.size() × width
 
   Table(int64_t rows_, int64_t width_, const at::Tensor& init) : rows(rows_), width(width_) {
@@ -85,20 +85,28 @@ struct UpdateRule {
   void gd(float* w, const float* g_loss, int64_t width) const {
     for (int64_t j = 0; j < width; ++j) w[j] -= lr * gradient(g_loss[j], w[j]);
   }
-  void adam(float* w, float* m, float* v, const float* g_loss, int64_t width) const {
-    for (int64_t j = 0; j < width; ++j) {
-      const float g = gradient(g_loss ? g_loss[j] : 0.0f, w[j]);
+  // n consecutive values; a null g_loss (rows the batch did not touch) is
+  // its own loop, so that each loop vectorises.
+  void adam(float* w, float* m, float* v, const float* g_loss, int64_t n) const {
+    const auto update = [&](int64_t j, float g) {
       m[j] = beta1 * m[j] + (1 - beta1) * g;
       v[j] = beta2 * v[j] + (1 - beta2) * g * g;
       w[j] -= step_size * m[j] / (std::sqrt(v[j]) / root_bc2 + eps);
-    }
+    };
+    if (g_loss)
+      for (int64_t j = 0; j < n; ++j) update(j, gradient(g_loss[j], w[j]));
+    else
+      for (int64_t j = 0; j < n; ++j) update(j, gradient(0.0f, w[j]));
   }
-  void adagrad(float* w, float* v, const float* g_loss, int64_t width) const {
-    for (int64_t j = 0; j < width; ++j) {
-      const float g = gradient(g_loss ? g_loss[j] : 0.0f, w[j]);
+  void adagrad(float* w, float* v, const float* g_loss, int64_t n) const {
+    const auto update = [&](int64_t j, float g) {
       v[j] += g * g;
       w[j] -= lr * g / (std::sqrt(v[j]) + adagrad_eps);
-    }
+    };
+    if (g_loss)
+      for (int64_t j = 0; j < n; ++j) update(j, gradient(g_loss[j], w[j]));
+    else
+      for (int64_t j = 0; j < n; ++j) update(j, gradient(0.0f, w[j]));
   }
 };
 
@@ -292,15 +300,24 @@ double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions&
       }
     } else {
       // Every row steps: untouched rows still get the l2 gradient and move
-      // their moments, as LibTorch's dense update does.
-      for (int64_t r = 0; r < t->rows; ++r) {
-        const float* g = t->slot[r] >= 0 ? t->grad.data() + static_cast<int64_t>(t->slot[r]) * t->width : nullptr;
-        const int64_t at = r * t->width;
-        if (config_.optimizer == "adam")
-          rule.adam(t->w.data() + at, t->m.data() + at, t->v.data() + at, g, t->width);
+      // their moments, as LibTorch's dense update does. Rows go in order: the
+      // runs of untouched rows between two touched ones are one flat loop each.
+      const bool adam = config_.optimizer == "adam";
+      const auto update = [&](int64_t first_row, int64_t rows, const float* g) {
+        const int64_t at = first_row * t->width, n = rows * t->width;
+        if (adam)
+          rule.adam(t->w.data() + at, t->m.data() + at, t->v.data() + at, g, n);
         else
-          rule.adagrad(t->w.data() + at, t->v.data() + at, g, t->width);
+          rule.adagrad(t->w.data() + at, t->v.data() + at, g, n);
+      };
+      std::sort(t->touched.begin(), t->touched.end());
+      int64_t next = 0;
+      for (int64_t r : t->touched) {
+        if (r > next) update(next, r - next, nullptr);
+        update(r, 1, t->grad.data() + static_cast<int64_t>(t->slot[r]) * t->width);
+        next = r + 1;
       }
+      if (t->rows > next) update(next, t->rows - next, nullptr);
     }
     t->end_step();
   }
