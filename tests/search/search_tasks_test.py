@@ -62,7 +62,7 @@ with tempfile.TemporaryDirectory() as tmp:
             if want["name"].startswith("found-"):
                 expect(f"{name}: {want['name']} is the same loss", got.get("source") == want["source"], got.get("source"))
 
-    for args, needle in [(["--mtl-task", "income"], "--task mtl --target TASK"), (["--synthetic"], "--task rank"),
+    for args, needle in [(["--mtl-task", "income"], "--task mtl --target TASK"), (["--synthetic"], "--data builtin:synthetic"),
                          (["--task", "rank", "--epochs", "3"], "--effect-epochs"),
                          (["--task", "rank", "--reward", "shared"], "--task rec only"),
                          (["--task", "mtl", "--model", "biasedmf"], "not a mtl model"),
