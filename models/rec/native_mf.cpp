@@ -10,50 +10,12 @@
 #include <fmt/ranges.h>
 
 #include "compiler/passes/build_program.h"
+#include "models/rec/native_tables.h"
 #include "runtime/kernel.h"
 
 namespace losscc::models {
 
-namespace {
-
-// One parameter table (rows × width floats) with its optimiser state and the
-// gradient rows of the step in progress.
-struct Table {
-  int64_t rows = 0, width = 0;
-  std::vector<float> w;           // the parameters, row-major
-  std::vector<float> m, v;        // adam: first and second moments; adagrad: v = Σ g²
-  std::vector<int64_t> applied;   // gd: the step up to which each row's decay is applied
-  std::vector<int32_t> slot;      // row → its gradient row this step, −1 when untouched
-  std::vector<int64_t> touched;   // rows touched this step (first-touch order until the update sorts them)
-  std::vector<float> grad;        // touched.size() × width
-
-  Table(int64_t rows_, int64_t width_, const at::Tensor& init) : rows(rows_), width(width_) {
-    const at::Tensor t = init.detach().to(at::kFloat).contiguous();
-    if (t.numel() != rows * width)
-      throw std::invalid_argument(fmt::format("NativeMfTrainer: a {}×{} table got {} values", rows,
-                                              width, t.numel()));
-    w.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-    slot.assign(rows, -1);
-    applied.assign(rows, 0);
-  }
-  float* row(int64_t r) { return w.data() + r * width; }
-  // The gradient row of `r` for this step (zeroed on first touch).
-  float* grad_row(int64_t r) {
-    if (slot[r] < 0) {
-      slot[r] = static_cast<int32_t>(touched.size());
-      touched.push_back(r);
-      grad.resize(touched.size() * width, 0.0f);
-    }
-    return grad.data() + static_cast<int64_t>(slot[r]) * width;
-  }
-  void end_step() {
-    for (int64_t r : touched) slot[r] = -1;
-    touched.clear();
-    grad.clear();
-  }
-};
-
-}  // namespace
+using native::Table;
 
 struct NativeMfTrainer::Tables {
   Table user_vectors, item_vectors, user_bias, item_bias, global_bias;
@@ -66,49 +28,6 @@ struct NativeMfTrainer::Tables {
 };
 
 namespace {
-
-// The optimiser rules of LibTorch 1.13/2.x, element by element, on the
-// gradient g = clamp(g_loss + a·w, ±clip) + decay·w (a = 2·l2 when the l2 term
-// is in the loss, decay = l2 when it is also weight decay).
-struct UpdateRule {
-  float a, decay, clip, lr;
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam's defaults
-  float step_size = 0, root_bc2 = 1;                // adam, per step
-  float adagrad_eps = 1e-10f;
-
-  float gradient(float g_loss, float w) const {
-    float g = g_loss + a * w;
-    if (clip > 0) g = std::min(std::max(g, -clip), clip);
-    return g + decay * w;
-  }
-  // One row; g_loss null means a row the batch did not touch.
-  void gd(float* w, const float* g_loss, int64_t width) const {
-    for (int64_t j = 0; j < width; ++j) w[j] -= lr * gradient(g_loss[j], w[j]);
-  }
-  // n consecutive values; a null g_loss (rows the batch did not touch) is
-  // its own loop, so that each loop vectorises.
-  void adam(float* w, float* m, float* v, const float* g_loss, int64_t n) const {
-    const auto update = [&](int64_t j, float g) {
-      m[j] = beta1 * m[j] + (1 - beta1) * g;
-      v[j] = beta2 * v[j] + (1 - beta2) * g * g;
-      w[j] -= step_size * m[j] / (std::sqrt(v[j]) / root_bc2 + eps);
-    };
-    if (g_loss)
-      for (int64_t j = 0; j < n; ++j) update(j, gradient(g_loss[j], w[j]));
-    else
-      for (int64_t j = 0; j < n; ++j) update(j, gradient(0.0f, w[j]));
-  }
-  void adagrad(float* w, float* v, const float* g_loss, int64_t n) const {
-    const auto update = [&](int64_t j, float g) {
-      v[j] += g * g;
-      w[j] -= lr * g / (std::sqrt(v[j]) + adagrad_eps);
-    };
-    if (g_loss)
-      for (int64_t j = 0; j < n; ++j) update(j, gradient(g_loss[j], w[j]));
-    else
-      for (int64_t j = 0; j < n; ++j) update(j, gradient(0.0f, w[j]));
-  }
-};
 
 // By value: named_parameters() builds a new dictionary on every call, so a
 // reference into it dangles once this returns (a use-after-free that crashed
@@ -149,10 +68,7 @@ NativeMfTrainer::NativeMfTrainer(const RecModel& model, const LossFunction& loss
                            Table(users.size(0), 1, parameter(model, "user_bias.weight")),
                            Table(items.size(0), 1, parameter(model, "item_bias.weight")),
                            Table(1, 1, parameter(model, "global_bias"))});
-  for (Table* t : tables_->all()) {
-    if (config_.optimizer == "adam") t->m.assign(t->w.size(), 0.0f);
-    if (config_.optimizer != "gd") t->v.assign(t->w.size(), 0.0f);
-  }
+  for (Table* t : tables_->all()) native::prepare_state(*t, config_.optimizer);
 }
 
 NativeMfTrainer::~NativeMfTrainer() = default;
@@ -176,17 +92,9 @@ void NativeMfTrainer::write_to(RecModel& model) {
 // gd's lazy decay: an untouched row only shrinks by this factor per step.
 void NativeMfTrainer::bring_up_to_date() {
   if (config_.optimizer != "gd") return;
-  const double a = config_.l2_in_loss ? 2 * config_.l2 : 0.0;
-  const double factor = 1 - config_.lr * (a + (config_.weight_decay ? config_.l2 : 0.0));
+  const double factor = native::lazy_decay_factor(config_);
   for (Table* t : tables_->all())
-    for (int64_t r = 0; r < t->rows; ++r) {
-      const int64_t pending = tables_->steps - t->applied[r];
-      if (pending == 0) continue;
-      const float scale = static_cast<float>(std::pow(factor, static_cast<double>(pending)));
-      float* w = t->row(r);
-      for (int64_t j = 0; j < t->width; ++j) w[j] *= scale;
-      t->applied[r] = tables_->steps;
-    }
+    for (int64_t r = 0; r < t->rows; ++r) native::lazy_decay(*t, r, factor, tables_->steps);
 }
 
 void NativeMfTrainer::start_epoch(int64_t rows) {
@@ -197,9 +105,7 @@ void NativeMfTrainer::start_epoch(int64_t rows) {
 double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions& data) {
   Tables& T = *tables_;
   const bool gd = config_.optimizer == "gd";
-  const double a = config_.l2_in_loss ? 2 * config_.l2 : 0.0;
-  const double decay = config_.weight_decay ? config_.l2 : 0.0;
-  const double lazy_factor = 1 - config_.lr * (a + decay);
+  const double lazy_factor = native::lazy_decay_factor(config_);
   const int64_t* users = data.users.data_ptr<int64_t>();
   const int64_t* items = data.items.data_ptr<int64_t>();
   const float* labels = data.labels.data_ptr<float>();
@@ -207,12 +113,7 @@ double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions&
 
   // Rows this step reads, decayed up to now (gd), and their gradient slots.
   auto touch = [&](Table& t, int64_t r) {
-    if (gd && t.applied[r] != T.steps) {
-      const float scale = static_cast<float>(std::pow(lazy_factor, static_cast<double>(T.steps - t.applied[r])));
-      float* w = t.row(r);
-      for (int64_t j = 0; j < t.width; ++j) w[j] *= scale;
-      t.applied[r] = T.steps;
-    }
+    if (gd) native::lazy_decay(t, r, lazy_factor, T.steps);
     t.grad_row(r);
   };
   touch(T.global_bias, 0);
@@ -285,42 +186,8 @@ double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions&
   }
 
   ++T.steps;
-  UpdateRule rule{static_cast<float>(a), static_cast<float>(decay), static_cast<float>(config_.grad_clip),
-                  static_cast<float>(config_.lr)};
-  if (config_.optimizer == "adam") {
-    const double t = static_cast<double>(T.steps);
-    rule.step_size = static_cast<float>(config_.lr / (1 - std::pow(0.9, t)));
-    rule.root_bc2 = static_cast<float>(std::sqrt(1 - std::pow(0.999, t)));
-  }
-  for (Table* t : T.all()) {
-    if (gd) {
-      for (int64_t r : t->touched) {
-        rule.gd(t->row(r), t->grad.data() + static_cast<int64_t>(t->slot[r]) * t->width, t->width);
-        t->applied[r] = T.steps;
-      }
-    } else {
-      // Every row steps: untouched rows still get the l2 gradient and move
-      // their moments, as LibTorch's dense update does. Rows go in order: the
-      // runs of untouched rows between two touched ones are one flat loop each.
-      const bool adam = config_.optimizer == "adam";
-      const auto update = [&](int64_t first_row, int64_t rows, const float* g) {
-        const int64_t at = first_row * t->width, n = rows * t->width;
-        if (adam)
-          rule.adam(t->w.data() + at, t->m.data() + at, t->v.data() + at, g, n);
-        else
-          rule.adagrad(t->w.data() + at, t->v.data() + at, g, n);
-      };
-      std::sort(t->touched.begin(), t->touched.end());
-      int64_t next = 0;
-      for (int64_t r : t->touched) {
-        if (r > next) update(next, r - next, nullptr);
-        update(r, 1, t->grad.data() + static_cast<int64_t>(t->slot[r]) * t->width);
-        next = r + 1;
-      }
-      if (t->rows > next) update(next, t->rows - next, nullptr);
-    }
-    t->end_step();
-  }
+  const native::UpdateRule rule = native::update_rule(config_, T.steps);
+  for (Table* t : T.all()) native::step_table(*t, rule, config_.optimizer, T.steps);
   return value;
 }
 
