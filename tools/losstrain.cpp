@@ -2,16 +2,15 @@
 // metrics at the best validation epoch (AutoLossGen's protocol; see
 // models/rec/trainer.h).
 //
-// BiasedMF trains on the native path (models/rec/native_mf.h: float tables and
-// the loss kernel, no autograd), the path the search's rewards use; LibTorch
-// (`--engine torch`) is its oracle, and the only path DeepModel has.
+// Both models train on the native path by default (models/rec/native_mf.h,
+// native_deep.h: float tables, the loss kernel, no autograd); LibTorch
+// (`--engine torch`) is their oracle.
 //
 //   losstrain --loss examples/bce.loss                  # the built-in MovieLens data
 //   losstrain --data ../shared/data/ml100k01-1-5 --model biasedmf --loss examples/bce.loss
 #include <ATen/Parallel.h>
 
 #include <cstdio>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,6 +23,7 @@
 #include "compiler/language/parse.h"
 #include "models/rec/data/builtin.h"
 #include "models/metrics.h"
+#include "models/rec/native_deep.h"
 #include "models/rec/native_mf.h"
 #include "models/rec/rec_model.h"
 #include "models/rec/trainer.h"
@@ -43,30 +43,18 @@ struct Options {
   std::vector<std::string> defines;
   ParamOverrides overrides;  // parsed from `defines`
   std::string out;
-  std::string engine = "auto";  // "native" | "torch" | "auto": native where the model has it
+  std::string engine = "native";  // "native" | "torch"
   int threads = 0;
   TrainConfig train;
 };
 
-// The models the native path trains.
-bool has_native_path(const std::string& model) { return model == "biasedmf"; }
-
-std::string resolve_engine(const Options& opt) {
-  if (opt.engine == "auto") return has_native_path(opt.model) ? "native" : "torch";
-  if (opt.engine == "native" && !has_native_path(opt.model))
-    throw std::invalid_argument(
-        fmt::format("--engine native: model '{}' has no native path (biasedmf has); use --engine torch", opt.model));
-  return opt.engine;
-}
-
-// "-D gamma=3" → {"gamma", 3}.
 std::string metric_line(const Metrics& m) {
   return fmt::format("auc {:.4f}  logloss {:.4f}  rmse {:.4f}  mae {:.4f}", m.auc, m.logloss, m.rmse, m.mae);
 }
 
 int run(const Options& opt) {
   const LossFunction loss = parse_loss_file(opt.loss_file, opt.overrides);
-  const std::string& engine = opt.engine;  // resolved by main
+  const std::string& engine = opt.engine;
   const Dataset data = load_rec_data(opt.synthetic ? kBuiltinSynthetic : opt.data);
   if (opt.threads > 0) at::set_num_threads(opt.threads);
   fmt::print("{}: {} users, {} items; train {}, validation {}, test {} rows; {} engine\n", data.name,
@@ -78,8 +66,11 @@ int run(const Options& opt) {
     std::fflush(stdout);
   };
   FitResult result;
-  if (engine == "native") {
+  if (engine == "native" && opt.model == "biasedmf") {
     NativeMfTrainer trainer(data.num_users, data.num_items, opt.train.seed, loss, opt.train);
+    result = trainer.fit(data, print_epoch);
+  } else if (engine == "native") {
+    NativeDeepTrainer trainer(data.num_users, data.num_items, opt.train.seed, loss, opt.train);
     result = trainer.fit(data, print_epoch);
   } else {
     Trainer trainer(make_model(opt.model, data.num_users, data.num_items, opt.train.seed), loss, opt.train);
@@ -125,9 +116,8 @@ int main(int argc, char** argv) {
   app.add_option("--grad-clip", t.grad_clip, "clamp gradient elements to ±this; 0: off")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--engine", opt.engine,
-                 "native: float tables and the loss kernel, no autograd (biasedmf); torch: LibTorch autograd "
-                 "(every model); auto: native where the model has it")
-      ->check(CLI::IsMember({"auto", "native", "torch"}))->capture_default_str();
+                 "native: float tables and the loss kernel, no autograd; torch: LibTorch autograd (the oracle)")
+      ->check(CLI::IsMember({"native", "torch"}))->capture_default_str();
   app.add_option("--threads", opt.threads, "LibTorch CPU threads (--engine torch); 0: LibTorch's default")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--out", opt.out, "write the result (metrics, history, config) as JSON");
@@ -138,7 +128,6 @@ int main(int argc, char** argv) {
       throw CLI::ValidationError("--data", "give at most one of --data and --synthetic");
     try {
       opt.overrides = parse_assignments(opt.defines, "-D");
-      opt.engine = resolve_engine(opt);
     } catch (const std::invalid_argument& e) {
       throw CLI::ValidationError(e.what());
     }

@@ -16,12 +16,16 @@ namespace losscc::models {
 
 class DeepModel : public RecModel {
  public:
-  DeepModel(int64_t num_users, int64_t num_items, int64_t dim = 64);
+  // `dropout`: the dropout probability after each hidden layer (0 switches it off,
+  // as the native path's parity test needs).
+  DeepModel(int64_t num_users, int64_t num_items, int64_t dim = 64, double dropout = 0.2);
   ModelOutput forward(const at::Tensor& users, const at::Tensor& items) override;
   std::shared_ptr<RecModel> clone_model() const override;
+  double dropout() const { return dropout_p_; }
 
  private:
   int64_t num_users_, num_items_, dim_;
+  double dropout_p_;
   torch::nn::Embedding user_vectors_{nullptr}, item_vectors_{nullptr};
   torch::nn::Linear hidden1_{nullptr}, hidden2_{nullptr}, out_{nullptr};
   torch::nn::BatchNorm1d norm1_{nullptr}, norm2_{nullptr};
