@@ -7,8 +7,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
@@ -49,54 +52,121 @@ std::vector<NamedLoss> example_losses(const std::string& examples_dir, const std
   return out;
 }
 
-nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                   const EffectFitter& fit, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt, const std::string& metric) {
-  nlohmann::json rows = nlohmann::json::array();
   seeds = std::max(seeds, 1);
-  const int total = static_cast<int>(losses.size()) * seeds;
-  int done = 0;
-  double fit_seconds = 0;  // the fits done so far, summed
-  auto announce = [&](const std::string& name, int k) {
-    if (progress.tool.empty()) return;
-    const double eta = done > 0 ? fit_seconds / done * (total - done) : -1;
-    fmt::print(stderr, "[{}] effectiveness: fit {}/{}, {} seed {}/{} | ETA {}\n", progress.tool, done + 1, total, name,
-               k + 1, seeds, eta < 0 ? std::string("-") : eta < 90 ? fmt::format("{:.0f} s", eta)
-                                                                   : fmt::format("{:.1f} min", eta / 60));
-  };
-  for (const NamedLoss& loss : losses) {
-    if (interrupt.load()) break;
-    nlohmann::json row = {{"name", loss.name}, {"origin", loss.origin}, {"source", loss.source}};
-    if (loss.search_reward >= 0) row["search_reward"] = loss.search_reward;
+  workers = std::max(workers, 1);
+  // Each loss's row starts with its check; a loss that does not parse is an
+  // error row with no fits.
+  const size_t n = losses.size();
+  std::vector<nlohmann::json> rows(n);
+  std::vector<std::optional<LossFunction>> fns(n);
+  for (size_t i = 0; i < n; ++i) {
+    const NamedLoss& loss = losses[i];
+    rows[i] = {{"name", loss.name}, {"origin", loss.origin}, {"source", loss.source}};
+    if (loss.search_reward >= 0) rows[i]["search_reward"] = loss.search_reward;
     try {
-      const LossFunction fn = parse_loss(loss.source, loss.name + ".loss");
-      row["check"] = check(fn).to_json();
-      nlohmann::json fits = nlohmann::json::array();
-      std::vector<double> test, valid;
-      for (int k = 0; k < seeds; ++k) {
-        announce(loss.name, k);
-        const auto start = std::chrono::steady_clock::now();
-        EffectFit f = fit(fn, seed + static_cast<uint64_t>(k));
-        fit_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        ++done;
-        fits.push_back(std::move(f.json));
-        test.push_back(f.test);
-        valid.push_back(f.valid);
-      }
-      row["fit"] = fits.front();
-      row["fits"] = fits;
-      row["test_" + metric + "_per_seed"] = test;
-      row["test_" + metric + "_mean"] = mean(test);
-      row["test_" + metric + "_std"] = stddev(test);
-      row["valid_" + metric + "_mean"] = mean(valid);
+      fns[i] = parse_loss(loss.source, loss.name + ".loss");
+      rows[i]["check"] = check(*fns[i]).to_json();
     } catch (const std::exception& error) {
-      row["error"] = error.what();
-      done = static_cast<int>(rows.size() + 1) * seeds;  // the loss's remaining fits are not run
+      rows[i]["error"] = error.what();
     }
-    if (progress.on_row) progress.on_row(row);
-    rows.push_back(std::move(row));
   }
-  return rows;
+
+  // The fits, (loss, seed) in order, taken by `workers` threads; each writes
+  // only its own slot. A loss's row is complete when all its fits are in, and
+  // rows are reported (on_row) in the losses' order as they complete.
+  struct Slot {
+    std::optional<EffectFit> fit;
+    std::string error;
+  };
+  std::vector<Slot> slots(n * static_cast<size_t>(seeds));
+  std::vector<int> fits_left(n, seeds);
+  std::mutex mutex;  // guards the slots' completion, the counters, the reporting
+  std::atomic<size_t> next{0};
+  int started = 0, finished = 0;
+  double fit_seconds = 0;  // the fits done so far, summed
+  size_t reported = 0;     // rows[0, reported) went to on_row
+  const int total = static_cast<int>(slots.size());
+
+  const auto finish_row = [&](size_t i) {  // under the mutex; all of loss i's fits are in
+    nlohmann::json& row = rows[i];
+    for (int k = 0; k < seeds; ++k)
+      if (!slots[i * seeds + k].error.empty()) {
+        row["error"] = slots[i * seeds + k].error;
+        return;
+      }
+    nlohmann::json fits = nlohmann::json::array();
+    std::vector<double> test, valid;
+    for (int k = 0; k < seeds; ++k) {
+      EffectFit& f = *slots[i * seeds + k].fit;
+      fits.push_back(std::move(f.json));
+      test.push_back(f.test);
+      valid.push_back(f.valid);
+    }
+    row["fit"] = fits.front();
+    row["fits"] = fits;
+    row["test_" + metric + "_per_seed"] = test;
+    row["test_" + metric + "_mean"] = mean(test);
+    row["test_" + metric + "_std"] = stddev(test);
+    row["valid_" + metric + "_mean"] = mean(valid);
+  };
+  const auto report_ready = [&] {  // under the mutex
+    while (reported < n && fits_left[reported] == 0) {
+      if (progress.on_row) progress.on_row(rows[reported]);
+      ++reported;
+    }
+  };
+  for (size_t i = 0; i < n; ++i)
+    if (!fns[i]) fits_left[i] = 0;
+  report_ready();
+
+  const auto work = [&] {
+    for (;;) {
+      if (interrupt.load()) return;
+      const size_t j = next.fetch_add(1);
+      if (j >= slots.size()) return;
+      const size_t i = j / seeds;
+      const int k = static_cast<int>(j % seeds);
+      if (!fns[i]) continue;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!slots[i * seeds].error.empty() && k > 0) {  // an earlier seed failed: the loss is done with
+          if (--fits_left[i] == 0) finish_row(i), report_ready();
+          continue;
+        }
+        if (!progress.tool.empty()) {
+          const double eta = finished > 0 ? fit_seconds / finished * (total - started) / workers : -1;
+          fmt::print(stderr, "[{}] effectiveness: fit {}/{}, {} seed {}/{} | ETA {}\n", progress.tool, started + 1,
+                     total, losses[i].name, k + 1, seeds,
+                     eta < 0 ? std::string("-") : eta < 90 ? fmt::format("{:.0f} s", eta) : fmt::format("{:.1f} min", eta / 60));
+        }
+        ++started;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      Slot result;
+      try {
+        result.fit = fit(*fns[i], seed + static_cast<uint64_t>(k));
+      } catch (const std::exception& error) {
+        result.error = error.what();
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      fit_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ++finished;
+      slots[j] = std::move(result);
+      if (--fits_left[i] == 0) finish_row(i), report_ready();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 1; w < std::min<int>(workers, total); ++w) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+
+  // Rows whose fits all finished, in order; an interrupt leaves the rest out.
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < n && fits_left[i] == 0; ++i) out.push_back(std::move(rows[i]));
+  return out;
 }
 
 nlohmann::json paired_comparisons(const nlohmann::json& rows, const std::string& metric) {

@@ -41,7 +41,8 @@ using EffectFitter = std::function<EffectFit(const LossFunction& fn, uint64_t se
 // How the effectiveness test reports as it goes, since it can train for many
 // minutes: `on_row` sees each row as it lands, and with `tool` set a line
 // "[tool] effectiveness: fit 4/24, found-2 seed 1/3 | ETA 3.5 min" goes to
-// stderr before each fit (the ETA is the mean fit so far times the fits left).
+// stderr before each fit (the ETA: the mean fit so far times the fits left,
+// over the workers).
 struct EffectProgress {
   std::string tool;
   std::function<void(const nlohmann::json& row)> on_row;
@@ -50,8 +51,12 @@ struct EffectProgress {
 // One row per loss: its check report, then its fits by `fit` with seed,
 // seed + 1, ... ("fits": one per seed; "fit": the first; test_M_per_seed,
 // test_M_mean / test_M_std / valid_M_mean over the seeds, M = `metric`) or
-// the error that stopped it. `interrupt` is checked between losses.
-nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+// the error that stopped it (the first failing seed's). The fits run on
+// `workers` threads (`fit` must be safe to call concurrently, as a reward
+// is); every fit is seeded on its own, so the rows do not depend on
+// `workers`. `interrupt` is checked between fits; the rows of losses whose
+// fits did not all finish are left out.
+nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                   const EffectFitter& fit, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt, const std::string& metric = "auc");
 

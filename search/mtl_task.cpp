@@ -78,12 +78,12 @@ std::vector<NamedLoss> MtlTask::baselines(const std::string& examples_dir) const
   return example_losses(examples_dir, {"bce", "mse", "hinge", "focal", "maxr", "sumr", "logmin"});
 }
 
-nlohmann::json MtlTask::effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+nlohmann::json MtlTask::effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                       const EffectProgress& progress, const std::atomic<bool>& interrupt) const {
   const EffectFitter fit = [&](const LossFunction& fn, uint64_t s) {
     return fit_task_from_scratch(data_, config_, fn, s, config_.train.epochs, config_.train.patience);
   };
-  return effectiveness_rows(losses, seed, seeds, fit, progress, interrupt);
+  return effectiveness_rows(losses, seed, seeds, workers, fit, progress, interrupt);
 }
 
 }  // namespace losscc::search

@@ -59,7 +59,7 @@ class MtlTask : public SearchTask {
 
   std::vector<NamedLoss> baselines(const std::string& examples_dir) const override;
   // fit_task_from_scratch() with config.train's epochs and patience.
-  nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+  nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                const EffectProgress& progress, const std::atomic<bool>& interrupt) const override;
 
  private:

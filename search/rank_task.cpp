@@ -40,7 +40,7 @@ std::vector<NamedLoss> RankTask::baselines(const std::string& examples_dir) cons
                         {"rank_mse", "ranknet", "rank_hinge", "lambdarank", "listnet", "listmle", "approx_ndcg"});
 }
 
-nlohmann::json RankTask::effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+nlohmann::json RankTask::effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                        const EffectProgress& progress, const std::atomic<bool>& interrupt) const {
   const EffectFitter fit = [&](const LossFunction& fn, uint64_t s) {
     const ltr::LtrTrainer::FitResult r = fit_ranker(data_, config_, fn, config_.train.epochs, config_.train.patience, s);
@@ -48,7 +48,7 @@ nlohmann::json RankTask::effectiveness(const std::vector<NamedLoss>& losses, uin
     json.erase("history");
     return EffectFit{json, r.valid.standard.ndcg.at(10), r.test.standard.ndcg.at(10)};
   };
-  return effectiveness_rows(losses, seed, seeds, fit, progress, interrupt, metric());
+  return effectiveness_rows(losses, seed, seeds, workers, fit, progress, interrupt, metric());
 }
 
 std::string RankTask::format_row(const nlohmann::json& row) const {

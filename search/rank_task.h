@@ -50,7 +50,7 @@ class RankTask : public SearchTask {
   std::vector<NamedLoss> baselines(const std::string& examples_dir) const override;
   // fit_ranker() to convergence, metric "ndcg@10"; each fit's json is the
   // trainer's result without its history.
-  nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+  nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                const EffectProgress& progress, const std::atomic<bool>& interrupt) const override;
   std::string metric() const override { return "ndcg@10"; }
   std::string format_row(const nlohmann::json& row) const override;

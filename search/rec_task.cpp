@@ -184,13 +184,13 @@ std::vector<NamedLoss> RecTask::baselines(const std::string& examples_dir) const
   return example_losses(examples_dir, {"bce", "mse", "hinge", "focal", "maxr", "sumr", "logmin"});
 }
 
-nlohmann::json RecTask::effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+nlohmann::json RecTask::effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                       const EffectProgress& progress, const std::atomic<bool>& interrupt) const {
   const EffectFitter fit = [&](const LossFunction& fn, uint64_t s) {
     const models::FitResult result = fit_from_scratch(data_, fn, config_.model, s, config_.train);
     return EffectFit{result.to_json(), result.valid.auc, result.test.auc};
   };
-  return effectiveness_rows(losses, seed, seeds, fit, progress, interrupt);
+  return effectiveness_rows(losses, seed, seeds, workers, fit, progress, interrupt);
 }
 
 }  // namespace losscc::search

@@ -78,7 +78,7 @@ class RecTask : public SearchTask {
   int max_workers() const override { return config_.shared_reward() ? 1 : 0; }
 
   std::vector<NamedLoss> baselines(const std::string& examples_dir) const override;
-  nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+  nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                const EffectProgress& progress, const std::atomic<bool>& interrupt) const override;
 
   std::optional<bool> model_phase(const std::vector<FoundLoss>& phase_best, int64_t phase) override;

@@ -286,12 +286,15 @@ int SearchSession::finish() {
     losses.push_back({name, "search", f.source, f.reward});
   }
   losses.insert(losses.end(), baselines_.begin(), baselines_.end());
-  fmt::print(stderr, "[losssearch] effectiveness test: {} losses × {} seeds, at most {} epochs each\n", losses.size(),
-             o.effect_seeds, o.effect_epochs);
+  fmt::print(stderr, "[losssearch] effectiveness test: {} losses × {} seeds, at most {} epochs each, {} workers\n",
+             losses.size(), o.effect_seeds, o.effect_epochs, o.search.workers);
   const EffectProgress progress{o.search.progress_seconds > 0 ? "losssearch" : "", [&](const nlohmann::json& row) {
                                   fmt::print(stderr, "[losssearch]   {}\n", loaded_.task().format_row(row));
                                 }};
-  const nlohmann::json rows = loaded_.task().effectiveness(losses, o.fit_seed, o.effect_seeds, progress, g_interrupted);
+  // Fits from scratch on every worker (max_workers() limits rewards, which
+  // may share a model; these share nothing).
+  const nlohmann::json rows =
+      loaded_.task().effectiveness(losses, o.fit_seed, o.effect_seeds, o.search.workers, progress, g_interrupted);
 
   const SearchConfig& s = o.search;
   const nlohmann::json summary = {

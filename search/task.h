@@ -70,10 +70,10 @@ class SearchTask {
   virtual int max_workers() const { return 0; }
 
   // The effectiveness test: `losses` (found and baseline) trained to
-  // convergence from seed, seed + 1, ... (`seeds` fits each), one row each
-  // (effectiveness_rows()), and the rows as a table.
+  // convergence from seed, seed + 1, ... (`seeds` fits each, on `workers`
+  // threads), one row each (effectiveness_rows()), and the rows as a table.
   virtual std::vector<NamedLoss> baselines(const std::string& examples_dir) const = 0;
-  virtual nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds,
+  virtual nlohmann::json effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                        const EffectProgress& progress, const std::atomic<bool>& interrupt) const = 0;
   // The rows' metric key (test_<metric>_mean, ...): "auc", "ndcg@10".
   virtual std::string metric() const { return "auc"; }
@@ -111,7 +111,7 @@ class FunctionTask : public SearchTask {
   nlohmann::json identity() const override { return {{"data", data_name_}}; }
   TrainOutcome reward(const LossFunction& fn, const WorkItem&) const override { return reward_(fn); }
   std::vector<NamedLoss> baselines(const std::string&) const override { return {}; }
-  nlohmann::json effectiveness(const std::vector<NamedLoss>&, uint64_t, int, const EffectProgress&,
+  nlohmann::json effectiveness(const std::vector<NamedLoss>&, uint64_t, int, int, const EffectProgress&,
                                const std::atomic<bool>&) const override {
     return nlohmann::json::array();
   }

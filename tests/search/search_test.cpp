@@ -4,10 +4,12 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -18,6 +20,7 @@
 #include "compiler/passes/simplify.h"
 #include "models/rec/data/synthetic.h"
 #include "models/rec/trainer.h"
+#include "search/effectiveness.h"
 #include "search/evaluator.h"
 #include "search/rec_task.h"
 #include "search/search.h"
@@ -226,6 +229,46 @@ TEST_CASE("the from-scratch reward: fits on two workers give what one worker giv
     }
   }
   CHECK(trained > 0);  // masks make most candidates valid
+}
+
+TEST_CASE("the effectiveness test gives the same rows, in the same order, on any number of workers") {
+  // A stand-in fitter: its figures are a function of the loss and the seed,
+  // and it finishes out of order (later fits are quicker), so the rows can
+  // only come out the same by being settled in the losses' order.
+  const std::vector<NamedLoss> losses = {{"a", "search", "pred * label"},
+                                         {"broken", "baseline", "log(pred"},
+                                         {"fails", "baseline", "(pred - label) ^ 2"},
+                                         {"b", "baseline", "abs(pred - label)"}};
+  const uint64_t fails = parse_loss(losses[2].source, "fails.loss").hash();
+  std::atomic<int> calls{0};
+  const EffectFitter fit = [&](const LossFunction& fn, uint64_t seed) {
+    ++calls;
+    const double x = static_cast<double>(fn.hash() % 1000) / 1000 + 0.01 * static_cast<double>(seed);
+    if (fn.hash() == fails && seed == 8) throw std::runtime_error("diverged");
+    std::this_thread::sleep_for(std::chrono::milliseconds(seed == 7 ? 30 : 5));
+    return EffectFit{{{"test", {{"auc", x}}}}, x - 0.5, x};
+  };
+  auto run = [&](int workers) {
+    std::vector<std::string> order;
+    const EffectProgress progress{"", [&](const nlohmann::json& row) { order.push_back(row.at("name")); }};
+    const std::atomic<bool> never{false};
+    calls = 0;
+    const nlohmann::json rows = effectiveness_rows(losses, 7, 3, workers, fit, progress, never);
+    CHECK(order == std::vector<std::string>{"a", "broken", "fails", "b"});  // reported in order, each once
+    return rows;
+  };
+  const nlohmann::json one = run(1);
+  CHECK(calls.load() == 9);  // a, fails (seeds 7, 8; its seed 9 is not run) and b; broken has no fits
+  const nlohmann::json three = run(3);
+  CHECK(three == one);
+  REQUIRE(one.size() == 4);
+  const double a = static_cast<double>(parse_loss(losses[0].source, "a.loss").hash() % 1000) / 1000;
+  CHECK(one[0].at("test_auc_per_seed") == nlohmann::json{a + 0.07, a + 0.08, a + 0.09});
+  CHECK(one[0].at("test_auc_mean") == doctest::Approx(a + 0.08));
+  CHECK(one[1].contains("error"));   // does not parse
+  CHECK(one[2].at("error") == "diverged");  // the first failing seed's error, no figures
+  CHECK_FALSE(one[2].contains("test_auc_mean"));
+  CHECK(one[3].at("test_auc_per_seed").size() == 3);
 }
 
 TEST_CASE("DeepModel fits on two threads at once give what they give one at a time") {
