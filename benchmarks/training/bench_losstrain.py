@@ -2,13 +2,13 @@
 """`losstrain` itself against the eager-PyTorch reference epoch, in one run.
 
 For each optimizer (GD, Adam) and loss (BCE, LogMin) it runs the `losstrain`
-binary on the native path (the default for BiasedMF) and with `--engine torch
+binary on the native path (its default) and with `--engine torch
 --threads 1`, for a few epochs each, and reads the seconds of every epoch from
 the JSON `losstrain --out` writes (an epoch there is training *and* scoring the
 validation and test rows, so the ratio is conservative); then
 benchmarks/peers/biasedmf_epoch.py times the training epoch of the reference
-protocol in eager PyTorch, one thread. DeepModel has only the LibTorch path; its
-epoch is timed the same way and reported without a ratio.
+protocol in eager PyTorch, one thread. DeepModel is timed on both paths too,
+and compared with its LibTorch path (there is no eager peer for it).
 
     bench_losstrain.py --losstrain build/tools/losstrain --data ../shared/data/ml100k01-1-5 \\
         --out benchmarks/results/losstrain-ml100k.json
@@ -65,7 +65,8 @@ def main():
             peer = json.load(open(peer_json))
             report["torch_version"] = peer.get("torch_version")
             for loss in ["bce", "logmin"]:
-                native = losstrain_epochs(args.losstrain, args.data, loss, optimizer, args.epochs, [], tmp)
+                native = losstrain_epochs(args.losstrain, args.data, loss, optimizer, args.epochs,
+                                          ["--threads", "1"], tmp)
                 torch = losstrain_epochs(args.losstrain, args.data, loss, optimizer, args.epochs,
                                          ["--engine", "torch", "--threads", "1"], tmp)
                 eager = peer["losses"][loss]["median_s"]
@@ -77,10 +78,15 @@ def main():
                     "native_over_torch": torch["median_s"] / native["median_s"],
                     "native_command": native["command"], "torch_command": torch["command"]})
         for optimizer in ["gd", "adam"]:
-            deep = losstrain_epochs(args.losstrain, args.data, "bce", optimizer, max(3, args.epochs // 2),
-                                    ["--model", "deepmodel", "--threads", "1"], tmp)
+            deep = {engine: losstrain_epochs(args.losstrain, args.data, "bce", optimizer, args.epochs,
+                                             ["--model", "deepmodel", "--engine", engine, "--threads", "1"], tmp)
+                    for engine in ["native", "torch"]}
             report["rows"].append({"model": "deepmodel", "optimizer": optimizer, "loss": "bce",
-                                   "losstrain_torch_s": deep["median_s"], "torch_command": deep["command"]})
+                                   "losstrain_native_s": deep["native"]["median_s"],
+                                   "losstrain_torch_s": deep["torch"]["median_s"],
+                                   "native_over_torch": deep["torch"]["median_s"] / deep["native"]["median_s"],
+                                   "native_command": deep["native"]["command"],
+                                   "torch_command": deep["torch"]["command"]})
 
     print(f"{'model':10} {'opt':5} {'loss':7} {'native s':>9} {'torch s':>9} {'eager s':>9} {'÷eager':>7} {'÷torch':>7}")
     for r in report["rows"]:
