@@ -20,7 +20,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include "compiler/ir/loss_function.h"
@@ -34,6 +33,9 @@ class Kernel;
 }
 
 namespace losscc::models {
+namespace native {
+class Batches;  // native_tables.h
+}
 
 class NativeDeepTrainer {
  public:
@@ -66,7 +68,6 @@ class NativeDeepTrainer {
 
  private:
   double step(const int64_t* rows, int64_t n, const Interactions& data);
-  void start_epoch(int64_t rows);
   void bring_up_to_date();  // gd: apply every embedding row's pending decay
 
   TrainConfig config_;
@@ -74,9 +75,7 @@ class NativeDeepTrainer {
   std::vector<int> grad_inputs_;
   std::shared_ptr<const rt::Kernel> kernel_;
   std::unique_ptr<State> state_;
-  std::mt19937_64 rng_;
-  std::vector<int64_t> order_;
-  int64_t cursor_ = 0;
+  std::unique_ptr<native::Batches> batches_;
   int64_t num_batches_tracked_ = 0;  // BatchNorm's count when the model was read
 };
 

@@ -48,7 +48,7 @@ NativeMfTrainer::NativeMfTrainer(int64_t num_users, int64_t num_items, uint64_t 
     : NativeMfTrainer(*make_model("biasedmf", num_users, num_items, model_seed), loss, std::move(config)) {}
 
 NativeMfTrainer::NativeMfTrainer(const RecModel& model, const LossFunction& loss, TrainConfig config)
-    : config_(std::move(config)), rng_(config_.seed) {
+    : config_(std::move(config)), batches_(std::make_unique<native::Batches>(config_.seed)) {
   if (std::find(optimizer_names().begin(), optimizer_names().end(), config_.optimizer) ==
       optimizer_names().end())
     throw std::invalid_argument(fmt::format("Trainer: unknown optimizer '{}' (known: {})",
@@ -95,11 +95,6 @@ void NativeMfTrainer::bring_up_to_date() {
   const double factor = native::lazy_decay_factor(config_);
   for (Table* t : tables_->all())
     for (int64_t r = 0; r < t->rows; ++r) native::lazy_decay(*t, r, factor, tables_->steps);
-}
-
-void NativeMfTrainer::start_epoch(int64_t rows) {
-  order_ = epoch_order(rows, config_.shuffle, rng_);
-  cursor_ = 0;
 }
 
 double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions& data) {
@@ -192,24 +187,13 @@ double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions&
 }
 
 double NativeMfTrainer::train_steps(const Interactions& train, int64_t steps) {
-  if (train.size() == 0) throw std::invalid_argument("Trainer: no training rows");
-  if (static_cast<int64_t>(order_.size()) != train.size()) start_epoch(train.size());
-  double total = 0;
-  for (int64_t s = 0; s < steps; ++s) {
-    if (cursor_ >= static_cast<int64_t>(order_.size())) start_epoch(train.size());
-    const int64_t end = std::min<int64_t>(cursor_ + config_.batch, order_.size());
-    total += step(order_.data() + cursor_, end - cursor_, train);
-    cursor_ = end;
-  }
-  return steps > 0 ? total / static_cast<double>(steps) : 0.0;
+  return batches_->train_steps(train.size(), steps, config_,
+                               [&](const int64_t* rows, int64_t n) { return step(rows, n, train); });
 }
 
 double NativeMfTrainer::train_epoch(const Interactions& train) {
-  if (train.size() == 0) throw std::invalid_argument("Trainer: no training rows");
-  if (static_cast<int64_t>(order_.size()) != train.size() || cursor_ >= static_cast<int64_t>(order_.size()))
-    start_epoch(train.size());
-  const int64_t remaining = static_cast<int64_t>(order_.size()) - cursor_;
-  return train_steps(train, (remaining + config_.batch - 1) / config_.batch);
+  return batches_->train_epoch(train.size(), config_,
+                               [&](const int64_t* rows, int64_t n) { return step(rows, n, train); });
 }
 
 std::vector<float> NativeMfTrainer::predict(const Interactions& rows) {

@@ -26,7 +26,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include "compiler/ir/loss_function.h"
@@ -40,6 +39,9 @@ class Kernel;
 }
 
 namespace losscc::models {
+namespace native {
+class Batches;  // native_tables.h
+}
 
 class NativeMfTrainer {
  public:
@@ -72,7 +74,6 @@ class NativeMfTrainer {
 
  private:
   double step(const int64_t* rows, int64_t n, const Interactions& data);
-  void start_epoch(int64_t rows);
   void bring_up_to_date();  // gd: apply every row's pending decay
 
   TrainConfig config_;
@@ -80,9 +81,7 @@ class NativeMfTrainer {
   std::vector<int> grad_inputs_;  // indices of the inputs fed from the model
   std::shared_ptr<const rt::Kernel> kernel_;
   std::unique_ptr<Tables> tables_;
-  std::mt19937_64 rng_;
-  std::vector<int64_t> order_;
-  int64_t cursor_ = 0;
+  std::unique_ptr<native::Batches> batches_;
 };
 
 }  // namespace losscc::models

@@ -1,6 +1,7 @@
 // What the native trainers (native_mf.h, native_deep.h) share: parameter
 // tables with their optimiser state and the rows a step touched, LibTorch's
-// update rules element by element, and one optimiser step over a table.
+// update rules element by element, one optimiser step over a table, and the
+// minibatch order.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -8,11 +9,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "models/rec/trainer.h"
 
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
@@ -194,5 +198,48 @@ double lazy_decay_factor(const Config& config) {
   const double a = config.l2_in_loss ? 2 * config.l2 : 0.0;
   return 1 - config.lr * (a + (config.weight_decay ? config.l2 : 0.0));
 }
+
+// The minibatches as Trainer draws them (trainer.h): each epoch a new order
+// of the training rows from the trainer's own generator, `batch` rows a step.
+class Batches {
+ public:
+  explicit Batches(uint64_t seed) : rng_(seed) {}
+
+  // `steps` calls of step(rows, n) (the rows' indices and their count), an
+  // epoch's order starting wherever the last one ran out; the mean of what
+  // step returned.
+  template <class Step>
+  double train_steps(int64_t train_rows, int64_t steps, const TrainConfig& config, Step&& step) {
+    if (train_rows == 0) throw std::invalid_argument("Trainer: no training rows");
+    if (static_cast<int64_t>(order_.size()) != train_rows) start_epoch(train_rows, config.shuffle);
+    double total = 0;
+    for (int64_t s = 0; s < steps; ++s) {
+      if (cursor_ >= static_cast<int64_t>(order_.size())) start_epoch(train_rows, config.shuffle);
+      const int64_t end = std::min<int64_t>(cursor_ + config.batch, static_cast<int64_t>(order_.size()));
+      total += step(order_.data() + cursor_, end - cursor_);
+      cursor_ = end;
+    }
+    return steps > 0 ? total / static_cast<double>(steps) : 0.0;
+  }
+  // The rest of the epoch in progress, or a whole new one.
+  template <class Step>
+  double train_epoch(int64_t train_rows, const TrainConfig& config, Step&& step) {
+    if (train_rows == 0) throw std::invalid_argument("Trainer: no training rows");
+    if (static_cast<int64_t>(order_.size()) != train_rows || cursor_ >= static_cast<int64_t>(order_.size()))
+      start_epoch(train_rows, config.shuffle);
+    const int64_t remaining = static_cast<int64_t>(order_.size()) - cursor_;
+    return train_steps(train_rows, (remaining + config.batch - 1) / config.batch, config, step);
+  }
+
+ private:
+  void start_epoch(int64_t rows, bool shuffle) {
+    order_ = epoch_order(rows, shuffle, rng_);
+    cursor_ = 0;
+  }
+
+  std::mt19937_64 rng_;
+  std::vector<int64_t> order_;
+  int64_t cursor_ = 0;
+};
 
 }  // namespace losscc::models::native
