@@ -136,13 +136,15 @@ PYBIND11_MODULE(_losscc_search, m) {
              return new SearchSession(std::move(options));
            }),
            py::arg("args"))
-      .def("start", [](SearchSession& s) { s.search().start(s.options().resume); }, release())
+      .def("start", [](SearchSession& s) {
+        if (s.options().compare.empty()) s.search().start(s.options().resume);  // --compare: nothing to search
+      }, release())
       .def("propose_round", [](SearchSession& s) { return s.search().propose_round(); }, release())
       .def("settle_round", [](SearchSession& s, const std::vector<WorkResult>& results) {
         s.search().settle_round(results);
       }, release())
       .def("checkpoint", [](SearchSession& s) { s.search().checkpoint(); }, release())
-      .def_property_readonly("done", [](SearchSession& s) { return s.search().done(); })
+      .def_property_readonly("done", [](SearchSession& s) { return !s.options().compare.empty() || s.search().done(); })
       .def("best",
            [](SearchSession& s) {
              py::list out;

@@ -52,6 +52,22 @@ std::vector<NamedLoss> example_losses(const std::string& examples_dir, const std
   return out;
 }
 
+std::vector<NamedLoss> given_losses(const std::vector<std::string>& files) {
+  std::vector<NamedLoss> out;
+  for (const std::string& file : files) {
+    std::string name = std::filesystem::path(file).stem().string();
+    for (const NamedLoss& earlier : out)
+      if (earlier.name == name) name += fmt::format("-{}", out.size() + 1);
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error(fmt::format("{}: cannot read it", file));
+    std::ostringstream text;
+    text << in.rdbuf();
+    parse_loss(text.str(), file);  // a CompileError naming file:line:col
+    out.push_back({name, "given", text.str()});
+  }
+  return out;
+}
+
 nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,
                                   const EffectFitter& fit, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt, const std::string& metric) {
@@ -173,7 +189,7 @@ nlohmann::json paired_comparisons(const nlohmann::json& rows, const std::string&
   const std::string key = "test_" + metric + "_per_seed";
   nlohmann::json out = nlohmann::json::array();
   for (const nlohmann::json& found : rows) {
-    if (found.value("origin", "") != "search" || !found.contains(key)) continue;
+    if (found.value("origin", "") == "baseline" || !found.contains(key)) continue;
     for (const nlohmann::json& baseline : rows) {
       if (baseline.value("origin", "") != "baseline" || !baseline.contains(key)) continue;
       nlohmann::json c = compare_paired(found.at(key).get<std::vector<double>>(),
@@ -187,13 +203,21 @@ nlohmann::json paired_comparisons(const nlohmann::json& rows, const std::string&
   return out;
 }
 
+size_t name_width(const nlohmann::json& rows, const std::string& key, size_t at_least) {
+  size_t width = at_least;
+  for (const nlohmann::json& row : rows)
+    if (row.contains(key) && row.at(key).is_string()) width = std::max(width, row.at(key).get<std::string>().size());
+  return width;
+}
+
 std::string format_paired_table(const nlohmann::json& comparisons) {
   if (comparisons.empty()) return {};
-  std::string out = fmt::format("{:<10} {:<12} {:>11} {:>22} {:>10} {:>6}\n", "found", "vs", "mean diff",
+  const size_t found = name_width(comparisons, "found", 10), vs = name_width(comparisons, "baseline", 12);
+  std::string out = fmt::format("{:<{}} {:<{}} {:>11} {:>22} {:>10} {:>6}\n", "found", found, "vs", vs, "mean diff",
                                 "95% bootstrap interval", "Wilcoxon p", "pairs");
   for (const nlohmann::json& c : comparisons)
-    out += fmt::format("{:<10} {:<12} {:>+11.4f} [{:>+9.4f}, {:>+9.4f}] {:>10.3g} {:>6}\n",
-                       c.at("found").get<std::string>(), c.at("baseline").get<std::string>(),
+    out += fmt::format("{:<{}} {:<{}} {:>+11.4f} [{:>+9.4f}, {:>+9.4f}] {:>10.3g} {:>6}\n",
+                       c.at("found").get<std::string>(), found, c.at("baseline").get<std::string>(), vs,
                        c.at("mean_diff").get<double>(), c.at("ci")[0].get<double>(), c.at("ci")[1].get<double>(),
                        c.at("wilcoxon_p").get<double>(), c.at("n").get<int>());
   out += fmt::format("paired by seed on the {}; with n pairs the smallest two-sided Wilcoxon p is 2/2^n\n",
@@ -216,19 +240,20 @@ std::string format_effectiveness_table(const nlohmann::json& rows) {
   };
   std::stable_sort(order.begin(), order.end(),
                    [&](auto* a, auto* b) { return test_auc(a) > test_auc(b); });
-  std::string out = fmt::format("{:<10} {:<9} {:>9} {:>17} {:>9} {:>9} {:>6} {:>8}\n", "loss", "origin",
+  const size_t width = name_width(rows, "name", 10);
+  std::string out = fmt::format("{:<{}} {:<9} {:>9} {:>17} {:>9} {:>9} {:>6} {:>8}\n", "loss", width, "origin",
                                 "valid AUC", "test AUC (± std)", "logloss", "rmse", "epoch", "seconds");
   for (const nlohmann::json* r : order) {
     if (!r->contains("fit")) {
-      out += fmt::format("{:<10} {:<9} error: {}\n", r->at("name").get<std::string>(),
+      out += fmt::format("{:<{}} {:<9} error: {}\n", r->at("name").get<std::string>(), width,
                          r->at("origin").get<std::string>(), r->value("error", std::string("?")));
       continue;
     }
     const nlohmann::json& f = r->at("fit");
     double seconds = 0;
     for (const nlohmann::json& fit : r->value("fits", nlohmann::json::array({f}))) seconds += fit.at("seconds").get<double>();
-    out += fmt::format("{:<10} {:<9} {:>9.4f} {:>9.4f} ± {:.4f} {:>9.4f} {:>9.4f} {:>6} {:>8.1f}\n",
-                       r->at("name").get<std::string>(), r->at("origin").get<std::string>(),
+    out += fmt::format("{:<{}} {:<9} {:>9.4f} {:>9.4f} ± {:.4f} {:>9.4f} {:>9.4f} {:>6} {:>8.1f}\n",
+                       r->at("name").get<std::string>(), width, r->at("origin").get<std::string>(),
                        r->value("valid_auc_mean", f.at("valid").at("auc").get<double>()), test_auc(r),
                        r->value("test_auc_std", 0.0), f.at("test").at("logloss").get<double>(),
                        f.at("test").value("rmse", std::nan("")), f.at("best_epoch").get<int>(), seconds);

@@ -19,7 +19,7 @@ namespace losscc::search {
 
 struct NamedLoss {
   std::string name;    // "found-1", "bce", ...
-  std::string origin;  // "search" or "baseline"
+  std::string origin;  // "search", "baseline", or "given" (losssearch --compare)
   std::string source;  // .loss text
   double search_reward = -1;  // the search's reward; -1 for baselines
 };
@@ -27,6 +27,11 @@ struct NamedLoss {
 // The losses `names` from `examples_dir`/<name>.loss, as baselines. A
 // missing file throws with its path (and says --examples sets the folder).
 std::vector<NamedLoss> example_losses(const std::string& examples_dir, const std::vector<std::string>& names);
+
+// The .loss files a user gives (losssearch --compare), named by their stems
+// (a repeated stem gets a suffix), origin "given". A file that cannot be
+// read or does not parse throws, naming it (and the line and column).
+std::vector<NamedLoss> given_losses(const std::vector<std::string>& files);
 
 // One fit as the table shows it: `json` holds valid.auc, test.auc,
 // test.logloss, best_epoch and seconds (test.rmse where the model has it);
@@ -60,10 +65,14 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
                                   const EffectFitter& fit, const EffectProgress& progress,
                                   const std::atomic<bool>& interrupt, const std::string& metric = "auc");
 
-// Every found loss ("search" rows) against every baseline, paired by seed
-// (paired.h), on the rows' test_M_per_seed: [{found, baseline, metric, n,
-// mean_diff, ci, confidence, wilcoxon_p}]. Rows without fits are left out.
+// Every found or given loss (a row of origin other than "baseline") against
+// every baseline, paired by seed (paired.h), on the rows' test_M_per_seed:
+// [{found, baseline, metric, n, mean_diff, ci, confidence, wilcoxon_p}].
+// Rows without fits are left out.
 nlohmann::json paired_comparisons(const nlohmann::json& rows, const std::string& metric);
+// The width of a text table's name column: the longest string under `key`
+// in `rows`, at least `at_least`.
+size_t name_width(const nlohmann::json& rows, const std::string& key, size_t at_least);
 // Those comparisons as a text table.
 std::string format_paired_table(const nlohmann::json& comparisons);
 

@@ -61,16 +61,18 @@ std::string RankTask::format_row(const nlohmann::json& row) const {
 }
 
 std::string RankTask::format_table(const nlohmann::json& rows) const {
-  std::string out = fmt::format("{:<12} {:>8} {:>10} {:>19} {:>10} {:>10}\n", "loss", "search", "valid@10",
+  const size_t width = name_width(rows, "name", 12);
+  std::string out = fmt::format("{:<{}} {:>8} {:>10} {:>19} {:>10} {:>10}\n", "loss", width, "search", "valid@10",
                                 "test@10 (± std)", "test@5", "letor@10");
   for (const nlohmann::json& row : rows) {
     if (!row.contains("fit")) {
-      out += fmt::format("{:<12} error: {}\n", row.at("name").get<std::string>(), row.value("error", std::string("?")));
+      out += fmt::format("{:<{}} error: {}\n", row.at("name").get<std::string>(), width,
+                         row.value("error", std::string("?")));
       continue;
     }
     const nlohmann::json& f = row.at("fit");
-    out += fmt::format("{:<12} {:>8} {:>10.4f} {:>10.4f} ± {:.4f} {:>10.4f} {:>10.4f}\n",
-                       row.at("name").get<std::string>(),
+    out += fmt::format("{:<{}} {:>8} {:>10.4f} {:>10.4f} ± {:.4f} {:>10.4f} {:>10.4f}\n",
+                       row.at("name").get<std::string>(), width,
                        row.contains("search_reward") ? fmt::format("{:.4f}", row.at("search_reward").get<double>()) : "-",
                        row.at("valid_ndcg@10_mean").get<double>(), row.at("test_ndcg@10_mean").get<double>(),
                        row.at("test_ndcg@10_std").get<double>(), f.at("test").at("standard").at("ndcg@5").get<double>(),

@@ -40,6 +40,69 @@ std::string code_block(const std::string& text) {
   return "```\n" + text + (text.empty() || text.back() == '\n' ? "" : "\n") + "```\n";
 }
 
+// "The best classic here is X" and each tested loss's verdict against it.
+std::string verdicts_against_best(const nlohmann::json& rows, const nlohmann::json& paired, const std::string& metric) {
+  const nlohmann::json* best = best_baseline(rows, metric);
+  if (!best) return {};
+  const std::string best_name = best->at("name").get<std::string>();
+  std::string md = fmt::format("The best classic here is {} (test {} {:.4f}).\n\n", best_name, metric,
+                               mean_of(*best, metric));
+  for (const nlohmann::json& c : paired)
+    if (c.at("baseline") == best_name) md += "- " + paired_verdict(c) + "\n";
+  return md + "\n";
+}
+
+// One cell of the transfer table: a tested loss on one dataset, its mean and
+// spread, and its paired difference from that dataset's best classic.
+std::string transfer_cell(const nlohmann::json& rows, const nlohmann::json& paired, const std::string& name,
+                          const std::string& metric) {
+  const nlohmann::json* best = best_baseline(rows, metric);
+  for (const nlohmann::json& row : rows) {
+    if (row.value("name", "") != name) continue;
+    if (row.contains("error")) return "error";
+    std::string cell = fmt::format("{:.4f} ± {:.4f}", mean_of(row, metric), row.value("test_" + metric + "_std", 0.0));
+    if (best)
+      for (const nlohmann::json& c : paired)
+        if (c.at("found") == name && c.at("baseline") == best->at("name")) {
+          const double lo = c.at("ci")[0].get<double>(), hi = c.at("ci")[1].get<double>();
+          const double p = c.at("wilcoxon_p").get<double>();
+          cell += fmt::format("; vs {} {:+.4f} [{:+.4f}, {:+.4f}] p {:.3g}{}", best->at("name").get<std::string>(),
+                              c.at("mean_diff").get<double>(), lo, hi, p,
+                              lo > 0 && p < 0.05 ? " **win**" : hi < 0 && p < 0.05 ? " **loss**" : "");
+        }
+    return cell;
+  }
+  return "—";
+}
+
+// The tested losses across the search's data and every transfer dataset,
+// then each dataset's own verdicts and tables.
+std::string transfer_section(const ReportInput& in, const nlohmann::json& rows) {
+  const nlohmann::json& summary = in.summary;
+  std::string md = "## Transfer: the same losses, protocol and seeds on other data\n\n";
+  md += "Each cell: the test " + in.metric + " mean ± std over the seeds, and the paired difference from the best "
+        "classic on that dataset with its 95% bootstrap interval and Wilcoxon p.\n\n";
+  md += "| loss | " + in.description;
+  for (const TransferReport& t : in.transfer) md += " | " + t.description;
+  md += " |\n|---|---";
+  for (size_t k = 0; k < in.transfer.size(); ++k) md += "|---";
+  md += "|\n";
+  for (const nlohmann::json& row : rows) {
+    if (row.value("origin", "") == "baseline") continue;
+    const std::string name = row.at("name").get<std::string>();
+    md += "| " + name + " | " + transfer_cell(rows, summary.at("paired"), name, in.metric);
+    for (const TransferReport& t : in.transfer) md += " | " + transfer_cell(t.rows, t.paired, name, in.metric);
+    md += " |\n";
+  }
+  md += "\n";
+  for (const TransferReport& t : in.transfer) {
+    md += fmt::format("### {}\n\n", t.description);
+    md += verdicts_against_best(t.rows, t.paired, in.metric);
+    md += code_block(t.effectiveness_table) + "\n" + code_block(t.paired_table) + "\n";
+  }
+  return md;
+}
+
 }  // namespace
 
 std::string paired_verdict(const nlohmann::json& c) {
@@ -73,33 +136,37 @@ fs::path write_report(const fs::path& out, const ReportInput& in) {
   const PlotOutcome plots = run_plotter({"search", out.string()});
 
   const nlohmann::json& counters = summary.at("search");
-  std::string md = fmt::format("# Loss search: {}\n\n{}\n", in.description, code_block(in.command));
-  md += fmt::format(
-      "{} candidates in {:.1f} minutes: {} trained, {} invalid, {} filtered by the masks, {} duplicates. "
-      "Searcher {}, reward {}, seed {}, {} workers.\n\n",
-      counters.value("candidates", 0), counters.value("elapsed_seconds", 0.0) / 60, counters.value("trained", 0),
-      counters.value("invalid", 0), counters.value("filtered", 0), counters.value("duplicates", 0),
-      summary.value("searcher", ""), summary.value("reward", ""), summary.value("seed", 0), summary.value("workers", 0));
+  const bool compare = summary.contains("compare");
+  std::string md = fmt::format("# {}: {}\n\n{}\n", compare ? "Losses compared" : "Loss search", in.description,
+                               code_block(in.command));
+  if (compare)
+    md += "No search: the given .loss files against the classic losses, each trained from scratch.\n\n";
+  else
+    md += fmt::format(
+        "{} candidates in {:.1f} minutes: {} trained, {} invalid, {} filtered by the masks, {} duplicates. "
+        "Searcher {}, reward {}, seed {}, {} workers.\n\n",
+        counters.value("candidates", 0), counters.value("elapsed_seconds", 0.0) / 60, counters.value("trained", 0),
+        counters.value("invalid", 0), counters.value("filtered", 0), counters.value("duplicates", 0),
+        summary.value("searcher", ""), summary.value("reward", ""), summary.value("seed", 0),
+        summary.value("workers", 0));
   if (!plots.ok) md += fmt::format("_{}._\n\n", plots.why);
 
-  md += "## Reward over the search\n\n" + picture(out, "reward.png", "reward of every candidate", plots.why) + "\n";
+  if (!compare)
+    md += "## Reward over the search\n\n" + picture(out, "reward.png", "reward of every candidate", plots.why) + "\n";
 
   md += fmt::format("## Effectiveness: every loss trained from scratch, {} seeds\n\n",
                     summary.value("effectiveness_seeds", 0));
   md += code_block(in.effectiveness_table) + "\n";
   md += picture(out, "effectiveness.png", "test metric per seed and training curves", plots.why) + "\n";
 
-  md += "## Found losses against the classics, paired by seed\n\n";
-  const nlohmann::json* best = best_baseline(rows, in.metric);
-  if (best) {
-    const std::string best_name = best->at("name").get<std::string>();
-    md += fmt::format("The best classic here is {} (test {} {:.4f}).\n\n", best_name, in.metric, mean_of(*best, in.metric));
-    for (const nlohmann::json& c : summary.at("paired"))
-      if (c.at("baseline") == best_name) md += "- " + paired_verdict(c) + "\n";
-    md += "\nA win needs the 95% bootstrap interval of the paired difference above zero and a Wilcoxon p below "
+  md += fmt::format("## {} losses against the classics, paired by seed\n\n", compare ? "Given" : "Found");
+  md += verdicts_against_best(rows, summary.at("paired"), in.metric);
+  if (best_baseline(rows, in.metric))
+    md += "A win needs the 95% bootstrap interval of the paired difference above zero and a Wilcoxon p below "
           "0.05; with n pairs the smallest two-sided p is 2/2^n, so fewer than 6 pairs cannot show one.\n\n";
-  }
   md += code_block(in.paired_table) + "\n";
+
+  if (!in.transfer.empty()) md += transfer_section(in, rows);
 
   md += "## Loss cards\n\nEach loss read at each label value (simplified on the prediction's domain), its check "
         "verdict, and its loss and gradient drawn.\n\n";

@@ -1,8 +1,11 @@
 // A search's report: report.md beside summary.json, for a person rather than
 // a program. It says what was searched, shows the reward over the search,
 // the effectiveness table with its seed spreads, the paired comparison with
-// a verdict in words for each found loss against the best classic, and a
-// loss card (compiler/explain) for each found loss and each classic.
+// a verdict in words for each found loss against the best classic, the same
+// on each transfer dataset with a table of the verdicts across datasets, and
+// a loss card (compiler/explain) for each found loss and each classic. A
+// comparison without a search (--compare) reports the given losses the same
+// way, without the reward.
 //
 // The pictures (reward.png, effectiveness.png, cards/NAME.png) are drawn by
 // the Python plotter (compiler/explain/plots.h). Without Python or matplotlib
@@ -11,10 +14,19 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace losscc::search {
+
+// The effectiveness test repeated on another dataset (--transfer-data).
+struct TransferReport {
+  std::string description;          // the data and the model, in words
+  std::string effectiveness_table;  // the task's text table of the rows
+  std::string paired_table;         // format_paired_table of `paired`
+  nlohmann::json rows, paired;      // as summary.json's "transfer" entry holds them
+};
 
 struct ReportInput {
   std::string description;       // the task, data and model in words
@@ -23,6 +35,7 @@ struct ReportInput {
   std::string metric;            // the effectiveness metric ("auc", "ndcg@10")
   std::string effectiveness_table;  // the task's text table of the rows
   std::string paired_table;         // format_paired_table of summary["paired"]
+  std::vector<TransferReport> transfer;
 };
 
 // Writes cards/NAME.json for every effectiveness row with a source, runs the

@@ -140,6 +140,10 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
   app.add_option("--effect-seeds", opt.effect_seeds, "fits per loss in the effectiveness test (fit seed, +1, ...)")
       ->check(CLI::Range(1, 100))->capture_default_str();
   app.add_flag("--no-baselines", opt.no_baselines, "the effectiveness test trains only the found losses");
+  app.add_option("--transfer-data", opt.transfer_data, "further datasets of the same kind: the effectiveness test "
+                 "runs on each too (same losses, protocol and seeds), a transfer table in summary.json and the report");
+  app.add_option("--compare", opt.compare, "test these .loss files against the classics (and on --transfer-data) "
+                 "instead of searching")->check(CLI::ExistingFile);
   app.add_option("--examples", opt.examples, "folder with the baseline .loss files")->capture_default_str();
   app.add_option("--optimizer", opt.optimizer, "rec: the recommender's optimiser (default adam)")
       ->check(CLI::IsMember(models::optimizer_names()));
@@ -252,8 +256,16 @@ LoadedTask::~LoadedTask() = default;
 
 SearchSession::SearchSession(SearchOptions options) : options_(std::move(options)), loaded_(options_) {
   const SearchOptions& o = options_;
-  // Fail on a missing baseline before spending the search budget.
+  // Fail on a missing baseline, a bad transfer dataset or a compared loss
+  // that does not parse before spending the search budget.
   if (!o.no_baselines) baselines_ = loaded_.task().baselines(o.examples);
+  for (const std::string& data : o.transfer_data) {
+    SearchOptions other = o;
+    other.data = data;
+    transfer_.push_back(std::make_unique<LoadedTask>(other));
+    fmt::print(stderr, "[losssearch] transfer data: {}\n", transfer_.back()->description());
+  }
+  compared_ = given_losses(o.compare);
   const SearchConfig& s = o.search;
   fmt::print(stderr, "[losssearch] {}; searcher {}, {} layers{}, reward {}, out {}\n", loaded_.description(),
              s.searcher, s.layers, s.extended ? " (extended ops)" : "", loaded_.task().reward_name(), s.out_dir);
@@ -263,6 +275,7 @@ SearchSession::SearchSession(SearchOptions options) : options_(std::move(options
 SearchSession::~SearchSession() = default;
 
 bool SearchSession::run_to_budget() {
+  if (!options_.compare.empty()) return true;
   search_->start(options_.resume);
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
@@ -274,42 +287,69 @@ bool SearchSession::run_to_budget() {
 
 int SearchSession::finish() {
   const SearchOptions& o = options_;
+  const SearchTask& task = loaded_.task();
   const fs::path out(o.search.out_dir);
-  // The top-k as .loss files, then the effectiveness test.
-  std::vector<NamedLoss> losses;
-  for (size_t i = 0; i < search_->top().size(); ++i) {
-    const FoundLoss& f = search_->top()[i];
-    const std::string name = fmt::format("found-{}", i + 1);
-    write_file_atomically((out / (name + ".loss")).string(),
-                          fmt::format("# losssearch --task {}: candidate {}, {} {:.6f} during the search\n{}",
-                                      loaded_.task().name(), f.id, loaded_.task().reward_name(), f.reward, f.source));
-    losses.push_back({name, "search", f.source, f.reward});
-  }
+  fs::create_directories(out);
+  // The losses under test: the top-k (written as found-K.loss) or --compare's
+  // files, then the classics.
+  std::vector<NamedLoss> losses = compared_;
+  if (o.compare.empty())
+    for (size_t i = 0; i < search_->top().size(); ++i) {
+      const FoundLoss& f = search_->top()[i];
+      const std::string name = fmt::format("found-{}", i + 1);
+      write_file_atomically((out / (name + ".loss")).string(),
+                            fmt::format("# losssearch --task {}: candidate {}, {} {:.6f} during the search\n{}",
+                                        task.name(), f.id, task.reward_name(), f.reward, f.source));
+      losses.push_back({name, "search", f.source, f.reward});
+    }
   losses.insert(losses.end(), baselines_.begin(), baselines_.end());
   fmt::print(stderr, "[losssearch] effectiveness test: {} losses × {} seeds, at most {} epochs each, {} workers\n",
              losses.size(), o.effect_seeds, o.effect_epochs, o.search.workers);
-  const EffectProgress progress{o.search.progress_seconds > 0 ? "losssearch" : "", [&](const nlohmann::json& row) {
-                                  fmt::print(stderr, "[losssearch]   {}\n", loaded_.task().format_row(row));
-                                }};
+  const auto progress = [&](const SearchTask& on) {
+    return EffectProgress{o.search.progress_seconds > 0 ? "losssearch" : "", [&on](const nlohmann::json& row) {
+                            fmt::print(stderr, "[losssearch]   {}\n", on.format_row(row));
+                          }};
+  };
   // Fits from scratch on every worker (max_workers() limits rewards, which
   // may share a model; these share nothing).
   const nlohmann::json rows =
-      loaded_.task().effectiveness(losses, o.fit_seed, o.effect_seeds, o.search.workers, progress, g_interrupted);
+      task.effectiveness(losses, o.fit_seed, o.effect_seeds, o.search.workers, progress(task), g_interrupted);
+
+  // The same losses, protocol and seeds on each further dataset.
+  nlohmann::json transfer = nlohmann::json::array();
+  std::vector<TransferReport> transfer_reports;
+  for (size_t t = 0; t < transfer_.size() && !g_interrupted.load(); ++t) {
+    const SearchTask& other = transfer_[t]->task();
+    fmt::print(stderr, "[losssearch] transfer {}/{}: the same test on {}\n", t + 1, transfer_.size(),
+               transfer_[t]->description());
+    nlohmann::json other_rows =
+        other.effectiveness(losses, o.fit_seed, o.effect_seeds, o.search.workers, progress(other), g_interrupted);
+    nlohmann::json paired = paired_comparisons(other_rows, other.metric());
+    transfer_reports.push_back({transfer_[t]->description(), other.format_table(other_rows),
+                                format_paired_table(paired), other_rows, paired});
+    transfer.push_back({{"data", o.transfer_data[t]}, {"description", transfer_[t]->description()},
+                        {"effectiveness", std::move(other_rows)}, {"paired", std::move(paired)}});
+  }
 
   const SearchConfig& s = o.search;
-  const nlohmann::json summary = {
-      {"task", loaded_.task().name()},      {"settings", loaded_.task().summary()}, {"searcher", s.searcher},
+  nlohmann::json summary = {
+      {"task", task.name()},      {"settings", task.summary()}, {"searcher", s.searcher},
       {"layers", s.layers},         {"extended", s.extended},       {"seed", s.seed},
       {"fit_seed", o.fit_seed},     {"workers", s.workers},         {"mask", s.policy.mask},
-      {"reward", loaded_.task().reward_name()}, {"search", search_->counters().to_json()},
+      {"reward", task.reward_name()}, {"search", search_->counters().to_json()},
       {"effectiveness_epochs", o.effect_epochs}, {"effectiveness_patience", o.effect_patience},
       {"effectiveness_seeds", o.effect_seeds},   {"effectiveness", rows},
-      {"paired", paired_comparisons(rows, loaded_.task().metric())},
+      {"paired", paired_comparisons(rows, task.metric())},
   };
+  if (!o.compare.empty()) summary["compare"] = o.compare;
+  if (!transfer.empty()) summary["transfer"] = transfer;
   write_file_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
-  ReportInput report{loaded_.description(), o.command, summary, loaded_.task().metric(),
-                     loaded_.task().format_table(rows), format_paired_table(summary.at("paired"))};
+  ReportInput report{loaded_.description(), o.command, summary, task.metric(), task.format_table(rows),
+                     format_paired_table(summary.at("paired")), transfer_reports};
   fmt::print("{}{}", report.effectiveness_table, report.paired_table);
+  for (const TransferReport& t : transfer_reports)
+    fmt::print("\ntransfer to {}:\n{}{}", t.description, t.effectiveness_table, t.paired_table);
+  std::fflush(stdout);  // the tables before the report's line, where both go to one file
   fmt::print(stderr, "[losssearch] report: {}\n", write_report(out, report).string());
   if (g_interrupted.load()) {
     fmt::print(stderr, "[losssearch] interrupted during the effectiveness test; summary.json holds the rows done\n");

@@ -6,8 +6,11 @@
 //   parse_search_command()  the flags, with each task family's defaults
 //   SearchSession           loads the data, builds the task and the search,
 //                           and after the search writes found-K.loss, runs the
-//                           effectiveness test (with progress lines) and
-//                           writes summary.json and the table.
+//                           effectiveness test (with progress lines), on the
+//                           search's data and on each --transfer-data set,
+//                           and writes summary.json, the tables and the report.
+//                           With --compare it tests the given .loss files
+//                           instead of searching.
 #pragma once
 
 #include <memory>
@@ -37,6 +40,12 @@ struct SearchOptions {
   int64_t batch = 0;      // 0: the family's
   std::string examples;   // the baseline .loss files
   bool no_baselines = false;
+  // Further datasets of the same family: the effectiveness test's losses,
+  // protocol and seeds on each, as a transfer table (--transfer-data).
+  std::vector<std::string> transfer_data;
+  // .loss files to test instead of searching (--compare): they take the
+  // found losses' place in the effectiveness test and the report.
+  std::vector<std::string> compare;
   bool resume = false;
   int threads = 1;        // LibTorch CPU threads per worker; 0: LibTorch's default
   SearchConfig search;
@@ -86,7 +95,7 @@ class SearchSession {
 
   // search().start(), then run() to the budget with SIGINT / SIGTERM
   // handled (interrupted()). False when interrupted: the checkpoint is
-  // written and the resume command printed.
+  // written and the resume command printed. With --compare, nothing to run.
   bool run_to_budget();
   // After the search: found-K.loss, the effectiveness test, summary.json and
   // the table on stdout. Returns the tool's exit code (130 when interrupted).
@@ -95,8 +104,10 @@ class SearchSession {
  private:
   SearchOptions options_;
   LoadedTask loaded_;
+  std::vector<std::unique_ptr<LoadedTask>> transfer_;  // one per --transfer-data set
   std::unique_ptr<LossSearch> search_;
   std::vector<NamedLoss> baselines_;
+  std::vector<NamedLoss> compared_;  // --compare's losses
 };
 
 }  // namespace losscc::search

@@ -3,7 +3,9 @@
 // model, then compares the best losses found with the classic ones.
 //
 //   losssearch --data ../shared/data/ml100k01-1-5 --budget-minutes 30 --out search-ml100k
-//   losssearch --budget-candidates 200                 # synthetic data, quick
+//   losssearch --budget-candidates 200                 # the built-in MovieLens data, quick
+//   losssearch --data DIR --transfer-data DIR2         # and the found losses' test on DIR2 too
+//   losssearch --compare a.loss b.loss --effect-seeds 6  # no search: these losses against the classics
 //   losssearch --out search-ml100k --data ... --resume  # after Ctrl-C or a kill
 //   losssearch --task rank --data ../shared/data/MQ2008 --fold 1 --out search-ltr
 //   losssearch --task mtl --target income --data ../shared/data/census-income

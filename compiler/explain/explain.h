@@ -3,8 +3,10 @@
 // prediction's domain: see DomainFolder in the .cpp), the check's verdict,
 // and a loss card, the numbers a picture of it is drawn from.
 //
-//   label = 1: -(2 * log(pred))        ∂/∂pred: -2 / pred
-//   label = 0: 13.8 * pred             ∂/∂pred: 13.8
+//   label = 1: loss -(2 * log(pred))
+//              ∂/∂pred -2 / pred
+//   label = 0: loss pred * 13.815510557964274
+//              ∂/∂pred 13.815510557964274
 //
 // A pointwise loss's card is its loss and ∂loss/∂prediction on a grid of
 // prediction values over the prediction's domain, one curve per label value;

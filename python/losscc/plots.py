@@ -125,20 +125,20 @@ def draw_effectiveness(summary_path, out):
     ax = axes[0]
     for y, r in enumerate(rows):
         seeds = r.get(key) or []
-        colour = "#d95f02" if r.get("origin") == "search" else "#1b9e77"
+        colour = "#d95f02" if r.get("origin") != "baseline" else "#1b9e77"
         ax.scatter(seeds, [y] * len(seeds), color=colour, s=18, alpha=0.8, zorder=3)
         if seeds:
             ax.plot([sum(seeds) / len(seeds)] * 2, [y - 0.3, y + 0.3], color="black", lw=2)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([r["name"] for r in rows])
     ax.set_xlabel(f"test {metric} (dot: one seed; bar: mean)")
-    ax.set_title("found losses (orange) and classics (green)", fontsize=10)
+    ax.set_title("found or given losses (orange) and classics (green)", fontsize=10)
     ax = axes[1]
     for k, r in enumerate(reversed(rows)):
         history = (r.get("fit") or {}).get("history") or []
         values = [h["valid"].get(metric) for h in history if isinstance(h.get("valid"), dict)]
         if values:
-            style = "-" if r.get("origin") == "search" else "--"
+            style = "-" if r.get("origin") != "baseline" else "--"
             ax.plot(range(1, len(values) + 1), values, style, label=r["name"], lw=1.4)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")

@@ -50,6 +50,22 @@ def test_python_driver_equals_losssearch(tmp_path, task):
     assert (py / "report.md").read_text().startswith("# Loss search:")  # finish() writes the report
 
 
+def test_compare_runs_no_search_and_equals_the_tool(tmp_path):
+    mine = tmp_path / "mine.loss"
+    mine.write_text("-(label * log(pred) + (1 - label) * log(1 - pred)) * 2\n")
+    args = ["--compare", str(mine), "--data", "builtin:synthetic", "--effect-epochs", "1", "--effect-seeds", "2",
+            "--progress-seconds", "0"]
+    tool, py = tmp_path / "tool", tmp_path / "py"
+    subprocess.run([LOSSSEARCH, *args, "--out", str(tool)], check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "losscc.search", *args, "--out", str(py)], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    assert not (py / "candidates.jsonl").exists()  # nothing was searched
+    a, b = (json.load(open(out / "summary.json"))["effectiveness"] for out in (tool, py))
+    assert [(r["name"], r["test_auc_per_seed"]) for r in a] == [(r["name"], r["test_auc_per_seed"]) for r in b]
+    assert a[0]["name"] == "mine" and a[0]["origin"] == "given"
+
+
 def test_rounds_settle_in_order_and_data_pickles(tmp_path):
     search = losscc_search.Search(["--data", "builtin:synthetic", "--budget-candidates", "8", "--layers", "3",
                                    "--workers", "4",
