@@ -148,7 +148,9 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
       if (!fns[i]) continue;
       {
         std::lock_guard<std::mutex> lock(mutex);
-        if (!slots[i * seeds].error.empty() && k > 0) {  // an earlier seed failed: the loss is done with
+        bool earlier_failed = false;  // then the loss is done with, as a sequential run would stop
+        for (int e = 0; e < k; ++e) earlier_failed = earlier_failed || !slots[i * seeds + e].error.empty();
+        if (earlier_failed) {
           if (--fits_left[i] == 0) finish_row(i), report_ready();
           continue;
         }
