@@ -8,12 +8,10 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include "compiler/passes/build_program.h"
 #include "models/rec/deep_model.h"
+#include "models/rec/native_loss.h"
 #include "models/rec/native_tables.h"
-#include "runtime/kernel.h"
 
 namespace losscc::models {
 
@@ -199,8 +197,7 @@ struct NativeDeepTrainer::State {
   int64_t steps = 0;
   // A step's activations and their gradients (rows × width, row-major).
   std::vector<float> x0, z1, xhat1, y1, mask1, d1, z2, xhat2, y2, mask2, d2;
-  std::vector<float> score, prob, clipped, label, dscore, g_d2, g_y2, g_z2, g_d1, g_y1, g_z1, g_x0;
-  std::vector<std::vector<float>> loss_grads;
+  std::vector<float> score, label, dscore, g_d2, g_y2, g_z2, g_d1, g_y1, g_z1, g_x0;
 
   std::vector<Table*> all() {
     return {&user_vectors,   &item_vectors,   &hidden1.weight_t, &hidden1.bias, &hidden2.weight_t, &hidden2.bias,
@@ -216,15 +213,7 @@ NativeDeepTrainer::NativeDeepTrainer(const RecModel& model, const LossFunction& 
     : config_(std::move(config)), batches_(std::make_unique<native::Batches>(config_.seed)) {
   const auto* deep = dynamic_cast<const DeepModel*>(&model);
   if (!deep) throw std::invalid_argument("NativeDeepTrainer: the model is not a DeepModel");
-  if (std::find(optimizer_names().begin(), optimizer_names().end(), config_.optimizer) == optimizer_names().end())
-    throw std::invalid_argument(fmt::format("Trainer: unknown optimizer '{}' (known: {})", config_.optimizer,
-                                            fmt::join(optimizer_names(), ", ")));
-  sources_ = bind_loss_inputs(loss, config_);
-  for (size_t k = 0; k < sources_.size(); ++k)
-    if (sources_[k] != LossSource::Label) grad_inputs_.push_back(static_cast<int>(k));
-  rt::CompileOptions options;
-  if (!rt::backend_available(rt::Backend::Llvm)) options.backend = rt::Backend::Interp;
-  kernel_ = rt::get_kernel(build_program(loss, grad_inputs_), options);
+  loss_ = std::make_unique<native::LossStep>(loss, config_);
 
   const auto params = model.named_parameters();
   const auto buffers = model.named_buffers();
@@ -269,12 +258,7 @@ void NativeDeepTrainer::write_to(RecModel& model) {
   }
 }
 
-void NativeDeepTrainer::bring_up_to_date() {
-  if (config_.optimizer != "gd") return;
-  const double factor = native::lazy_decay_factor(config_);
-  for (Table* t : state_->all())
-    for (int64_t r = 0; r < t->rows; ++r) native::lazy_decay(*t, r, factor, state_->steps);
-}
+void NativeDeepTrainer::bring_up_to_date() { native::bring_up_to_date(state_->all(), config_, state_->steps); }
 
 double NativeDeepTrainer::step(const int64_t* rows, int64_t n, const Interactions& data) {
   if (n < 2)
@@ -327,41 +311,10 @@ double NativeDeepTrainer::step(const int64_t* rows, int64_t n, const Interaction
   sized(S.score, n);
   linear_forward(S.out, S.d2.data(), n, S.score.data());
 
-  const float lo = static_cast<float>(config_.prob_clip), hi = static_cast<float>(1 - config_.prob_clip);
-  sized(S.prob, n), sized(S.clipped, n), sized(S.label, n);
-  for (int64_t k = 0; k < n; ++k) {
-    S.prob[k] = 1.0f / (1.0f + std::exp(-S.score[k]));
-    S.clipped[k] = config_.prob_clip > 0 ? std::min(std::max(S.prob[k], lo), hi) : S.prob[k];
-    S.label[k] = labels[rows[k]];
-  }
-
-  // The fused loss kernel, then ∂loss/∂score through the clamp and the sigmoid.
-  rt::HostArgs args;
-  args.n = n;
-  args.threads = 1;
-  for (LossSource s : sources_)
-    args.inputs.push_back(s == LossSource::Prob ? S.clipped.data() : s == LossSource::Score ? S.score.data() : S.label.data());
-  S.loss_grads.resize(grad_inputs_.size());
-  for (auto& g : S.loss_grads) {
-    g.resize(static_cast<size_t>(n));
-    args.grads.push_back(g.data());
-  }
-  const double value = kernel_->run(args);
-  sized(S.dscore, n);
-  for (size_t g = 0; g < grad_inputs_.size(); ++g) {
-    const bool from_prob = sources_[grad_inputs_[g]] == LossSource::Prob;
-    for (int64_t k = 0; k < n; ++k) {
-      float d = S.loss_grads[g][k];
-      if (from_prob) {
-        const bool inside = config_.prob_clip <= 0 || (S.prob[k] >= lo && S.prob[k] <= hi);
-        d = inside ? d * (1 - S.prob[k]) * S.prob[k] : 0.0f;
-      }
-      S.dscore[k] += d;
-    }
-  }
-  bool finite = std::isfinite(value);
-  for (int64_t k = 0; k < n; ++k) finite = finite && std::isfinite(S.dscore[k]);
-  if (!finite) throw NonFiniteLoss(fmt::format("non-finite training loss ({}) or gradient", value));
+  // The loss and ∂loss/∂score.
+  sized(S.label, n);
+  for (int64_t k = 0; k < n; ++k) S.label[k] = labels[rows[k]];
+  const double value = loss_->run(S.score.data(), S.label.data(), n, S.dscore);
 
   // Backward, layer by layer; ReLU passes where its output is positive.
   const auto back = [&](Linear& L, Norm& N, const std::vector<float>& x, const std::vector<float>& xhat,

@@ -28,13 +28,10 @@
 #include "models/rec/rec_model.h"
 #include "models/rec/trainer.h"
 
-namespace losscc::rt {
-class Kernel;
-}
-
 namespace losscc::models {
 namespace native {
-class Batches;  // native_tables.h
+class Batches;   // native_tables.h
+class LossStep;  // native_loss.h
 }
 
 class NativeDeepTrainer {
@@ -71,9 +68,7 @@ class NativeDeepTrainer {
   void bring_up_to_date();  // gd: apply every embedding row's pending decay
 
   TrainConfig config_;
-  std::vector<LossSource> sources_;
-  std::vector<int> grad_inputs_;
-  std::shared_ptr<const rt::Kernel> kernel_;
+  std::unique_ptr<native::LossStep> loss_;
   std::unique_ptr<State> state_;
   std::unique_ptr<native::Batches> batches_;
   int64_t num_batches_tracked_ = 0;  // BatchNorm's count when the model was read

@@ -7,11 +7,9 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include "compiler/passes/build_program.h"
+#include "models/rec/native_loss.h"
 #include "models/rec/native_tables.h"
-#include "runtime/kernel.h"
 
 namespace losscc::models {
 
@@ -21,8 +19,7 @@ struct NativeMfTrainer::Tables {
   Table user_vectors, item_vectors, user_bias, item_bias, global_bias;
   int64_t steps = 0;  // optimiser steps taken
   // A step's per-row values, kept so that a step allocates nothing.
-  std::vector<float> score, prob, clipped, label, dscore;
-  std::vector<std::vector<float>> loss_grads;  // one per input the model feeds
+  std::vector<float> score, label, dscore;
 
   std::vector<Table*> all() { return {&user_vectors, &item_vectors, &user_bias, &item_bias, &global_bias}; }
 };
@@ -48,17 +45,9 @@ NativeMfTrainer::NativeMfTrainer(int64_t num_users, int64_t num_items, uint64_t 
     : NativeMfTrainer(*make_model("biasedmf", num_users, num_items, model_seed), loss, std::move(config)) {}
 
 NativeMfTrainer::NativeMfTrainer(const RecModel& model, const LossFunction& loss, TrainConfig config)
-    : config_(std::move(config)), batches_(std::make_unique<native::Batches>(config_.seed)) {
-  if (std::find(optimizer_names().begin(), optimizer_names().end(), config_.optimizer) ==
-      optimizer_names().end())
-    throw std::invalid_argument(fmt::format("Trainer: unknown optimizer '{}' (known: {})",
-                                            config_.optimizer, fmt::join(optimizer_names(), ", ")));
-  sources_ = bind_loss_inputs(loss, config_);
-  for (size_t k = 0; k < sources_.size(); ++k)
-    if (sources_[k] != LossSource::Label) grad_inputs_.push_back(static_cast<int>(k));
-  rt::CompileOptions options;
-  if (!rt::backend_available(rt::Backend::Llvm)) options.backend = rt::Backend::Interp;
-  kernel_ = rt::get_kernel(build_program(loss, grad_inputs_), options);
+    : config_(std::move(config)),
+      loss_(std::make_unique<native::LossStep>(loss, config_)),
+      batches_(std::make_unique<native::Batches>(config_.seed)) {
 
   const at::Tensor users = parameter(model, "user_vectors.weight");
   const at::Tensor items = parameter(model, "item_vectors.weight");
@@ -90,12 +79,7 @@ void NativeMfTrainer::write_to(RecModel& model) {
 }
 
 // gd's lazy decay: an untouched row only shrinks by this factor per step.
-void NativeMfTrainer::bring_up_to_date() {
-  if (config_.optimizer != "gd") return;
-  const double factor = native::lazy_decay_factor(config_);
-  for (Table* t : tables_->all())
-    for (int64_t r = 0; r < t->rows; ++r) native::lazy_decay(*t, r, factor, tables_->steps);
-}
+void NativeMfTrainer::bring_up_to_date() { native::bring_up_to_date(tables_->all(), config_, tables_->steps); }
 
 double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions& data) {
   Tables& T = *tables_;
@@ -113,9 +97,8 @@ double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions&
   };
   touch(T.global_bias, 0);
 
-  std::vector<float>&score = T.score, &prob = T.prob, &clipped = T.clipped, &label = T.label, &dscore = T.dscore;
-  for (std::vector<float>* v : {&score, &prob, &clipped, &label}) v->resize(static_cast<size_t>(n));
-  const float lo = static_cast<float>(config_.prob_clip), hi = static_cast<float>(1 - config_.prob_clip);
+  std::vector<float>&score = T.score, &label = T.label, &dscore = T.dscore;
+  for (std::vector<float>* v : {&score, &label}) v->resize(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) {
     const int64_t u = users[rows[k]], i = items[rows[k]];
     for (Table* t : {&T.user_vectors, &T.user_bias}) touch(*t, u);
@@ -125,45 +108,10 @@ double NativeMfTrainer::step(const int64_t* rows, int64_t n, const Interactions&
     float dot = 0;
     for (int64_t j = 0; j < dim; ++j) dot += p[j] * q[j];
     score[k] = dot + T.user_bias.w[u] + T.item_bias.w[i] + T.global_bias.w[0];
-    prob[k] = 1.0f / (1.0f + std::exp(-score[k]));
-    clipped[k] = config_.prob_clip > 0 ? std::min(std::max(prob[k], lo), hi) : prob[k];
     label[k] = labels[rows[k]];
   }
-
-  // The fused loss kernel: the reduced loss and ∂loss/∂input for the inputs
-  // the model feeds.
-  rt::HostArgs args;
-  args.n = n;
-  args.threads = 1;
-  for (LossSource s : sources_)
-    args.inputs.push_back(s == LossSource::Prob ? clipped.data() : s == LossSource::Score ? score.data() : label.data());
-  std::vector<std::vector<float>>& grads = T.loss_grads;
-  grads.resize(grad_inputs_.size());
-  for (auto& g : grads) {
-    g.resize(static_cast<size_t>(n));
-    args.grads.push_back(g.data());
-  }
-  const double value = kernel_->run(args);
-
-  // ∂loss/∂score, through the clamp (which passes the gradient inside
-  // [lo, hi], ends included) and the sigmoid.
-  dscore.assign(static_cast<size_t>(n), 0.0f);
-  bool finite = std::isfinite(value);
-  for (size_t g = 0; g < grad_inputs_.size(); ++g) {
-    const bool from_prob = sources_[grad_inputs_[g]] == LossSource::Prob;
-    for (int64_t k = 0; k < n; ++k) {
-      float d = grads[g][k];
-      if (from_prob) {
-        const bool inside = config_.prob_clip <= 0 || (prob[k] >= lo && prob[k] <= hi);
-        d = inside ? d * (1 - prob[k]) * prob[k] : 0.0f;
-      }
-      dscore[k] += d;
-    }
-  }
-  for (int64_t k = 0; k < n; ++k) finite = finite && std::isfinite(dscore[k]);
-  if (!finite)
-    throw NonFiniteLoss(fmt::format("non-finite training loss ({}) or gradient", value));
-
+  // The loss and ∂loss/∂score, then back to the rows.
+  const double value = loss_->run(score.data(), label.data(), n, dscore);
   for (int64_t k = 0; k < n; ++k) {
     const int64_t u = users[rows[k]], i = items[rows[k]];
     const float d = dscore[k];

@@ -34,13 +34,10 @@
 #include "models/rec/rec_model.h"
 #include "models/rec/trainer.h"
 
-namespace losscc::rt {
-class Kernel;
-}
-
 namespace losscc::models {
 namespace native {
-class Batches;  // native_tables.h
+class Batches;   // native_tables.h
+class LossStep;  // native_loss.h
 }
 
 class NativeMfTrainer {
@@ -77,9 +74,7 @@ class NativeMfTrainer {
   void bring_up_to_date();  // gd: apply every row's pending decay
 
   TrainConfig config_;
-  std::vector<LossSource> sources_;
-  std::vector<int> grad_inputs_;  // indices of the inputs fed from the model
-  std::shared_ptr<const rt::Kernel> kernel_;
+  std::unique_ptr<native::LossStep> loss_;
   std::unique_ptr<Tables> tables_;
   std::unique_ptr<native::Batches> batches_;
 };

@@ -199,6 +199,16 @@ double lazy_decay_factor(const Config& config) {
   return 1 - config.lr * (a + (config.weight_decay ? config.l2 : 0.0));
 }
 
+// gd: brings every row of `tables` up to `steps` before they are read whole
+// (evaluated, saved, copied out); the other optimisers leave nothing pending.
+template <class Config>
+void bring_up_to_date(const std::vector<Table*>& tables, const Config& config, int64_t steps) {
+  if (config.optimizer != "gd") return;
+  const double factor = lazy_decay_factor(config);
+  for (Table* t : tables)
+    for (int64_t r = 0; r < t->rows; ++r) lazy_decay(*t, r, factor, steps);
+}
+
 // The minibatches as Trainer draws them (trainer.h): each epoch a new order
 // of the training rows from the trainer's own generator, `batch` rows a step.
 class Batches {
