@@ -58,12 +58,9 @@ std::vector<NamedLoss> given_losses(const std::vector<std::string>& files) {
     std::string name = std::filesystem::path(file).stem().string();
     for (const NamedLoss& earlier : out)
       if (earlier.name == name) name += fmt::format("-{}", out.size() + 1);
-    std::ifstream in(file);
-    if (!in) throw std::runtime_error(fmt::format("{}: cannot read it", file));
-    std::ostringstream text;
-    text << in.rdbuf();
-    parse_loss(text.str(), file);  // a CompileError naming file:line:col
-    out.push_back({name, "given", text.str()});
+    std::string text = read_loss_file(file);
+    parse_loss(text, file);  // a CompileError naming file:line:col
+    out.push_back({name, "given", std::move(text)});
   }
   return out;
 }

@@ -30,7 +30,7 @@ std::vector<NamedLoss> example_losses(const std::string& examples_dir, const std
 
 // The .loss files a user gives (losssearch --compare), named by their stems
 // (a repeated stem gets a suffix), origin "given". A file that cannot be
-// read or does not parse throws, naming it (and the line and column).
+// read or does not parse is a CompileError naming it (and the line and column).
 std::vector<NamedLoss> given_losses(const std::vector<std::string>& files);
 
 // One fit as the table shows it: `json` holds valid.auc, test.auc,

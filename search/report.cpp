@@ -17,6 +17,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A paired comparison's verdict: +1 a win (the interval above zero and
+// p < 0.05), −1 a loss (the mirror image), 0 a tie.
+int verdict(const nlohmann::json& c) {
+  const double lo = c.at("ci")[0].get<double>(), hi = c.at("ci")[1].get<double>();
+  const double p = c.at("wilcoxon_p").get<double>();
+  return lo > 0 && p < 0.05 ? 1 : hi < 0 && p < 0.05 ? -1 : 0;
+}
+
 double mean_of(const nlohmann::json& row, const std::string& metric) {
   return row.value("test_" + metric + "_mean", std::nan(""));
 }
@@ -68,7 +76,7 @@ std::string transfer_cell(const nlohmann::json& rows, const nlohmann::json& pair
           const double p = c.at("wilcoxon_p").get<double>();
           cell += fmt::format("; vs {} {:+.4f} [{:+.4f}, {:+.4f}] p {:.3g}{}", best->at("name").get<std::string>(),
                               c.at("mean_diff").get<double>(), lo, hi, p,
-                              lo > 0 && p < 0.05 ? " **win**" : hi < 0 && p < 0.05 ? " **loss**" : "");
+                              verdict(c) > 0 ? " **win**" : verdict(c) < 0 ? " **loss**" : "");
         }
     return cell;
   }
@@ -77,25 +85,25 @@ std::string transfer_cell(const nlohmann::json& rows, const nlohmann::json& pair
 
 // The tested losses across the search's data and every transfer dataset,
 // then each dataset's own verdicts and tables.
-std::string transfer_section(const ReportInput& in, const nlohmann::json& rows) {
-  const nlohmann::json& summary = in.summary;
+std::string transfer_section(const ReportInput& in) {
+  const TestedData& here = in.tested;
   std::string md = "## Transfer: the same losses, protocol and seeds on other data\n\n";
   md += "Each cell: the test " + in.metric + " mean ± std over the seeds, and the paired difference from the best "
         "classic on that dataset with its 95% bootstrap interval and Wilcoxon p.\n\n";
-  md += "| loss | " + in.description;
-  for (const TransferReport& t : in.transfer) md += " | " + t.description;
+  md += "| loss | " + here.description;
+  for (const TestedData& t : in.transfer) md += " | " + t.description;
   md += " |\n|---|---";
   for (size_t k = 0; k < in.transfer.size(); ++k) md += "|---";
   md += "|\n";
-  for (const nlohmann::json& row : rows) {
+  for (const nlohmann::json& row : here.rows) {
     if (row.value("origin", "") == "baseline") continue;
     const std::string name = row.at("name").get<std::string>();
-    md += "| " + name + " | " + transfer_cell(rows, summary.at("paired"), name, in.metric);
-    for (const TransferReport& t : in.transfer) md += " | " + transfer_cell(t.rows, t.paired, name, in.metric);
+    md += "| " + name + " | " + transfer_cell(here.rows, here.paired, name, in.metric);
+    for (const TestedData& t : in.transfer) md += " | " + transfer_cell(t.rows, t.paired, name, in.metric);
     md += " |\n";
   }
   md += "\n";
-  for (const TransferReport& t : in.transfer) {
+  for (const TestedData& t : in.transfer) {
     md += fmt::format("### {}\n\n", t.description);
     md += verdicts_against_best(t.rows, t.paired, in.metric);
     md += code_block(t.effectiveness_table) + "\n" + code_block(t.paired_table) + "\n";
@@ -109,14 +117,14 @@ std::string paired_verdict(const nlohmann::json& c) {
   const double diff = c.at("mean_diff").get<double>(), lo = c.at("ci")[0].get<double>(), hi = c.at("ci")[1].get<double>();
   const double p = c.at("wilcoxon_p").get<double>();
   const std::string found = c.at("found").get<std::string>(), baseline = c.at("baseline").get<std::string>();
-  const std::string verb = lo > 0 && p < 0.05 ? "beats" : hi < 0 && p < 0.05 ? "loses to" : "ties with";
+  const std::string verb = verdict(c) > 0 ? "beats" : verdict(c) < 0 ? "loses to" : "ties with";
   return fmt::format("{} {} {}: {:+.4f} {} [{:+.4f}, {:+.4f}], Wilcoxon p = {:.3g}, {} pairs", found, verb, baseline,
                      diff, c.at("metric").get<std::string>(), lo, hi, p, c.at("n").get<int>());
 }
 
 fs::path write_report(const fs::path& out, const ReportInput& in) {
   const nlohmann::json& summary = in.summary;
-  const nlohmann::json& rows = summary.at("effectiveness");
+  const nlohmann::json& rows = in.tested.rows;
 
   // The cards' numbers first: the plotter draws from them.
   fs::create_directories(out / "cards");
@@ -137,7 +145,7 @@ fs::path write_report(const fs::path& out, const ReportInput& in) {
 
   const nlohmann::json& counters = summary.at("search");
   const bool compare = summary.contains("compare");
-  std::string md = fmt::format("# {}: {}\n\n{}\n", compare ? "Losses compared" : "Loss search", in.description,
+  std::string md = fmt::format("# {}: {}\n\n{}\n", compare ? "Losses compared" : "Loss search", in.tested.description,
                                code_block(in.command));
   if (compare)
     md += "No search: the given .loss files against the classic losses, each trained from scratch.\n\n";
@@ -156,17 +164,17 @@ fs::path write_report(const fs::path& out, const ReportInput& in) {
 
   md += fmt::format("## Effectiveness: every loss trained from scratch, {} seeds\n\n",
                     summary.value("effectiveness_seeds", 0));
-  md += code_block(in.effectiveness_table) + "\n";
+  md += code_block(in.tested.effectiveness_table) + "\n";
   md += picture(out, "effectiveness.png", "test metric per seed and training curves", plots.why) + "\n";
 
   md += fmt::format("## {} losses against the classics, paired by seed\n\n", compare ? "Given" : "Found");
-  md += verdicts_against_best(rows, summary.at("paired"), in.metric);
+  md += verdicts_against_best(rows, in.tested.paired, in.metric);
   if (best_baseline(rows, in.metric))
     md += "A win needs the 95% bootstrap interval of the paired difference above zero and a Wilcoxon p below "
           "0.05; with n pairs the smallest two-sided p is 2/2^n, so fewer than 6 pairs cannot show one.\n\n";
-  md += code_block(in.paired_table) + "\n";
+  md += code_block(in.tested.paired_table) + "\n";
 
-  if (!in.transfer.empty()) md += transfer_section(in, rows);
+  if (!in.transfer.empty()) md += transfer_section(in);
 
   md += "## Loss cards\n\nEach loss read at each label value (simplified on the prediction's domain), its check "
         "verdict, and its loss and gradient drawn.\n\n";

@@ -20,22 +20,20 @@
 
 namespace losscc::search {
 
-// The effectiveness test repeated on another dataset (--transfer-data).
-struct TransferReport {
-  std::string description;          // the data and the model, in words
+// The effectiveness test on one dataset: the search's, or a transfer one.
+struct TestedData {
+  std::string description;          // the task, data and model in words
+  nlohmann::json rows, paired;      // effectiveness_rows() and paired_comparisons()
   std::string effectiveness_table;  // the task's text table of the rows
   std::string paired_table;         // format_paired_table of `paired`
-  nlohmann::json rows, paired;      // as summary.json's "transfer" entry holds them
 };
 
 struct ReportInput {
-  std::string description;       // the task, data and model in words
-  std::string command;           // the command line that ran the search
-  nlohmann::json summary;        // what summary.json holds
-  std::string metric;            // the effectiveness metric ("auc", "ndcg@10")
-  std::string effectiveness_table;  // the task's text table of the rows
-  std::string paired_table;         // format_paired_table of summary["paired"]
-  std::vector<TransferReport> transfer;
+  std::string command;             // the command line that ran the search
+  nlohmann::json summary;          // what summary.json holds
+  std::string metric;              // the effectiveness metric ("auc", "ndcg@10")
+  TestedData tested;               // on the search's data
+  std::vector<TestedData> transfer;  // on each --transfer-data set
 };
 
 // Writes cards/NAME.json for every effectiveness row with a source, runs the

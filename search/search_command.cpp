@@ -305,49 +305,47 @@ int SearchSession::finish() {
   losses.insert(losses.end(), baselines_.begin(), baselines_.end());
   fmt::print(stderr, "[losssearch] effectiveness test: {} losses × {} seeds, at most {} epochs each, {} workers\n",
              losses.size(), o.effect_seeds, o.effect_epochs, o.search.workers);
-  const auto progress = [&](const SearchTask& on) {
-    return EffectProgress{o.search.progress_seconds > 0 ? "losssearch" : "", [&on](const nlohmann::json& row) {
-                            fmt::print(stderr, "[losssearch]   {}\n", on.format_row(row));
-                          }};
+  // The effectiveness test on one dataset's task, fits from scratch on every
+  // worker (max_workers() limits rewards, which may share a model; these
+  // share nothing).
+  const auto test_on = [&](const LoadedTask& on) {
+    const SearchTask& t = on.task();
+    const EffectProgress progress{o.search.progress_seconds > 0 ? "losssearch" : "", [&t](const nlohmann::json& row) {
+                                    fmt::print(stderr, "[losssearch]   {}\n", t.format_row(row));
+                                  }};
+    TestedData d{on.description()};
+    d.rows = t.effectiveness(losses, o.fit_seed, o.effect_seeds, o.search.workers, progress, g_interrupted);
+    d.paired = paired_comparisons(d.rows, t.metric());
+    d.effectiveness_table = t.format_table(d.rows);
+    d.paired_table = format_paired_table(d.paired);
+    return d;
   };
-  // Fits from scratch on every worker (max_workers() limits rewards, which
-  // may share a model; these share nothing).
-  const nlohmann::json rows =
-      task.effectiveness(losses, o.fit_seed, o.effect_seeds, o.search.workers, progress(task), g_interrupted);
-
+  ReportInput report{o.command, {}, task.metric(), test_on(loaded_), {}};
   // The same losses, protocol and seeds on each further dataset.
   nlohmann::json transfer = nlohmann::json::array();
-  std::vector<TransferReport> transfer_reports;
   for (size_t t = 0; t < transfer_.size() && !g_interrupted.load(); ++t) {
-    const SearchTask& other = transfer_[t]->task();
     fmt::print(stderr, "[losssearch] transfer {}/{}: the same test on {}\n", t + 1, transfer_.size(),
                transfer_[t]->description());
-    nlohmann::json other_rows =
-        other.effectiveness(losses, o.fit_seed, o.effect_seeds, o.search.workers, progress(other), g_interrupted);
-    nlohmann::json paired = paired_comparisons(other_rows, other.metric());
-    transfer_reports.push_back({transfer_[t]->description(), other.format_table(other_rows),
-                                format_paired_table(paired), other_rows, paired});
-    transfer.push_back({{"data", o.transfer_data[t]}, {"description", transfer_[t]->description()},
-                        {"effectiveness", std::move(other_rows)}, {"paired", std::move(paired)}});
+    const TestedData& d = report.transfer.emplace_back(test_on(*transfer_[t]));
+    transfer.push_back({{"data", o.transfer_data[t]}, {"description", d.description}, {"effectiveness", d.rows},
+                        {"paired", d.paired}});
   }
 
   const SearchConfig& s = o.search;
-  nlohmann::json summary = {
+  report.summary = {
       {"task", task.name()},      {"settings", task.summary()}, {"searcher", s.searcher},
       {"layers", s.layers},         {"extended", s.extended},       {"seed", s.seed},
       {"fit_seed", o.fit_seed},     {"workers", s.workers},         {"mask", s.policy.mask},
       {"reward", task.reward_name()}, {"search", search_->counters().to_json()},
       {"effectiveness_epochs", o.effect_epochs}, {"effectiveness_patience", o.effect_patience},
-      {"effectiveness_seeds", o.effect_seeds},   {"effectiveness", rows},
-      {"paired", paired_comparisons(rows, task.metric())},
+      {"effectiveness_seeds", o.effect_seeds},   {"effectiveness", report.tested.rows},
+      {"paired", report.tested.paired},
   };
-  if (!o.compare.empty()) summary["compare"] = o.compare;
-  if (!transfer.empty()) summary["transfer"] = transfer;
-  write_file_atomically((out / "summary.json").string(), summary.dump(2) + "\n");
-  ReportInput report{loaded_.description(), o.command, summary, task.metric(), task.format_table(rows),
-                     format_paired_table(summary.at("paired")), transfer_reports};
-  fmt::print("{}{}", report.effectiveness_table, report.paired_table);
-  for (const TransferReport& t : transfer_reports)
+  if (!o.compare.empty()) report.summary["compare"] = o.compare;
+  if (!transfer.empty()) report.summary["transfer"] = transfer;
+  write_file_atomically((out / "summary.json").string(), report.summary.dump(2) + "\n");
+  fmt::print("{}{}", report.tested.effectiveness_table, report.tested.paired_table);
+  for (const TestedData& t : report.transfer)
     fmt::print("\ntransfer to {}:\n{}{}", t.description, t.effectiveness_table, t.paired_table);
   std::fflush(stdout);  // the tables before the report's line, where both go to one file
   fmt::print(stderr, "[losssearch] report: {}\n", write_report(out, report).string());

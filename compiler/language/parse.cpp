@@ -19,7 +19,7 @@ LossFunction parse_loss(std::string_view source, std::string_view filename, cons
   return Parser(file, builder).parse_file();
 }
 
-LossFunction parse_loss_file(const std::string& path, const ParamOverrides& overrides) {
+std::string read_loss_file(const std::string& path) {
   auto fail = [&](int error) {
     return CompileError({path, 0, 0}, fmt::format("cannot read file: {}", std::strerror(error)));
   };
@@ -30,7 +30,11 @@ LossFunction parse_loss_file(const std::string& path, const ParamOverrides& over
   size_t n;
   while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) text.append(buffer, n);
   if (std::ferror(file.get())) throw fail(errno);  // e.g. EISDIR for a folder
-  return parse_loss(text, path, overrides);
+  return text;
+}
+
+LossFunction parse_loss_file(const std::string& path, const ParamOverrides& overrides) {
+  return parse_loss(read_loss_file(path), path, overrides);
 }
 
 }  // namespace losscc

@@ -31,6 +31,9 @@ inline constexpr int kMaxDepth = 256;    // levels of operations (a leaf is one)
 LossFunction parse_loss(std::string_view source, std::string_view filename = "<input>",
                         const ParamOverrides& overrides = {});
 
+// A .loss file's text; a file that cannot be read is a CompileError naming it.
+std::string read_loss_file(const std::string& path);
+
 // Reads and parses a file; a file that cannot be read is a CompileError naming it.
 LossFunction parse_loss_file(const std::string& path, const ParamOverrides& overrides = {});
 
