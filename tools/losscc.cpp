@@ -1,8 +1,9 @@
 // losscc: the compiler's command line. One action per call; every action reads
 // one `.loss` file. Exit status: 0 success, 1 `--check` found the loss invalid,
 // 2 any error (bad flags, unreadable file, compile error), with a clear message
-// on stderr. `losscc explain FILE.loss` tells what a loss does (compiler/explain). It lives in runtime/ because --run runs kernels: the compiler
-// layer below knows no runtime.
+// on stderr. `losscc explain FILE.loss` tells what a loss does
+// (compiler/explain). It lives in runtime/ because --run runs kernels: the
+// compiler layer below knows no runtime.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 

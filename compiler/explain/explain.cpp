@@ -132,27 +132,34 @@ std::string kind_of(const LossFunction& fn) {
   return "pointwise";
 }
 
+// One curve: the loss and its first probed gradient as x[moved] sweeps
+// [lo, hi] on a grid, the other inputs as `x` holds them.
+nlohmann::json sweep(probes::Probe& probe, std::vector<double> x, int moved, double lo, double hi) {
+  constexpr int kPoints = 199;
+  nlohmann::json curve = {{"x", nlohmann::json::array()}, {"loss", nlohmann::json::array()},
+                          {"grad", nlohmann::json::array()}};
+  for (int i = 0; i < kPoints; ++i) {
+    const double v = lo + (hi - lo) * i / (kPoints - 1);
+    x[moved] = v;
+    const std::vector<double>& out = probe.at(x);
+    curve["x"].push_back(v);
+    curve["loss"].push_back(number(out[0]));
+    curve["grad"].push_back(number(out[1]));
+  }
+  return curve;
+}
+
 nlohmann::json pointwise_card(const LossFunction& fn, const InputDecl& pred, const InputDecl* label) {
   std::vector<int> wrt = {fn.input_index(pred.name)};
   probes::Probe probe(fn, wrt);
   std::vector<double> x;
   for (const InputDecl& in : fn.inputs) x.push_back(probes::middle(in.domain));
   const auto [lo, hi] = axis(pred.domain);
-  constexpr int kPoints = 199;
   nlohmann::json curves = nlohmann::json::array();
   for (double y : label ? label_values(label->domain) : std::vector<double>{0}) {
-    nlohmann::json curve = {{"label", y}, {"x", nlohmann::json::array()}, {"loss", nlohmann::json::array()},
-                            {"grad", nlohmann::json::array()}};
     if (label) x[fn.input_index(label->name)] = y;
-    for (int i = 0; i < kPoints; ++i) {
-      const double p = lo + (hi - lo) * i / (kPoints - 1);
-      x[wrt[0]] = p;
-      const std::vector<double>& out = probe.at(x);
-      curve["x"].push_back(p);
-      curve["loss"].push_back(number(out[0]));
-      curve["grad"].push_back(number(out[1]));
-    }
-    if (!label) curve.erase("label");
+    nlohmann::json curve = sweep(probe, x, wrt[0], lo, hi);
+    if (label) curve["label"] = y;
     curves.push_back(std::move(curve));
   }
   return {{"x_label", pred.name}, {"label_name", label ? label->name : ""}, {"curves", curves}};
@@ -167,18 +174,8 @@ nlohmann::json pairwise_card(const LossFunction& fn, const InputDecl* pos, const
   for (const InputDecl& in : fn.inputs) x.push_back(probes::middle(in.domain));
   const InputDecl& moved = pos ? *pos : *neg;
   const auto [lo, hi] = axis(moved.domain);
-  constexpr int kPoints = 199;
-  nlohmann::json curve = {{"x", nlohmann::json::array()}, {"loss", nlohmann::json::array()},
-                          {"grad", nlohmann::json::array()}};
-  for (int i = 0; i < kPoints; ++i) {
-    const double v = lo + (hi - lo) * i / (kPoints - 1);
-    x[wrt[0]] = v;
-    const std::vector<double>& out = probe.at(x);
-    curve["x"].push_back(v);
-    curve["loss"].push_back(number(out[0]));
-    curve["grad"].push_back(number(out[1]));
-  }
-  return {{"x_label", moved.name}, {"label_name", ""}, {"curves", nlohmann::json::array({curve})}};
+  return {{"x_label", moved.name}, {"label_name", ""},
+          {"curves", nlohmann::json::array({sweep(probe, x, wrt[0], lo, hi)})}};
 }
 
 // One query of 24 documents: labels drawn from the label's domain (a graded
