@@ -123,7 +123,9 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
     row["test_" + metric + "_per_seed"] = test;
     row["test_" + metric + "_mean"] = mean(test);
     row["test_" + metric + "_std"] = stddev(test);
+    row["valid_" + metric + "_per_seed"] = valid;
     row["valid_" + metric + "_mean"] = mean(valid);
+    row["valid_" + metric + "_std"] = stddev(valid);
   };
   const auto report_ready = [&] {  // under the mutex
     while (reported < n && fits_left[reported] == 0) {
@@ -153,7 +155,7 @@ nlohmann::json effectiveness_rows(const std::vector<NamedLoss>& losses, uint64_t
         }
         if (!progress.tool.empty()) {
           const double eta = finished > 0 ? fit_seconds / finished * (total - started) / workers : -1;
-          fmt::print(stderr, "[{}] effectiveness: fit {}/{}, {} seed {}/{} | ETA {}\n", progress.tool, started + 1,
+          fmt::print(stderr, "[{}] {}: fit {}/{}, {} seed {}/{} | ETA {}\n", progress.tool, progress.stage, started + 1,
                      total, losses[i].name, k + 1, seeds,
                      eta < 0 ? std::string("-") : eta < 90 ? fmt::format("{:.0f} s", eta) : fmt::format("{:.1f} min", eta / 60));
         }

@@ -51,11 +51,12 @@ using EffectFitter = std::function<EffectFit(const LossFunction& fn, uint64_t se
 struct EffectProgress {
   std::string tool;
   std::function<void(const nlohmann::json& row)> on_row;
+  std::string stage = "effectiveness";  // what the line calls the fits (the selection's are "selection")
 };
 
 // One row per loss: its check report, then its fits by `fit` with seed,
 // seed + 1, ... ("fits": one per seed; "fit": the first; test_M_per_seed,
-// test_M_mean / test_M_std / valid_M_mean over the seeds, M = `metric`) or
+// test_M_mean, test_M_std and the same of valid_M, M = `metric`) or
 // the error that stopped it (the first failing seed's). The fits run on
 // `workers` threads (`fit` must be safe to call concurrently, as a reward
 // is); every fit is seeded on its own, so the rows do not depend on

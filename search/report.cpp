@@ -10,6 +10,7 @@
 #include "compiler/explain/plots.h"
 #include "compiler/language/parse.h"
 #include "search/atomic_file.h"
+#include "search/selection.h"
 
 namespace losscc::search {
 
@@ -161,6 +162,14 @@ fs::path write_report(const fs::path& out, const ReportInput& in) {
 
   if (!compare)
     md += "## Reward over the search\n\n" + picture(out, "reward.png", "reward of every candidate", plots.why) + "\n";
+
+  if (const nlohmann::json selection = summary.value("selection", nlohmann::json::object());
+      !selection.value("rows", nlohmann::json::array()).empty())
+    md += fmt::format("## Choosing the found losses\n\nThe search's {} best distinct losses, each trained to "
+                      "convergence from {} seeds of its own (from {}), validation {} only: a loss whose results equal "
+                      "a better-placed one's trains alike and is dropped, the rest are ranked by mean − std.\n\n{}\n",
+                      selection.value("finalists", 0), selection.value("seeds", 0), selection.value("seed", 0),
+                      in.metric, code_block(format_selection_table(selection.at("rows"), in.metric)));
 
   md += fmt::format("## Effectiveness: every loss trained from scratch, {} seeds\n\n",
                     summary.value("effectiveness_seeds", 0));

@@ -1,5 +1,6 @@
 // A search's report: report.md beside summary.json, for a person rather than
 // a program. It says what was searched, shows the reward over the search,
+// how the found losses were chosen from the finalists (selection.h),
 // the effectiveness table with its seed spreads, the paired comparison with
 // a verdict in words for each found loss against the best classic, the same
 // on each transfer dataset with a table of the verdicts across datasets, and

@@ -54,7 +54,7 @@ struct SearchConfig {
   int workers = 2;               // candidates proposed and fitted per round
   int controller_steps = 5;      // policy updates per phase
   int model_phase_tries = 3;     // best candidates of a phase handed to the task's model phase
-  int top_k = 5;                 // losses kept for the effectiveness test
+  int top_k = 5;                 // best distinct losses kept (the finalists found losses are chosen from)
 
   PolicyConfig policy;
   ReinforceConfig reinforce;

@@ -19,6 +19,7 @@
 #include "search/rank_task.h"
 #include "search/rec_task.h"
 #include "search/report.h"
+#include "search/selection.h"
 
 namespace losscc::search {
 
@@ -33,11 +34,12 @@ struct FamilyDefaults {
   const char* task;
   const char* model;
   int layers, reward_epochs, reward_patience, effect_epochs, effect_patience;
+  int select_seeds;  // selection.h; 0: none (its fits' fidelity is measured for rec only)
 };
 constexpr FamilyDefaults kFamilies[] = {
-    {"rec", "biasedmf", 10, 4, 2, 20, 5},
-    {"rank", "mlp", 6, 20, 5, 100, 10},
-    {"mtl", "mmoe", 10, 4, 2, 10, 2},
+    {"rec", "biasedmf", 10, 4, 2, 20, 5, 3},
+    {"rank", "mlp", 6, 20, 5, 100, 10, 0},
+    {"mtl", "mmoe", 10, 4, 2, 10, 2, 0},
 };
 
 // Flags of the tools losssearch replaced, and what to write instead.
@@ -132,7 +134,13 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
   app.add_option("--risk-seeking", s.reinforce.risk_seeking, "ε of the risk-seeking policy gradient (learn from the "
                  "top ε of each window); 0: the EMA baseline")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--entropy-weight", s.reinforce.entropy_weight, "entropy bonus of the policy gradient")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--top-k", s.top_k, "found losses kept and compared")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--top-k", opt.top_k, "found losses tested against the classics")->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--finalists", opt.finalists, "best distinct losses of the search the found ones are chosen from "
+                 "(default: 3 × --top-k)")->check(CLI::Range(1, 300));
+  app.add_option("--select-seeds", opt.select_seeds, "fits per finalist on the effectiveness protocol, validation "
+                 "only: losses that train alike are dropped, the rest ranked by mean - std (default: rec 3, rank 0, "
+                 "mtl 0; 0: the search's order)")->check(CLI::Range(0, 100));
   app.add_option("--effect-epochs", opt.effect_epochs, "most epochs of an effectiveness fit (default: rec 20, rank "
                  "100, mtl 10)")->check(CLI::PositiveNumber);
   app.add_option("--effect-patience", opt.effect_patience, "early stopping of an effectiveness fit (default: rec 5, "
@@ -167,6 +175,10 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
                                    {&opt.effect_epochs, f.effect_epochs}, {&opt.effect_patience, f.effect_patience}})
       if (*value == 0) *value = fallback;
     if (app.count("--fit-seed") == 0) opt.fit_seed = s.seed;
+    if (opt.select_seeds < 0) opt.select_seeds = f.select_seeds;
+    if (opt.finalists == 0) opt.finalists = opt.select_seeds > 0 ? 3 * opt.top_k : opt.top_k;
+    if (opt.finalists < opt.top_k) throw CLI::ValidationError("--finalists", "must be at least --top-k");
+    s.top_k = opt.finalists;  // the search keeps the finalists
     s.policy.mask = !no_mask && opt.task != "rank";
     const std::vector<std::string>& models =
         opt.task == "rec" ? models::model_kinds() : opt.task == "rank" ? models::ltr::scorer_kinds() : models::mtl::mtl_model_kinds();
@@ -290,18 +302,33 @@ int SearchSession::finish() {
   const SearchTask& task = loaded_.task();
   const fs::path out(o.search.out_dir);
   fs::create_directories(out);
-  // The losses under test: the top-k (written as found-K.loss) or --compare's
-  // files, then the classics.
+  // The losses under test: the found ones, chosen from the search's
+  // finalists (written as found-K.loss), or --compare's files; then the classics.
   std::vector<NamedLoss> losses = compared_;
-  if (o.compare.empty())
-    for (size_t i = 0; i < search_->top().size(); ++i) {
-      const FoundLoss& f = search_->top()[i];
+  Selection selection;
+  if (o.compare.empty()) {
+    if (o.select_seeds > 0 && !search_->top().empty())
+      fmt::print(stderr, "[losssearch] choosing {} of {} finalists: {} fits each to convergence, validation only\n",
+                 std::min<size_t>(o.top_k, search_->top().size()), search_->top().size(), o.select_seeds);
+    const EffectProgress progress{o.search.progress_seconds > 0 ? "losssearch" : "", {}, "selection"};
+    selection = select_found(task, search_->top(), {o.select_seeds, o.top_k, 1e-4, o.fit_seed, o.search.workers},
+                             progress, g_interrupted);
+    if (!selection.rows.empty()) fmt::print(stderr, "{}", format_selection_table(selection.rows, task.metric()));
+    for (size_t i = 0; i < selection.chosen.size(); ++i) {
+      const FoundLoss& f = selection.chosen[i];
       const std::string name = fmt::format("found-{}", i + 1);
+      std::string chosen_by;  // the selection's numbers, when it chose
+      for (const nlohmann::json& row : selection.rows)
+        if (row.at("id") == f.id && row.contains("score"))
+          chosen_by = fmt::format("; {} fits: {:.6f} ± {:.6f}", o.select_seeds,
+                                  row.at("valid_" + task.metric() + "_mean").get<double>(),
+                                  row.at("valid_" + task.metric() + "_std").get<double>());
       write_file_atomically((out / (name + ".loss")).string(),
-                            fmt::format("# losssearch --task {}: candidate {}, {} {:.6f} during the search\n{}",
-                                        task.name(), f.id, task.reward_name(), f.reward, f.source));
+                            fmt::format("# losssearch --task {}: candidate {}, {} {:.6f} during the search{}\n{}",
+                                        task.name(), f.id, task.reward_name(), f.reward, chosen_by, f.source));
       losses.push_back({name, "search", f.source, f.reward});
     }
+  }
   losses.insert(losses.end(), baselines_.begin(), baselines_.end());
   fmt::print(stderr, "[losssearch] effectiveness test: {} losses × {} seeds, at most {} epochs each, {} workers\n",
              losses.size(), o.effect_seeds, o.effect_epochs, o.search.workers);
@@ -342,6 +369,9 @@ int SearchSession::finish() {
       {"paired", report.tested.paired},
   };
   if (!o.compare.empty()) report.summary["compare"] = o.compare;
+  if (o.compare.empty())
+    report.summary["selection"] = {{"seeds", o.select_seeds}, {"finalists", search_->top().size()},
+                                   {"seed", o.fit_seed + kSelectionSeedOffset}, {"rows", selection.rows}};
   if (!transfer.empty()) report.summary["transfer"] = transfer;
   write_file_atomically((out / "summary.json").string(), report.summary.dump(2) + "\n");
   fmt::print("{}{}", report.tested.effectiveness_table, report.tested.paired_table);

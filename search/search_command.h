@@ -5,8 +5,9 @@
 //
 //   parse_search_command()  the flags, with each task family's defaults
 //   SearchSession           loads the data, builds the task and the search,
-//                           and after the search writes found-K.loss, runs the
-//                           effectiveness test (with progress lines), on the
+//                           and after the search chooses the found losses from
+//                           its finalists (selection.h), writes found-K.loss,
+//                           runs the effectiveness test (with progress lines), on the
 //                           search's data and on each --transfer-data set,
 //                           and writes summary.json, the tables and the report.
 //                           With --compare it tests the given .loss files
@@ -34,6 +35,10 @@ struct SearchOptions {
   int64_t candidate_steps = 50, model_steps = 0;  // rec, shared reward
   int reward_epochs = 0, reward_patience = 0, effect_epochs = 0, effect_patience = 0;  // 0: the family's
   int effect_seeds = 3;
+  // The found losses tested (--top-k), chosen from `finalists` best
+  // distinct losses of the search by `select_seeds` fits each (selection.h;
+  // 0: no selection, the search's first top_k). -1 / 0: the family's.
+  int top_k = 5, finalists = 0, select_seeds = -1;
   uint64_t fit_seed = 0;  // every fit's seed (--fit-seed, else --seed)
   std::string optimizer;  // empty: the family's
   double lr = 0;          // 0: the family's

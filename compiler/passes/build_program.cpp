@@ -33,11 +33,13 @@ Program build_program(const LossFunction& fn, std::vector<int> grad_inputs) {
   return p;
 }
 
-Program build_program(const LossFunction& fn) {
-  std::vector<int> grad_inputs;
+std::vector<int> trained_inputs(const LossFunction& fn) {
+  std::vector<int> inputs;
   for (size_t i = 0; i < fn.inputs.size(); ++i)
-    if (fn.inputs[i].role != Role::Label) grad_inputs.push_back(static_cast<int>(i));
-  return build_program(fn, std::move(grad_inputs));
+    if (fn.inputs[i].role != Role::Label) inputs.push_back(static_cast<int>(i));
+  return inputs;
 }
+
+Program build_program(const LossFunction& fn) { return build_program(fn, trained_inputs(fn)); }
 
 }  // namespace losscc

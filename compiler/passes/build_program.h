@@ -12,7 +12,9 @@ namespace losscc {
 // `grad_inputs` are indices into fn.inputs; they are sorted and deduplicated,
 // and an index out of range throws std::invalid_argument.
 Program build_program(const LossFunction& fn, std::vector<int> grad_inputs);
-// Differentiates with respect to every input whose role is not Label.
+// The inputs a trainer differentiates: every input whose role is not Label.
+std::vector<int> trained_inputs(const LossFunction& fn);
+// Differentiates with respect to trained_inputs(fn).
 Program build_program(const LossFunction& fn);
 
 }  // namespace losscc

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compiler/passes/build_program.h"
 #include "compiler/passes/probes.h"
 
 namespace losscc {
@@ -10,7 +11,7 @@ namespace losscc {
 std::vector<double> gradient_fingerprint(const LossFunction& fn) {
   if (fn.grouped()) {
     // Three fixed lists (1, 3 and 6 documents) of the probe values.
-    probes::GroupProbe probe(fn, probes::all_inputs(fn));
+    probes::GroupProbe probe(fn, trained_inputs(fn));
     std::vector<double> fp;
     size_t at = 0;
     for (size_t n : {1, 3, 6}) {
@@ -25,7 +26,7 @@ std::vector<double> gradient_fingerprint(const LossFunction& fn) {
     }
     return fp;
   }
-  probes::Probe probe(fn, probes::all_inputs(fn));
+  probes::Probe probe(fn, trained_inputs(fn));
   std::vector<double> fp;
   const size_t points = probes::fixed_values(Domain::Real).size();
   std::vector<double> x(fn.inputs.size());

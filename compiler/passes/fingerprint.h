@@ -1,9 +1,11 @@
-// The gradient fingerprint: a loss's gradients with respect to every
-// declared input, in declaration order, at fixed probe points drawn from the
-// declared domains (probes.h; for a ranking loss, at every document of three
-// fixed lists of 1, 3 and 6 documents). Two losses with the same fingerprint
-// train the same way (up to a constant), so the search uses it to skip
-// duplicates that simplify() cannot prove equal.
+// The gradient fingerprint: a loss's gradients with respect to the inputs a
+// trainer differentiates (every input but the labels, build_program.h), in
+// declaration order, at fixed probe points drawn from the declared domains
+// (probes.h; for a ranking loss, at every document of three fixed lists of
+// 1, 3 and 6 documents). Two losses with the same fingerprint train the same
+// way: they differ by a function of the labels alone, which no gradient
+// sees ((pred - label)^2 and pred^2 - 2*label*pred), so the search uses it
+// to skip duplicates that simplify() cannot prove equal.
 #pragma once
 
 #include <vector>

@@ -12,7 +12,7 @@ rounds itself:
     while not search.done:
         candidates = search.propose_round()          # picklable, plain data
         search.settle_round([evaluate(c, task) for c in candidates])
-    search.finish()                   # found-K.loss, the effectiveness test, summary.json
+    search.finish()                   # choose the found losses, test them, write summary.json
 
 `settle_round` takes the round's results in the order of its candidates
 (and refuses anything else); a checkpoint follows every round, and
@@ -104,7 +104,8 @@ class Search:
         return self._session.best()
 
     def finish(self):
-        """found-K.loss, the effectiveness test, summary.json and the table; the tool's exit code."""
+        """The found losses chosen from the finalists, found-K.loss, the effectiveness test, summary.json and
+        the table; the tool's exit code."""
         return self._session.finish()
 
     @property

@@ -3,8 +3,10 @@
 each task family, the report has its sections, its pictures (reward.png,
 effectiveness.png and a card per loss, drawn with matplotlib, which
 scripts/setup.sh installs), a card's explanation for every loss of the
-effectiveness table, and a verdict against the best classic. Without a usable
-Python the report is still written and says why it has no pictures."""
+effectiveness table, and a verdict against the best classic; a
+recommendation search says how its found loss was chosen from its
+finalists. Without a usable Python the report is still written and says
+why it has no pictures."""
 import json
 import os
 import re
@@ -55,8 +57,20 @@ with tempfile.TemporaryDirectory() as tmp:
         expect(f"{family}: a verdict against the best classic",
                re.search(r"- found-1 (beats|ties with|loses to) \S+: [+-]\d\.\d{4}", report), report[:3000])
         expect(f"{family}: the effectiveness table", "found-1" in report and "± " in report)
+        selection = summary["selection"]["rows"]
         if family == "rec":
             expect("rec: a pointwise card reads the loss at each label", "label = 1:" in report)
+            # --top-k 1: three finalists, each fitted on the selection's own seeds.
+            expect("rec: the found loss chosen from 3 finalists", len(selection) == 3 and
+                   "## Choosing the found losses" in report, selection)
+            ranked = [row for row in selection if "rank" in row]
+            first = min(ranked, key=lambda row: row["rank"]) if ranked else {}
+            expect("rec: found-1 is the finalist ranked first, by mean - std",
+                   first and all(first["score"] >= row["score"] for row in ranked) and
+                   f"candidate {first['id']}," in open(os.path.join(out, "found-1.loss")).read(), selection)
+            expect("rec: the selection reads no test figure", not any("test" in key for row in selection for key in row))
+        else:
+            expect(f"{family}: no selection by default", selection == [] and "## Choosing" not in report)
         if family == "rank":
             expect("rank: a ranking card", "ranking loss:" in report)
 

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """`losssearch --task rec|rank|mtl` against golden runs: the candidates (tokens,
-status, reward) and the effectiveness rows that the tools before the one
-search core gave with the same seeds (lossrank-search, losssearch
---mtl-task, losssearch and its shared reward; tests/search/golden/), so
-the plug-in tasks are today's searches, not new ones. The multi-task golden
-run had one worker (the old tool's multi-task fits drew dropout masks from
-LibTorch's global generator, so two at once changed each other's); this
-test runs it on two, which now gives the same. Also: the retired flags and
-tool fail with a pointer to the new ones."""
+status, reward) and the effectiveness rows of each family's search with
+fixed seeds (tests/search/golden/), so that a change which alters what a
+search does is a deliberate one. The goldens were first the runs of the
+tools the one search core replaced (lossrank-search, losssearch
+--mtl-task, losssearch and its shared reward). They were regenerated
+(`search_tasks_test.py LOSSSEARCH LOSSRANK_SEARCH --regenerate`) when the
+gradient fingerprint stopped counting the labels' gradients (a candidate
+that differs from an earlier one by a function of the label alone is now a
+duplicate, not a second fit) and the recommendation search began to
+choose its found losses from its finalists (search/selection.h). The
+multi-task run is on two workers (its fits draw dropout masks from their
+own generators). Also: the retired flags and tool fail with a pointer to
+the new ones."""
 import json
 import math
 import os
@@ -15,6 +20,7 @@ import sys
 import tempfile
 
 losssearch, lossrank_search = sys.argv[1], sys.argv[2]
+regenerate = "--regenerate" in sys.argv[3:]
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(here))
 from cli_check import expect, finish, run  # noqa: E402
@@ -45,6 +51,14 @@ with tempfile.TemporaryDirectory() as tmp:
         if code != 0:
             continue
         lines = [json.loads(line) for line in open(os.path.join(out, "candidates.jsonl"))]
+        if regenerate:
+            rows = json.load(open(os.path.join(out, "summary.json")))["effectiveness"]
+            golden = {"candidates": [{k: line[k] for k in ("tokens", "status", "reward")} for line in lines],
+                      "effectiveness": [{k: v for k, v in row.items() if k in ("name", "source", "error") or
+                                         k.startswith("test_") and k.endswith("_mean")} for row in rows]}
+            with open(os.path.join(here, "golden", name + ".json"), "w") as f:
+                json.dump(golden, f, indent=1)
+                f.write("\n")
         expect(f"{name}: {len(golden['candidates'])} candidates", len(lines) == len(golden["candidates"]), len(lines))
         for i, (got, want) in enumerate(zip(lines, golden["candidates"])):
             same = got["tokens"] == want["tokens"] and got["status"] == want["status"] and \
