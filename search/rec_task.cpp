@@ -12,6 +12,7 @@
 #include "compiler/language/parse.h"
 #include "compiler/passes/build_program.h"
 #include "models/metrics.h"
+#include "models/rec/native_deep.h"
 #include "models/rec/native_mf.h"
 #include "runtime/kernel.h"
 #include "search/atomic_file.h"
@@ -44,6 +45,10 @@ models::FitResult fit_from_scratch(const models::Dataset& data, const LossFuncti
   config.seed = seed;
   if (model_kind == "biasedmf") {
     models::NativeMfTrainer trainer(data.num_users, data.num_items, seed, fn, config);
+    return trainer.fit(data);
+  }
+  if (model_kind == "deepmodel") {
+    models::NativeDeepTrainer trainer(data.num_users, data.num_items, seed, fn, config);
     return trainer.fit(data);
   }
   models::Trainer trainer(models::make_model(model_kind, data.num_users, data.num_items, seed), fn, config);

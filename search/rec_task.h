@@ -6,8 +6,8 @@
 //                      epochs (early stopping after reward_patience) and the
 //                      reward is its best validation AUC: a short version of
 //                      the effectiveness test, so the search ranks losses
-//                      the way a from-scratch fit does. BiasedMF trains
-//                      natively (models/rec/native_mf.h).
+//                      the way a from-scratch fit does. Both models train
+//                      natively (models/rec/native_mf.h, native_deep.h).
 //   shared             AutoLossGen's iterative-alternating schedule: a copy
 //                      of the shared recommender trains candidate_steps
 //                      minibatches; at the end of each phase a model phase
