@@ -310,9 +310,13 @@ int SearchSession::finish() {
     if (o.select_seeds > 0 && !search_->top().empty())
       fmt::print(stderr, "[losssearch] choosing {} of {} finalists: {} fits each to convergence, validation only\n",
                  std::min<size_t>(o.top_k, search_->top().size()), search_->top().size(), o.select_seeds);
+    SelectionConfig choose;
+    choose.seeds = o.select_seeds;
+    choose.top_k = o.top_k;
+    choose.fit_seed = o.fit_seed;
+    choose.workers = o.search.workers;
     const EffectProgress progress{o.search.progress_seconds > 0 ? "losssearch" : "", {}, "selection"};
-    selection = select_found(task, search_->top(), {o.select_seeds, o.top_k, 1e-4, o.fit_seed, o.search.workers},
-                             progress, g_interrupted);
+    selection = select_found(task, search_->top(), choose, progress, g_interrupted);
     if (!selection.rows.empty()) fmt::print(stderr, "{}", format_selection_table(selection.rows, task.metric()));
     for (size_t i = 0; i < selection.chosen.size(); ++i) {
       const FoundLoss& f = selection.chosen[i];
