@@ -35,9 +35,10 @@ struct SearchOptions {
   int64_t candidate_steps = 50, model_steps = 0;  // rec, shared reward
   int reward_epochs = 0, reward_patience = 0, effect_epochs = 0, effect_patience = 0;  // 0: the family's
   int effect_seeds = 3;
-  // The found losses tested (--top-k), chosen from `finalists` best
-  // distinct losses of the search by `select_seeds` fits each (selection.h;
-  // 0: no selection, the search's first top_k). -1 / 0: the family's.
+  // The found losses tested (--top-k), chosen from the search's `finalists`
+  // best distinct losses by `select_seeds` fits each (selection.h; 0: no
+  // selection, the first top_k). select_seeds -1: the family's; finalists 0:
+  // 3 × top_k with a selection, top_k without.
   int top_k = 5, finalists = 0, select_seeds = -1;
   uint64_t fit_seed = 0;  // every fit's seed (--fit-seed, else --seed)
   std::string optimizer;  // empty: the family's
