@@ -18,8 +18,7 @@ LossStep::LossStep(const LossFunction& loss, const TrainConfig& config) : prob_c
     throw std::invalid_argument(fmt::format("Trainer: unknown optimizer '{}' (known: {})", config.optimizer,
                                             fmt::join(optimizer_names(), ", ")));
   sources_ = bind_loss_inputs(loss, config);
-  for (size_t k = 0; k < sources_.size(); ++k)
-    if (sources_[k] != LossSource::Label) grad_inputs_.push_back(static_cast<int>(k));
+  grad_inputs_ = trained_inputs(loss);  // every input but the labels: the ones the model feeds
   rt::CompileOptions options;
   if (!rt::backend_available(rt::Backend::Llvm)) options.backend = rt::Backend::Interp;
   kernel_ = rt::get_kernel(build_program(loss, grad_inputs_), options);
