@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -242,6 +243,24 @@ TEST_CASE("llvm: the loop touches exactly [begin, end)") {
   jit.loop()(in.data(), gp, 10, 90, 1.0f);
   for (int i = 0; i < 100; ++i) CHECK((g[i] == -7.0f) == (i < 10 || i >= 90));
   CHECK(llvm_backend::host_target().find(std::to_string(14)) != std::string::npos);
+}
+
+TEST_CASE("llvm: the JIT compiles for a pinned CPU unless LOSSCC_JIT_CPU says otherwise") {
+  const char* was = std::getenv("LOSSCC_JIT_CPU");
+  const std::string saved = was ? was : "";
+  ::setenv("LOSSCC_JIT_CPU", "host", 1);
+  CHECK(llvm_backend::jit_cpu() == "host");
+  ::setenv("LOSSCC_JIT_CPU", "znver3", 1);
+  CHECK(llvm_backend::jit_cpu() == "znver3");
+  ::setenv("LOSSCC_JIT_CPU", "baseline", 1);
+  CHECK(llvm_backend::jit_cpu().empty());
+  ::unsetenv("LOSSCC_JIT_CPU");
+  CHECK(llvm_backend::jit_cpu().empty());
+#if defined(__x86_64__)
+  // ctest runs this without LOSSCC_JIT_CPU: the cache key names the baseline.
+  if (saved.empty()) CHECK(llvm_backend::host_target().find("-x86-64-v3-") != std::string::npos);
+#endif
+  if (!saved.empty()) ::setenv("LOSSCC_JIT_CPU", saved.c_str(), 1);
 }
 
 }  // namespace

@@ -1,10 +1,17 @@
-// The host target: LLVM initialisation, the machine every compile and JIT
-// uses, the cache-key string, and the two outputs of a compile (IR text for
+// The target: LLVM initialisation, the machine every compile and JIT uses,
+// the cache-key string, and the two outputs of a compile (IR text for
 // people, an object file for the JIT and the disk cache).
+//
+// The CPU is pinned to a baseline (jit_cpu()), not detected: the vector
+// width sets the order of the kernels' reassociated sums and which libmvec
+// variant runs, so a kernel compiled for the host would give a search's
+// workers on different machines different rewards for the same candidate.
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 
+#include <llvm/ADT/StringMap.h>
 #include <llvm/Config/llvm-config.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/Support/DynamicLibrary.h>
@@ -19,6 +26,28 @@
 namespace losscc::llvm_backend {
 namespace {
 
+// x86-64-v3 (AVX2 and FMA, 8 float lanes: every x86-64 server CPU since
+// 2015) is as fast here as the host's AVX-512 code, where x86-64-v2's 4 lanes
+// run 2.5x slower (losscc-bench, bce/focal/logmin at 2^22). Elsewhere, LLVM's
+// generic CPU of the process's architecture.
+llvm::orc::JITTargetMachineBuilder pinned_machine(std::string cpu) {
+  const llvm::Triple triple(llvm::sys::getProcessTriple());
+  const bool x86 = triple.getArch() == llvm::Triple::x86_64;
+  if (cpu.empty() && x86) {
+    llvm::StringMap<bool> host;
+    llvm::sys::getHostCPUFeatures(host);
+    for (const char* needed : {"avx2", "fma", "bmi2", "f16c", "movbe"})
+      if (!host.lookup(needed))
+        throw std::runtime_error(std::string("llvm backend: this CPU lacks ") + needed +
+                                 ", which the JIT's pinned baseline (x86-64-v3) needs; set LOSSCC_JIT_CPU=x86-64-v2 "
+                                 "(every machine of a search must then set it) or LOSSCC_JIT_CPU=host");
+  }
+  if (cpu.empty()) cpu = x86 ? "x86-64-v3" : "generic";
+  llvm::orc::JITTargetMachineBuilder builder{triple};
+  builder.setCPU(cpu);
+  return builder;
+}
+
 struct Host {
   llvm::orc::JITTargetMachineBuilder builder;
   bool libmvec = false;
@@ -30,7 +59,9 @@ const Host& host() {
     llvm::InitializeNativeTargetAsmPrinter();
     // Loaded into the process so the JIT resolves `_ZGV*` like any libc symbol.
     const bool mvec = !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1");
-    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();  // CPU name + features
+    const std::string cpu = jit_cpu();
+    auto jtmb = cpu == "host" ? llvm::orc::JITTargetMachineBuilder::detectHost()  // CPU name + features
+                              : llvm::Expected<llvm::orc::JITTargetMachineBuilder>(pinned_machine(cpu));
     if (!jtmb) throw std::runtime_error("llvm backend: " + llvm::toString(jtmb.takeError()));
     jtmb->setCodeGenOptLevel(llvm::CodeGenOpt::Aggressive);
     // PIC: calls and constants go through the GOT/PLT that the JIT linker
@@ -58,6 +89,11 @@ std::unique_ptr<llvm::Module> optimized_module(const Program& program, llvm::LLV
 }
 
 }  // namespace
+
+std::string jit_cpu() {
+  const char* env = std::getenv("LOSSCC_JIT_CPU");
+  return env && *env && std::string(env) != "baseline" ? std::string(env) : std::string();
+}
 
 const llvm::orc::JITTargetMachineBuilder& host_machine_builder() { return host().builder; }
 bool libmvec_loaded() { return host().libmvec; }
