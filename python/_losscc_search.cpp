@@ -12,7 +12,10 @@
 
 #include <torch/version.h>
 
+#include <nlohmann/json.hpp>
+
 #include <csignal>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -115,7 +118,15 @@ PYBIND11_MODULE(_losscc_search, m) {
            }),
            py::arg("args"))
       .def_property_readonly("name", [](const LoadedTask& t) { return t.task().name(); })
-      .def_property_readonly("description", &LoadedTask::description);
+      .def_property_readonly("description", &LoadedTask::description)
+      .def(
+          "restore_state",
+          [](LoadedTask& t, const std::string& state, const std::string& dir) {
+            t.task().restore_state(nlohmann::json::parse(state), dir);
+          },
+          py::arg("state"), py::arg("dir"), py::call_guard<py::gil_scoped_release>(),
+          "Takes the search's task state (Session.task_state(), its files under `dir`): a worker elsewhere then "
+          "fits as the driver's task would (the shared reward's model).");
 
   m.def(
       "evaluate",
@@ -144,6 +155,18 @@ PYBIND11_MODULE(_losscc_search, m) {
         s.search().settle_round(results);
       }, release())
       .def("checkpoint", [](SearchSession& s) { s.search().checkpoint(); }, release())
+      .def("task_state", [](SearchSession& s) {
+        // What the last checkpoint saved of the task: files under the checkpoint folder.
+        const std::string dir = (std::filesystem::path(s.options().search.out_dir) / "checkpoint").string();
+        return py::make_tuple(s.loaded_task().task().save_state(dir).dump(), dir);
+      }, "The task's state as JSON and the folder of the files it names ('{}': none).")
+      .def("set_executor_note", [](SearchSession& s, std::string note) { s.search().set_executor_note(std::move(note)); },
+           py::arg("note"), "Appended to the progress lines.")
+      .def_property_readonly("executor", [](const SearchSession& s) { return s.options().executor; })
+      .def_property_readonly("ray_address", [](const SearchSession& s) { return s.options().ray_address; })
+      .def_property_readonly("data", [](const SearchSession& s) { return s.options().data; })
+      .def_property_readonly("out_dir", [](const SearchSession& s) { return s.options().search.out_dir; })
+      .def_property_readonly("progress_seconds", [](const SearchSession& s) { return s.options().search.progress_seconds; })
       .def_property_readonly("done", [](SearchSession& s) { return !s.options().compare.empty() || s.search().done(); })
       .def("best",
            [](SearchSession& s) {
@@ -152,7 +175,8 @@ PYBIND11_MODULE(_losscc_search, m) {
                out.append(py::dict(py::arg("id") = f.id, py::arg("reward") = f.reward, py::arg("source") = f.source));
              return out;
            })
-      .def_property_readonly("task", &SearchSession::loaded_task, py::return_value_policy::reference_internal)
+      .def_property_readonly("task", [](SearchSession& s) -> LoadedTask& { return s.loaded_task(); },
+                             py::return_value_policy::reference_internal)
       .def_property_readonly("workers", [](SearchSession& s) { return s.search().round_size(); })
       .def_property_readonly("resume_command", [](const SearchSession& s) {
         return s.options().command + (s.options().resume ? "" : " --resume");

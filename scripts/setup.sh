@@ -31,6 +31,15 @@ fi
 if [ -d /usr/local/cuda/bin ]; then
   export PATH="/usr/local/cuda/bin:$PATH"
 fi
+# The project's venv: Debian's interpreter and packages (python3-torch, the
+# LibTorch the search extension is built with) plus what a feature needs from
+# PyPI: Ray for `losssearch --executor ray` (the version its tests ran with).
+/usr/bin/python3 -m venv --system-site-packages build/venv
+if ! build/venv/bin/python -c "import ray" 2>/dev/null; then
+  echo "setup: installing ray into build/venv"
+  build/venv/bin/pip install --quiet --disable-pip-version-check "ray==2.60.0"
+fi
+
 # Debian's interpreter, the one the packages above installed into (a pyenv or
 # conda python3 earlier on PATH would not see python3-torch).
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=/usr/bin/python3

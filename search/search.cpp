@@ -280,13 +280,14 @@ void LossSearch::report_progress(bool force) {
   const double minutes = std::max(seconds_since(start_time_ns_) / 60, 1e-9);
   const std::string note = task_.progress_note();
   const std::string repeated = counters_.repeated ? fmt::format(" | repeated after resume {}", counters_.repeated) : "";
+  const std::string executor = executor_note_.empty() ? "" : " | " + executor_note_;
   fmt::print(stderr,
              "[losssearch] {} candidates ({:.1f}/min, fits {:.1f}/min) | best {} | cache hits {} "
-             "| invalid {} filtered {}{}{} | {:.0f} s\n",
+             "| invalid {} filtered {}{}{}{} | {:.0f} s\n",
              counters_.candidates, (counters_.candidates - candidates_at_start_) / minutes,
              (counters_.trained + counters_.filtered - trained_at_start_) / minutes,
              top_.empty() ? std::string("-") : fmt::format("{:.4f}", top_.front().reward), cache_hits_,
-             counters_.invalid, counters_.filtered, note.empty() ? "" : " | " + note, repeated, elapsed());
+             counters_.invalid, counters_.filtered, note.empty() ? "" : " | " + note, repeated, executor, elapsed());
 }
 
 }  // namespace losscc::search

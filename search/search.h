@@ -109,6 +109,9 @@ class LossSearch {
   const std::vector<FoundLoss>& top() const { return top_; }  // best first
   const SearchConfig& config() const { return config_; }
   void checkpoint();
+  // Appended to the progress lines: what the executor says of itself (a
+  // cluster's nodes and retried tasks).
+  void set_executor_note(std::string note) { executor_note_ = std::move(note); }
 
  private:
   void record(const std::vector<Token>& tokens, const Evaluation& e);
@@ -139,6 +142,7 @@ class LossSearch {
   bool started_ = false;
   int64_t saved_searcher_version_ = -1;
 
+  std::string executor_note_;
   double elapsed_at_start_ = 0;
   int64_t candidates_at_start_ = 0, trained_at_start_ = 0;
   int64_t start_time_ns_ = 0, last_progress_ns_ = 0;

@@ -77,6 +77,11 @@ const std::vector<std::string>& task_names() {
   return names;
 }
 
+const std::vector<std::string>& executor_names() {
+  static const std::vector<std::string> names = {"threads", "ray"};
+  return names;
+}
+
 int parse_search_command(const std::vector<std::string>& args, SearchOptions& opt) {
   for (const std::string& arg : args)
     for (const RetiredFlag& r : kRetired)
@@ -116,7 +121,13 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
   app.add_option("--fit-seed", opt.fit_seed, "seed of every fit (initial model, batch order); default: --seed");
   app.add_option("--out", s.out_dir, "output folder")->capture_default_str();
   app.add_flag("--resume", opt.resume, "continue the search checkpointed in --out");
-  app.add_option("--workers", s.workers, "candidates fitted at once (threads)")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--workers", s.workers, "candidates fitted at once (threads, or Ray tasks)")->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--executor", opt.executor, "who fits the candidates: threads of this process, or ray (tasks on a "
+                 "Ray cluster, same results; needs Ray: scripts/setup.sh installs it)")
+      ->check(CLI::IsMember(executor_names()))->capture_default_str();
+  app.add_option("--ray-address", opt.ray_address, "ray: the cluster to join (auto: the one `ray start` runs on "
+                 "this machine; HOST:PORT); default: a local one");
   app.add_option("--num-aggregate", s.reinforce.num_aggregate, "samples per policy update")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--controller-steps", s.controller_steps, "policy updates per phase")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--reward", opt.reward, "rec: scratch (validation AUC of a short fit from scratch) or shared "
@@ -187,6 +198,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
                                                         fmt::join(models, ", ")));
     for (const char* flag : {"--reward", "--train-steps", "--model-steps", "--optimizer"})
       if (app.count(flag) && opt.task != "rec") throw CLI::ValidationError(flag, "applies to --task rec only");
+    if (app.count("--ray-address") && opt.executor != "ray")
+      throw CLI::ValidationError("--ray-address", "applies to --executor ray only");
     if (app.count("--fold") && opt.task != "rank") throw CLI::ValidationError("--fold", "applies to --task rank only");
     if (app.count("--hidden") && opt.task != "rank") throw CLI::ValidationError("--hidden", "applies to --task rank only");
     if (app.count("--target") && opt.task != "mtl") throw CLI::ValidationError("--target", "applies to --task mtl only");

@@ -53,6 +53,11 @@ struct SearchOptions {
   // found losses' place in the effectiveness test and the report.
   std::vector<std::string> compare;
   bool resume = false;
+  // Who fits the candidates: "threads" (of this process) or "ray" (tasks on a
+  // Ray cluster, driven by `python -m losscc.search`; ray_address empty: a
+  // local cluster, "auto": the running one).
+  std::string executor = "threads";
+  std::string ray_address;
   int threads = 1;        // LibTorch CPU threads per worker; 0: LibTorch's default
   SearchConfig search;
   std::string command;    // the command line, for the resume hint
@@ -60,6 +65,8 @@ struct SearchOptions {
 
 // The task families `--task` accepts: "rec", "rank", "mtl".
 const std::vector<std::string>& task_names();
+// The executors `--executor` accepts: "threads", "ray".
+const std::vector<std::string>& executor_names();
 
 // Parses losssearch's command line (args[0]: the program name) into
 // `options`. Returns -1 to go on, else the exit code after printing what to
@@ -97,6 +104,7 @@ class SearchSession {
   LossSearch& search() { return *search_; }
   const SearchTask& task() const { return loaded_.task(); }
   const LoadedTask& loaded_task() const { return loaded_; }
+  LoadedTask& loaded_task() { return loaded_; }
   const SearchOptions& options() const { return options_; }
 
   // search().start(), then run() to the budget with SIGINT / SIGTERM

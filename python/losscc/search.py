@@ -17,6 +17,9 @@ rounds itself:
 `settle_round` takes the round's results in the order of its candidates
 (and refuses anything else); a checkpoint follows every round, and
 `Search(args, resume=True)` continues a search from its checkpoint.
+
+`--executor ray [--ray-address ADDR]` fits the candidates as Ray tasks
+(losscc.ray_executor), with the same results as threads.
 `evaluate(candidate, task)` is a pure function: one thread, the GIL
 released, a plain `Result` back (`reward`, or `failure` "non_finite" /
 "compile" with its `error`).
@@ -30,6 +33,7 @@ process that imports a different PyTorch cannot load it.
 import concurrent.futures
 import signal
 import sys
+import threading
 
 import torch
 
@@ -52,7 +56,7 @@ Result = _native.Result
 Task = _native.Task
 evaluate = _native.evaluate
 
-__all__ = ["Search", "Task", "Candidate", "Result", "evaluate", "main"]
+__all__ = ["Search", "Task", "Candidate", "Result", "evaluate", "ThreadExecutor", "make_executor", "run", "main"]
 
 
 class Search:
@@ -60,11 +64,16 @@ class Search:
     (or, with resume=True or --resume among the flags, resumed from the
     checkpoint in --out)."""
 
-    def __init__(self, args, resume=False):
+    def __init__(self, args, resume=False, start=True):
         self.args = [str(a) for a in args]
         if resume and "--resume" not in self.args:
             self.args.append("--resume")
         self._session = _native.Session(self.args)
+        if start:
+            self.start()
+
+    def start(self):
+        """Starts the search in --out (or resumes it); Search() does this unless start=False."""
         self._session.start()
 
     @classmethod
@@ -99,6 +108,32 @@ class Search:
     def checkpoint(self):
         self._session.checkpoint()
 
+    def task_state(self):
+        """The task's state as JSON and the folder of the files it names ('{}': a task without state)."""
+        return self._session.task_state()
+
+    def set_executor_note(self, note):
+        """Appended to the search's progress lines."""
+        self._session.set_executor_note(note)
+
+    @property
+    def executor(self):
+        """--executor: "threads" or "ray"."""
+        return self._session.executor
+
+    @property
+    def ray_address(self):
+        return self._session.ray_address
+
+    @property
+    def data(self):
+        """--data as given ('' for the family's default)."""
+        return self._session.data
+
+    @property
+    def out_dir(self):
+        return self._session.out_dir
+
     def best(self):
         """The best distinct losses so far, best first: dicts of id, reward, source."""
         return self._session.best()
@@ -113,24 +148,65 @@ class Search:
         return self._session.resume_command
 
 
-def run(args):
-    """`losssearch` with `args`, its candidates fitted on threads of this process; the exit code."""
-    search = Search(args)
-    task = search.task
+class ThreadExecutor:
+    """Fits a round's candidates on threads of this process, with the search's own task."""
+
+    name = "threads"
+
+    def __init__(self, task, workers):
+        self._task = task
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(workers, 1))
+
+    def run(self, candidates, task_state=None):
+        return list(self._pool.map(lambda c: evaluate(c, self._task), candidates))
+
+    def note(self):
+        return ""
+
+    def close(self):
+        self._pool.shutdown()
+
+
+def make_executor(search, **options):
+    """The executor --executor names for `search`; `options` go to the Ray executor
+    (losscc.ray_executor.RayExecutor: evaluate, max_retries, node_wait_seconds, ...)."""
+    if search.executor == "ray":
+        from .ray_executor import RayExecutor
+
+        options.setdefault("progress_seconds", search._session.progress_seconds)
+        return RayExecutor(search.args, search.data, search.ray_address or None, **options)
+    return ThreadExecutor(search.task, search.workers)
+
+
+def run(args, **executor_options):
+    """`losssearch` with `args`, its candidates fitted by the executor --executor names; the exit code."""
+    search = Search(args, start=False)
+    executor = make_executor(search, **executor_options)  # a missing Ray fails here, before --out is touched
+    search.start()
+    resume = f"python -m losscc.search {search.resume_command.split(' ', 1)[1]}"
     stop = []
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.append(True))
+    # Ctrl-C finishes the round in flight, then checkpoints (only the main thread may take signals).
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.append(True)) if main_thread else None
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(search.workers, 1)) as pool:
-            while not search.done:
-                if stop:
-                    search.checkpoint()
-                    print(f"[losssearch] interrupted; checkpoint written. Resume with:\n  python -m losscc.search "
-                          f"{search.resume_command.split(' ', 1)[1]}", file=sys.stderr)
-                    return 130
-                candidates = search.propose_round()
-                search.settle_round(pool.map(lambda c: evaluate(c, task), candidates))
+        while not search.done:
+            if stop:
+                search.checkpoint()
+                print(f"[losssearch] interrupted; checkpoint written. Resume with:\n  {resume}", file=sys.stderr)
+                return 130
+            candidates = search.propose_round()
+            results = executor.run(candidates, search.task_state)
+            search.set_executor_note(executor.note())
+            search.settle_round(results)
+    except RuntimeError as error:
+        if executor.name != "ray":
+            raise
+        raise RuntimeError(f"{error}\nThe checkpoint in {search.out_dir} holds every settled round; when the "
+                           f"cluster is back, resume with:\n  {resume}") from None
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+        executor.close()
     return search.finish()
 
 
