@@ -42,6 +42,7 @@ int hand_to_python_driver(int argc, char** argv) {
   std::string path = LOSSCC_PYTHON_PACKAGE_DIR;
   if (const char* old = std::getenv("PYTHONPATH"); old && *old) path += std::string(":") + old;
   ::setenv("PYTHONPATH", path.c_str(), 1);
+  ::setenv("LOSSCC_SEARCH_PROGRAM", argv[0], 1);  // for the resume hints it prints
   std::vector<char*> args = {python.data(), const_cast<char*>("-m"), const_cast<char*>("losscc.search")};
   for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);

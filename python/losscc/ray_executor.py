@@ -15,7 +15,12 @@ What travels, and how often:
   task from it once, so a node needs the built project, not the data;
 - a task with state of its own (the shared reward's model) ships it again only
   when it changed;
-- a candidate is its .loss text; a result, a reward and two timings.
+- a candidate is its .loss text; a result is its reward (or failure), its
+  timings, and the worker's process id and memory.
+
+Each task's time on the driver against its evaluation's time on the worker
+(the executor's overhead) and the processes' memory are written to
+`executor.json` in --out when the search ends.
 
 Faults: a task whose worker process or node dies is submitted again (up to
 `max_retries` times per candidate, counted and shown in the progress lines);
@@ -28,6 +33,7 @@ last settled round is there to `--resume` from.
 
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -70,30 +76,57 @@ def _materialize(digest, bundle):
         try:
             os.rename(staging, root)
         except OSError:  # another worker of this node was first: same bytes
-            pass
+            shutil.rmtree(staging, ignore_errors=True)
     return root
 
 
-def _fit(setup, candidate, evaluate):
-    """One candidate on a Ray worker: the task built (once per process) from the driver's flags and data."""
-    import ray
-
+def _task_entry(setup):
+    """[the Task built from the driver's flags and data, the state key it holds], once per worker process."""
     from . import search
 
-    args, data_digest, data_ref, state_key, state_ref = setup
+    args, data_digest, data_ref = setup[:3]
     key = (tuple(args), data_digest)
     if key not in _tasks:
         if data_digest:
+            import ray
+
             bundle = ray.get(data_ref[0])
             local = os.path.join(_materialize(data_digest, bundle), bundle["name"])
             args = _with_data(args, local)
         _tasks[key] = [search.Task(list(args)), ""]
-    entry = _tasks[key]
+    return _tasks[key]
+
+
+def _warm(setup):
+    """Builds the task in a fresh worker process before the search needs it; returns the process id."""
+    _task_entry(setup)
+    return os.getpid()
+
+
+def _fit(setup, candidate, evaluate):
+    """One candidate on a Ray worker: its result, the seconds it took, this process's id and memory."""
+    import ray
+
+    from . import search
+
+    entry = _task_entry(setup)
+    state_key, state_ref = setup[3:]
     if state_key and entry[1] != state_key:
         state = ray.get(state_ref[0])
         entry[0].restore_state(state["json"], _materialize("state-" + state_key, state))
         entry[1] = state_key
-    return (evaluate or search.evaluate)(candidate, entry[0])
+    started = time.perf_counter()
+    result = (evaluate or search.evaluate)(candidate, entry[0])
+    return result, time.perf_counter() - started, os.getpid(), _rss_mb()
+
+
+def _rss_mb():
+    """This process's resident memory (MB), from /proc (0 where there is none)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return 0.0
 
 
 def _with_data(args, path):
@@ -156,12 +189,14 @@ class RayExecutor:
 
     `args` are the search's flags (a worker builds its Task from them and the shipped data); `evaluate(candidate,
     task)` replaces losscc.search.evaluate on the workers (fault tests, instrumentation; it must be picklable).
+    `warm` worker processes (the round's size) start and build the task before the first round, as the threads
+    executor's task is built before the search starts.
     """
 
     name = "ray"
 
     def __init__(self, args, data=None, address=None, *, evaluate=None, max_retries=3, node_wait_seconds=60.0,
-                 progress_seconds=3.0, num_cpus=None, log=None):
+                 progress_seconds=3.0, num_cpus=None, out_dir=None, warm=0, log=None):
         ray = import_ray()
         self._ray = ray
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -179,6 +214,9 @@ class RayExecutor:
         self.progress_seconds = progress_seconds
         self.retried = 0
         self.nodes = 0
+        self.out_dir = out_dir
+        self._overheads = []   # per task: seconds on the driver minus seconds evaluating on the worker
+        self._worker_rss = {}  # worker pid -> its memory (MB) after its last task
         self._evaluate = evaluate
         self._args = [a for a in args]
         bundle, self._data_digest = _bundle_data(data)
@@ -193,10 +231,30 @@ class RayExecutor:
         self._no_node_since = None
         self._check_nodes(force=True)
         self._log(f"[losssearch] ray: {self.nodes} nodes with {self._cpus} CPUs ({self.address})")
+        if warm > 0:
+            t0 = time.monotonic()
+            setup = (self._args, self._data_digest, self._data_ref)
+            pids = ray.get([ray.remote(num_cpus=1, max_retries=3)(_warm).remote(setup)
+                            for _ in range(min(warm, max(self._cpus, 1)))])
+            self._log(f"[losssearch] ray: {len(set(pids))} workers built the task in {time.monotonic() - t0:.1f} s")
 
     def close(self):
+        if self.out_dir and os.path.isdir(self.out_dir):
+            import json
+
+            with open(os.path.join(self.out_dir, "executor.json"), "w") as f:
+                json.dump(self.stats(), f, indent=1)
         if self._started and self._ray.is_initialized():
             self._ray.shutdown()
+
+    def stats(self):
+        """Tasks, retries, the per-task overhead and the memory of the driver and of each worker process."""
+        overheads = sorted(self._overheads)
+        return {"executor": "ray", "address": self.address, "nodes": self.nodes, "tasks": len(overheads),
+                "retried": self.retried,
+                "overhead_ms_median": 1e3 * overheads[len(overheads) // 2] if overheads else None,
+                "overhead_ms_p90": 1e3 * overheads[int(0.9 * (len(overheads) - 1))] if overheads else None,
+                "driver_rss_mb": _rss_mb(), "worker_rss_mb": dict(sorted(self._worker_rss.items()))}
 
     def note(self):
         """For the search's progress lines."""
@@ -212,10 +270,16 @@ class RayExecutor:
         if key != self._state_key:
             self._state_key, self._state_ref = key, [ray.put(bundle)] if bundle else None
         setup = (self._args, self._data_digest, self._data_ref, self._state_key, self._state_ref)
-        submit = lambda c: self._fit.remote(setup, c, self._evaluate)  # noqa: E731
+        submitted = {}
+
+        def submit(k):
+            ref = self._fit.remote(setup, candidates[k], self._evaluate)
+            submitted[ref] = time.perf_counter()
+            return ref
+
         results = [None] * len(candidates)
         attempts = [0] * len(candidates)
-        in_flight = {submit(c): k for k, c in enumerate(candidates)}
+        in_flight = {submit(k): k for k in range(len(candidates))}
         started = last_line = time.monotonic()
         try:
             while in_flight:
@@ -223,7 +287,9 @@ class RayExecutor:
                 for ref in ready:
                     k = in_flight.pop(ref)
                     try:
-                        results[k] = ray.get(ref)
+                        results[k], worker_seconds, pid, rss = ray.get(ref)
+                        self._overheads.append(time.perf_counter() - submitted[ref] - worker_seconds)
+                        self._worker_rss[str(pid)] = rss
                     except ray.exceptions.RayTaskError as error:  # the evaluation raised: a bug, as on threads
                         raise RuntimeError(f"candidate {candidates[k].id}: its evaluation failed on a Ray worker:\n"
                                            f"{error}") from None
@@ -236,7 +302,7 @@ class RayExecutor:
                                                f"{attempts[k]} times ({type(error).__name__}: {reason})") from None
                         self._log(f"[losssearch] ray: candidate {candidates[k].id}'s task was lost "
                                   f"({type(error).__name__}); submitted again ({attempts[k]}/{self.max_retries})")
-                        in_flight[submit(candidates[k])] = k
+                        in_flight[submit(k)] = k
                 if in_flight:
                     self._check_nodes()
                     now = time.monotonic()

@@ -31,6 +31,7 @@ process that imports a different PyTorch cannot load it.
 """
 
 import concurrent.futures
+import os
 import signal
 import sys
 import threading
@@ -174,6 +175,8 @@ def make_executor(search, **options):
         from .ray_executor import RayExecutor
 
         options.setdefault("progress_seconds", search._session.progress_seconds)
+        options.setdefault("out_dir", search.out_dir)
+        options.setdefault("warm", search.workers)
         return RayExecutor(search.args, search.data, search.ray_address or None, **options)
     return ThreadExecutor(search.task, search.workers)
 
@@ -183,7 +186,9 @@ def run(args, **executor_options):
     search = Search(args, start=False)
     executor = make_executor(search, **executor_options)  # a missing Ray fails here, before --out is touched
     search.start()
-    resume = f"python -m losscc.search {search.resume_command.split(' ', 1)[1]}"
+    # The command the user typed: `losssearch` hands a Ray run to this driver and says so.
+    program = os.environ.get("LOSSCC_SEARCH_PROGRAM") or "python -m losscc.search"
+    resume = f"{program} {search.resume_command.split(' ', 1)[1]}"
     stop = []
     # Ctrl-C finishes the round in flight, then checkpoints (only the main thread may take signals).
     main_thread = threading.current_thread() is threading.main_thread()

@@ -268,3 +268,25 @@ def test_without_ray_the_flag_says_how_to_install_it(tmp_path):
         "losssearch: --executor ray needs Ray, which /usr/bin/python3 cannot import: pip install 'ray>=2.40' "
         "(scripts/setup.sh installs it into build/venv)")
     assert not (tmp_path / "s").exists()  # nothing was started
+
+
+def test_data_travels_as_a_bundle_of_its_files(tmp_path):
+    from losscc import ray_executor
+
+    single = tmp_path / "census-income.test.gz"  # a file, as mtl's --data may be
+    single.write_bytes(b"\x1f\x8b not really gzip")
+    bundle, digest = ray_executor._bundle_data(str(single))
+    root = ray_executor._materialize(digest, bundle)
+    assert (Path(root) / bundle["name"]).read_bytes() == single.read_bytes()
+    folder = tmp_path / "letor"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "S1.txt").write_text("a")
+    (folder / "sub" / "x").write_text("b")
+    bundle, digest2 = ray_executor._bundle_data(str(folder) + "/")
+    local = Path(ray_executor._materialize(digest2, bundle)) / bundle["name"]
+    assert (local / "S1.txt").read_text() == "a" and (local / "sub" / "x").read_text() == "b"
+    assert digest2 != digest and ray_executor._bundle_data(str(folder))[1] == digest2
+    assert ray_executor._bundle_data("builtin:synthetic") == (None, "")
+    assert ray_executor._with_data(["--task", "mtl", "--data", "d", "--seed", "1"], "/x") == \
+        ["--task", "mtl", "--data", "/x", "--seed", "1"]
+    assert ray_executor._with_data(["--data=d"], "/x") == ["--data=/x"]
