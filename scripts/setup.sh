@@ -32,12 +32,18 @@ if [ -d /usr/local/cuda/bin ]; then
   export PATH="/usr/local/cuda/bin:$PATH"
 fi
 # The project's venv: Debian's interpreter and packages (python3-torch, the
-# LibTorch the search extension is built with) plus what a feature needs from
-# PyPI: Ray for `losssearch --executor ray` (the version its tests ran with).
+# LibTorch the search extension is built with) plus what a feature or a test
+# needs from PyPI, at the versions the tests ran with: Ray for `losssearch
+# --executor ray`; allRank, a peer the ranking examples are checked against
+# (its loss files only, so without its dependencies, which would replace torch).
 /usr/bin/python3 -m venv --system-site-packages build/venv
 if ! build/venv/bin/python -c "import ray" 2>/dev/null; then
   echo "setup: installing ray into build/venv"
   build/venv/bin/pip install --quiet --disable-pip-version-check "ray==2.60.0"
+fi
+if ! build/venv/bin/python -c "import importlib.util as u; assert u.find_spec('allrank')" 2>/dev/null; then
+  echo "setup: installing allRank into build/venv"
+  build/venv/bin/pip install --quiet --disable-pip-version-check --no-deps "allRank==1.4.3"
 fi
 
 # Debian's interpreter, the one the packages above installed into (a pyenv or

@@ -37,7 +37,8 @@ TrainOutcome RankTask::reward(const LossFunction& fn, const WorkItem&) const {
 
 std::vector<NamedLoss> RankTask::baselines(const std::string& examples_dir) const {
   return example_losses(examples_dir,
-                        {"rank_mse", "ranknet", "rank_hinge", "lambdarank", "listnet", "listmle", "approx_ndcg"});
+                        {"rank_mse", "ranknet", "rank_hinge", "lambdarank", "lambdaloss", "listnet", "listmle",
+                         "approx_ndcg"});
 }
 
 nlohmann::json RankTask::effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,

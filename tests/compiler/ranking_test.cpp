@@ -98,6 +98,21 @@ double ref_lambdarank(const Vec& s, const Vec& l, Vec& g) {
   return pairwise(s, l, g, delta, [](double d) { return softplus(-d); }, [](double d) { return -sigmoid(-d); });
 }
 
+// LambdaLoss's NDCG-Loss2++ weights: LambdaRank's |ΔNDCG| plus μ = 10 times
+// NDCG-Loss2's |D(|r_i − r_j|) − D(|r_i − r_j| + 1)|·|G_i − G_j|, on RankNet's pair
+// loss in bits.
+double ref_lambdaloss(const Vec& s, const Vec& l, Vec& g) {
+  const Vec r = ranks(s);
+  const double z = std::max(ideal_dcg(l), 1e-10);
+  auto weight = [&](size_t i, size_t j) {
+    const double gap = std::fabs(r[i] - r[j]);
+    const double mu_loss2 = 10 * std::fabs(discount(gap) - discount(gap + 1));
+    return (mu_loss2 + std::fabs(discount(r[i]) - discount(r[j]))) * std::fabs(gain(l[i]) - gain(l[j])) / z /
+           std::log(2.0);
+  };
+  return pairwise(s, l, g, weight, [](double d) { return softplus(-d); }, [](double d) { return -sigmoid(-d); });
+}
+
 Vec softmax(const Vec& x) {
   const double m = *std::max_element(x.begin(), x.end());
   Vec p(x.size());
@@ -164,7 +179,7 @@ struct Case {
 const Case kCases[] = {
     {"rank_mse", ref_mse},       {"ranknet", ref_ranknet}, {"rank_hinge", ref_hinge},
     {"lambdarank", ref_lambdarank}, {"listnet", ref_listnet}, {"listmle", ref_listmle},
-    {"approx_ndcg", ref_approx_ndcg},
+    {"approx_ndcg", ref_approx_ndcg}, {"lambdaloss", ref_lambdaloss},
 };
 
 bool close(double a, double b, double tol) {

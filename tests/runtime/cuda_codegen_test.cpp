@@ -171,7 +171,8 @@ TEST_CASE("nvrtc: every examples/*.loss compiles") {
 TEST_CASE("nvrtc: every ranking example compiles, in one batch, and supports 1,000-document lists") {
   std::vector<Program> programs;
   std::vector<std::string> names;
-  for (const char* name : {"rank_mse", "ranknet", "rank_hinge", "lambdarank", "listnet", "listmle", "approx_ndcg"}) {
+  for (const char* name : {"rank_mse", "ranknet", "rank_hinge", "lambdarank", "listnet", "listmle", "approx_ndcg",
+                           "lambdaloss"}) {
     programs.push_back(build_program(parse_loss_file(std::string(LOSSCC_SOURCE_DIR "/examples/") + name + ".loss")));
     REQUIRE(programs.back().grouped());
     names.push_back(kernel_name(programs.back()));

@@ -21,7 +21,7 @@ using losscc::testing::random_lists;
 namespace {
 
 const char* const kRankingExamples[] = {"rank_mse", "ranknet", "rank_hinge", "lambdarank",
-                                        "listnet",  "listmle", "approx_ndcg"};
+                                        "listnet",  "listmle", "approx_ndcg", "lambdaloss"};
 
 Program example(const std::string& name) {
   return build_program(parse_loss_file(std::string(LOSSCC_SOURCE_DIR "/examples/") + name + ".loss"));

@@ -32,7 +32,8 @@ with tempfile.TemporaryDirectory() as tmp:
     if code == 0:
         summary = json.load(open(os.path.join(d, "summary.json")))
         names = [row["name"] for row in summary["effectiveness"]]
-        for classic in ["ranknet", "listnet", "listmle", "lambdarank", "approx_ndcg", "rank_hinge", "rank_mse"]:
+        for classic in ["ranknet", "listnet", "listmle", "lambdarank", "lambdaloss", "approx_ndcg", "rank_hinge",
+                        "rank_mse"]:
             expect(f"summary compares with {classic}", classic in names, names)
         found = [n for n in names if n.startswith("found-")]
         expect("found losses written", all(os.path.exists(os.path.join(d, n + ".loss")) for n in found), found)

@@ -143,7 +143,7 @@ TEST_CASE("CompiledLoss rejects mismatched inputs") {
 namespace {
 
 const char* const kRankingExamples[] = {"rank_mse", "ranknet", "rank_hinge", "lambdarank",
-                                        "listnet",  "listmle", "approx_ndcg"};
+                                        "listnet",  "listmle", "approx_ndcg", "lambdaloss"};
 
 losscc::LossFunction ranking_example(const std::string& name) {
   return losscc::parse_loss_file(std::string(LOSSCC_SOURCE_DIR "/examples/") + name + ".loss");
