@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-LOSSES = ["rank_mse", "ranknet", "rank_hinge", "lambdarank", "listnet", "listmle", "approx_ndcg"]
+LOSSES = ["rank_mse", "ranknet", "rank_hinge", "lambdarank", "lambdaloss", "listnet", "listmle", "approx_ndcg"]
 MODELS = ["linear", "mlp"]
 FOLDS = [1, 2, 3, 4, 5]
 METRICS = ["ndcg@1", "ndcg@3", "ndcg@5", "ndcg@10", "map"]

@@ -8,12 +8,16 @@ best found loss and the classic ones, from scratch, --effect-seeds fits each).
 The script then reads every run's candidates.jsonl and summary.json and writes
 
   --json   the best-so-far reward curves (per run, and the median per arm on a
-           time grid) and each run's final best from-scratch test AUC;
+           time grid) and each run's final best from-scratch test metric (AUC;
+           NDCG@10 for --task rank);
   --png    the median best-so-far curves, each run faint behind them.
 
   python3 benchmarks/search/rl_vs_random.py --data ../shared/data/ml100k01-1-5 \\
       --minutes 8 --seeds 1,2,3 --work /tmp/rl-vs-random \\
       --json benchmarks/results/rl-vs-random-ml100k.json --png benchmarks/search/rl-vs-random-ml100k.png
+  python3 benchmarks/search/rl_vs_random.py --task rank --data ../shared/data/MQ2008 --minutes 5 \
+      --arms rl,random --no-baselines --work /tmp/rlr \
+      --json benchmarks/results/rl-vs-random-mq2008.json --png benchmarks/search/rl-vs-random-mq2008.png
 
 --plot-only re-reads the runs in --work without searching again.
 """
@@ -44,6 +48,8 @@ def search(args, seeds, arms):
             cmd = [binary, "--budget-minutes", str(args.minutes), "--seed", str(seed), "--workers", "1",
                    "--top-k", "1", "--effect-seeds", str(args.effect_seeds), "--progress-seconds", "30",
                    "--out", out] + ARMS[arm]
+            if args.task != "rec":
+                cmd += ["--task", args.task]
             if args.data:
                 cmd += ["--data", args.data]
             if args.no_baselines:
@@ -79,6 +85,7 @@ def value_at(curve, t):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--task", default="rec", choices=["rec", "rank", "mtl"], help="losssearch's task family")
     ap.add_argument("--data", default="", help="dataset folder (default: the built-in synthetic data)")
     ap.add_argument("--minutes", type=float, default=8, help="search budget of each run")
     ap.add_argument("--seeds", default="1,2,3")
@@ -102,7 +109,9 @@ def main():
 
     horizon = args.minutes * 60
     grid = [horizon * k / 60 for k in range(61)]
-    result = {"data": args.data or "synthetic", "minutes": args.minutes, "seeds": seeds, "arms": {}}
+    metric = "ndcg@10" if args.task == "rank" else "auc"  # the effectiveness rows' test metric
+    result = {"task": args.task, "data": args.data or "synthetic", "minutes": args.minutes, "seeds": seeds,
+              "metric": metric, "arms": {}}
     for arm in arms:
         runs = []
         for seed in seeds:
@@ -112,19 +121,19 @@ def main():
             found = [r for r in summary["effectiveness"] if r["origin"] == "search" and "fit" in r]
             bce = [r for r in summary["effectiveness"] if r["name"] == "bce" and "fit" in r]
             runs.append({"seed": seed, "curve": curve, "counters": summary["search"],
-                         "found_test_auc": found[0]["test_auc_mean"] if found else None,
-                         "found_test_auc_std": found[0]["test_auc_std"] if found else None,
+                         f"found_test_{metric}": found[0][f"test_{metric}_mean"] if found else None,
+                         f"found_test_{metric}_std": found[0][f"test_{metric}_std"] if found else None,
                          "found_source": found[0]["source"] if found else None,
                          "bce_test_auc": bce[0]["test_auc_mean"] if bce else None})
         median_curve = []
         for t in grid:
             vals = [v for v in (value_at(r["curve"], t) for r in runs) if v is not None]
             median_curve.append(statistics.median(vals) if len(vals) == len(runs) else None)
-        finals = [r["found_test_auc"] for r in runs if r["found_test_auc"] is not None]
+        finals = [r[f"found_test_{metric}"] for r in runs if r[f"found_test_{metric}"] is not None]
         result["arms"][arm] = {"runs": runs, "grid_seconds": grid, "median_best_reward": median_curve,
-                               "median_found_test_auc": statistics.median(finals) if finals else None}
-        print(f"{arm:8} final median best reward {median_curve[-1]}, found-loss test AUC per seed "
-              f"{[round(f, 4) for f in finals]} (median {result['arms'][arm]['median_found_test_auc']})")
+                               f"median_found_test_{metric}": statistics.median(finals) if finals else None}
+        print(f"{arm:8} final median best reward {median_curve[-1]}, found-loss test {metric} per seed "
+              f"{[round(f, 4) for f in finals]} (median {result['arms'][arm][f'median_found_test_{metric}']})")
 
     if args.json:
         with open(args.json, "w") as f:
@@ -146,8 +155,9 @@ def main():
             ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", color=colors.get(arm), linewidth=2.2,
                     linestyle=styles.get(arm, "-"), label=f"{arm} (median of {len(seeds)})")
         ax.set_xlabel("search time (minutes, one worker per run, arms run side by side)")
-        ax.set_ylabel("best reward so far (validation AUC)")
-        ax.set_title(f"RL vs random search, {os.path.basename(result['data'].rstrip('/'))}")
+        ax.set_ylabel(f"best reward so far (validation {metric.upper() if metric == 'auc' else 'NDCG@10'})")
+        ax.set_title(f"RL vs random search, {os.path.basename(result['data'].rstrip('/'))}"
+                     + (f" ({args.task})" if args.task != "rec" else ""))
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right")
         fig.tight_layout()

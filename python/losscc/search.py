@@ -17,12 +17,12 @@ rounds itself:
 `settle_round` takes the round's results in the order of its candidates
 (and refuses anything else); a checkpoint follows every round, and
 `Search(args, resume=True)` continues a search from its checkpoint.
-
-`--executor ray [--ray-address ADDR]` fits the candidates as Ray tasks
-(losscc.ray_executor), with the same results as threads.
 `evaluate(candidate, task)` is a pure function: one thread, the GIL
 released, a plain `Result` back (`reward`, or `failure` "non_finite" /
 "compile" with its `error`).
+
+`--executor ray [--ray-address ADDR]` fits the candidates as Ray tasks
+(losscc.ray_executor), with the same results as threads.
 
 The search's models are LibTorch modules, so its extension (_losscc_search)
 links the LibTorch this project was built with: it comes with a source build
@@ -135,6 +135,10 @@ class Search:
     def out_dir(self):
         return self._session.out_dir
 
+    @property
+    def progress_seconds(self):
+        return self._session.progress_seconds
+
     def best(self):
         """The best distinct losses so far, best first: dicts of id, reward, source."""
         return self._session.best()
@@ -174,7 +178,7 @@ def make_executor(search, **options):
     if search.executor == "ray":
         from .ray_executor import RayExecutor
 
-        options.setdefault("progress_seconds", search._session.progress_seconds)
+        options.setdefault("progress_seconds", search.progress_seconds)
         options.setdefault("out_dir", search.out_dir)
         options.setdefault("warm", search.workers)
         return RayExecutor(search.args, search.data, search.ray_address or None, **options)

@@ -65,8 +65,8 @@ std::string compile_to_object(const Program& program);
 // The CPU the JIT compiles for, from LOSSCC_JIT_CPU: unset or "baseline"
 // gives "" (the pinned baseline: x86-64-v3 on x86-64, so that every machine
 // computes the same numbers), "host" the CPU this process runs on (numbers
-// that depend on the machine), anything else an LLVM CPU name. Read once,
-// at the first compile.
+// that depend on the machine), anything else an LLVM CPU name. The JIT's
+// target is built from it once, at the process's first compile.
 std::string jit_cpu();
 
 // Identifies the code this host gets: LLVM version, CPU name, a hash of the

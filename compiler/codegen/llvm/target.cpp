@@ -26,8 +26,8 @@
 namespace losscc::llvm_backend {
 namespace {
 
-// x86-64-v3 (AVX2 and FMA, 8 float lanes: every x86-64 server CPU since
-// 2015) is as fast here as the host's AVX-512 code, where x86-64-v2's 4 lanes
+// x86-64-v3 (AVX2 and FMA, 8 float lanes: Intel since 2013, AMD since 2015)
+// is as fast here as the host's AVX-512 code, where x86-64-v2's 4 lanes
 // run 2.5x slower (losscc-bench, bce/focal/logmin at 2^22). Elsewhere, LLVM's
 // generic CPU of the process's architecture.
 llvm::orc::JITTargetMachineBuilder pinned_machine(std::string cpu) {
