@@ -32,6 +32,7 @@ last settled round is there to `--resume` from.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -169,18 +170,18 @@ def _bundle_data(path):
     return {"name": name, "files": files}, digest.hexdigest()[:24]
 
 
-def _bundle_state(state_json, folder):
-    """The task's state (Session.task_state()) as a bundle and its key; None when it has none."""
-    import json
+def _state_key(state_json):
+    """Names a task state (Session.task_state()'s JSON); "" for a task without state."""
+    return hashlib.sha256(state_json.encode()).hexdigest()[:24] if json.loads(state_json).get("files") else ""
 
-    files = json.loads(state_json).get("files", [])
-    if not files:
-        return None, ""
+
+def _bundle_state(state_json, folder):
+    """The task's state and the files it names, as a bundle."""
     bundle = {"json": state_json, "files": {}}
-    for name in files:
+    for name in json.loads(state_json)["files"]:
         with open(os.path.join(folder, name), "rb") as f:
             bundle["files"][name] = f.read()
-    return bundle, hashlib.sha256(state_json.encode()).hexdigest()[:24]
+    return bundle
 
 
 class RayExecutor:
@@ -240,8 +241,6 @@ class RayExecutor:
 
     def close(self):
         if self.out_dir and os.path.isdir(self.out_dir):
-            import json
-
             with open(os.path.join(self.out_dir, "executor.json"), "w") as f:
                 json.dump(self.stats(), f, indent=1)
         if self._started and self._ray.is_initialized():
@@ -266,9 +265,10 @@ class RayExecutor:
         ray = self._ray
         if not candidates:
             return []
-        bundle, key = _bundle_state(*task_state()) if task_state else (None, "")
-        if key != self._state_key:
-            self._state_key, self._state_ref = key, [ray.put(bundle)] if bundle else None
+        state_json, folder = task_state() if task_state else ("{}", "")
+        key = _state_key(state_json)
+        if key != self._state_key:  # shipped once per change
+            self._state_key, self._state_ref = key, [ray.put(_bundle_state(state_json, folder))] if key else None
         setup = (self._args, self._data_digest, self._data_ref, self._state_key, self._state_ref)
         submitted = {}
 

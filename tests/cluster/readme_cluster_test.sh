@@ -53,21 +53,21 @@ reference=${reference/$work\/cluster/$work/threads}
 $reference >"$work/threads.log" 2>&1 || { cat "$work/threads.log"; exit 1; }
 
 # A driver killed mid-search (a longer one), resumed with --resume on the same cluster.
-long=${search_cmd/--budget-candidates 6/--budget-candidates 24}
+long=${search_cmd/--budget-candidates 6/--budget-candidates 12}
 long=${long/$work\/cluster/$work/resumed}
 $long >"$work/killed.log" 2>&1 &
 driver=$!
 for _ in $(seq 600); do
   n=$(grep -o '"candidates":[0-9]*' "$work/resumed/checkpoint/state.json" 2>/dev/null | head -1 | cut -d: -f2 || true)
-  [ "${n:-0}" -ge 6 ] && break
+  [ "${n:-0}" -ge 4 ] && break
   sleep 0.1
 done
 kill -9 "$driver" 2>/dev/null || { echo "readme_cluster_test: the search ended before it could be killed"; exit 1; }
 wait "$driver" 2>/dev/null || true
 $long --resume >"$work/resume.log" 2>&1 || { cat "$work/resume.log"; exit 1; }
-long_threads=${reference/--budget-candidates 6/--budget-candidates 24}
-long_threads=${long_threads/$work\/threads/$work/threads24}
-$long_threads >"$work/threads24.log" 2>&1 || { cat "$work/threads24.log"; exit 1; }
+long_threads=${reference/--budget-candidates 6/--budget-candidates 12}
+long_threads=${long_threads/$work\/threads/$work/threads12}
+$long_threads >"$work/threads12.log" 2>&1 || { cat "$work/threads12.log"; exit 1; }
 
 echo "+ $stop_cmd"; $stop_cmd >/dev/null 2>&1
 
@@ -82,5 +82,5 @@ if rows(a) != rows(b) or found(a) != found(b) or not found(a):
 EOF
 }
 same "$work/threads" "$work/cluster"
-same "$work/threads24" "$work/resumed"
+same "$work/threads12" "$work/resumed"
 echo "readme_cluster_test: the README's cluster commands ran; the cluster's searches, one resumed after a kill, equal the threads runs"

@@ -105,6 +105,13 @@ def first_fitted(out, at_least):
     raise AssertionError(f"no candidate from {at_least} on was fitted in {out}")
 
 
+def stall_point(tiny_rec, tmp_path):
+    """The rec search's flags, its threads run, and the candidate a fault stalls: the first fitted from 6 on."""
+    args = rec_args(tiny_rec)
+    threads = reference(args, tmp_path / "threads")
+    return args, threads, first_fitted(threads, 6)
+
+
 def assert_same_search(a, b):
     def read(out):
         lines = [json.loads(line) for line in open(out / "candidates.jsonl")]
@@ -148,9 +155,7 @@ def test_a_worker_that_dies_mid_candidate_is_retried(cluster, tiny_rec, tmp_path
 
 
 def test_a_node_removed_mid_round_is_replaced(cluster, tiny_rec, tmp_path):
-    args = rec_args(tiny_rec)
-    threads = reference(args, tmp_path / "threads")
-    k = first_fitted(threads, 6)
+    args, threads, k = stall_point(tiny_rec, tmp_path)
     marker = tmp_path / "stalled"
     lines, outcome = [], []
     search = threading.Thread(target=lambda: outcome.append(on_ray(
@@ -167,7 +172,7 @@ def test_a_node_removed_mid_round_is_replaced(cluster, tiny_rec, tmp_path):
 
 
 def test_a_killed_driver_resumes_on_the_same_cluster(cluster, tiny_rec, tmp_path):
-    args = rec_args(tiny_rec, candidates=40) + ["--reward-epochs", "8", "--reward-patience", "8"]
+    args = rec_args(tiny_rec, candidates=24) + ["--reward-epochs", "6", "--reward-patience", "6"]
     out = tmp_path / "ray"
     command = [sys.executable, "-m", "losscc.search", *args, "--executor", "ray", "--ray-address", cluster.address,
                "--out", str(out)]
@@ -177,7 +182,7 @@ def test_a_killed_driver_resumes_on_the_same_cluster(cluster, tiny_rec, tmp_path
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and driver.poll() is None:
         try:
-            if json.loads(state.read_text())["counters"]["candidates"] >= 8:
+            if json.loads(state.read_text())["counters"]["candidates"] >= 6:
                 break
         except (OSError, ValueError):
             pass
@@ -186,7 +191,7 @@ def test_a_killed_driver_resumes_on_the_same_cluster(cluster, tiny_rec, tmp_path
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     covered = json.loads(state.read_text())["counters"]["candidates"]
-    assert 8 <= covered < 40
+    assert 6 <= covered < 24
     resumed = subprocess.run(command + ["--resume"], env=env, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_search(reference(args, tmp_path / "threads"), out)
@@ -215,9 +220,7 @@ def test_a_failed_fit_is_a_rejected_candidate_not_a_retried_task(cluster, tiny_r
 
 
 def test_with_every_node_gone_the_driver_stops_and_resumes_later(cluster, tiny_rec, tmp_path):
-    args = rec_args(tiny_rec)
-    threads = reference(args, tmp_path / "threads")
-    k = first_fitted(threads, 6)
+    args, threads, k = stall_point(tiny_rec, tmp_path)
     marker = tmp_path / "stalled"
     lines, outcome = [], []
 
