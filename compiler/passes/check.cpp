@@ -53,6 +53,7 @@ class Checker {
     if (!report_.valid) return report_;  // nothing below can evaluate it
 
     pairwise_ = has_role(fn_, Role::Positive) || has_role(fn_, Role::Negative);
+    find_tasks();
     check_dependence();
     if (fn_.grouped()) {
       check_ranking();
@@ -169,6 +170,25 @@ class Checker {
     for (const Need& n : pairwise_ ? pairwise : pointwise)
       if (!uses_role(fn_, n.role))
         fail(n.check, fmt::format("the loss uses no input with role {}", role_name(n.role)));
+    for (const Task& t : tasks_)
+      for (const auto& [input, check] : {std::pair{t.pred, "depends-on-prediction"}, std::pair{t.label, "depends-on-label"}})
+        if (!depends_on(fn_.body, fn_.inputs[input].name))
+          fail(check, fmt::format("task {} ({}, {}): the loss does not use {}", t.index + 1, fn_.inputs[t.pred].name,
+                                  fn_.inputs[t.label].name, fn_.inputs[input].name));
+  }
+
+  // A multi-task loss: K >= 2 prediction inputs and K label inputs, paired in
+  // declaration order (the k-th prediction is task k's, judged by the k-th
+  // label). Each task must be trained and must prefer its own right answer.
+  struct Task { int index; size_t pred, label; };
+  void find_tasks() {
+    std::vector<size_t> preds, labels;
+    for (size_t j = 0; j < fn_.inputs.size(); ++j) {
+      if (fn_.inputs[j].role == Role::Prediction) preds.push_back(j);
+      if (fn_.inputs[j].role == Role::Label) labels.push_back(j);
+    }
+    if (pairwise_ || fn_.grouped() || preds.size() < 2 || preds.size() != labels.size()) return;
+    for (size_t k = 0; k < preds.size(); ++k) tasks_.push_back({static_cast<int>(k), preds[k], labels[k]});
   }
 
   // Whether input j's gradient is one the model trains with.
@@ -185,6 +205,7 @@ class Checker {
     std::vector<size_t> idx(axes.size(), 0);
     std::vector<double> x(axes.size());
     bool nonzero = false;
+    std::vector<bool> task_nonzero(tasks_.size(), false);
     std::string first_bad;
     for (;;) {
       for (size_t j = 0; j < axes.size(); ++j) x[j] = axes[j][idx[j]];
@@ -195,12 +216,17 @@ class Checker {
           first_bad = fmt::format("{} is {} at {}", k == 0 ? std::string("the loss") : "∂ℓ/∂" + fn_.inputs[k - 1].name,
                                   out[k], point(x));
       for (size_t j = 0; j < x.size(); ++j) nonzero = nonzero || (trained(j) && out[j + 1] != 0);
+      for (size_t k = 0; k < tasks_.size(); ++k) task_nonzero[k] = task_nonzero[k] || out[tasks_[k].pred + 1] != 0;
       size_t j = 0;  // odometer step
       while (j < idx.size() && ++idx[j] == axes[j].size()) idx[j++] = 0;
       if (j == idx.size()) break;
     }
     if (!first_bad.empty()) fail("finite", first_bad);
     if (!nonzero) fail("nonzero-gradient", "every prediction gradient is 0 on the domain grid");
+    for (size_t k = 0; k < tasks_.size() && nonzero; ++k)
+      if (!task_nonzero[k])
+        fail("nonzero-gradient", fmt::format("task {}: ∂ℓ/∂{} is 0 everywhere on the domain grid", k + 1,
+                                             fn_.inputs[tasks_[k].pred].name));
   }
 
   // Drop every other inner value of the longest axis until the grid is small.
@@ -228,6 +254,7 @@ class Checker {
   }
 
   void check_pointwise_direction(Probe& probe) {
+    if (!tasks_.empty()) return check_task_directions(probe);
     int held = 0, total = 0;
     for (size_t p = 0; p < fn_.inputs.size(); ++p) {
       if (fn_.inputs[p].role != Role::Prediction) continue;
@@ -243,6 +270,33 @@ class Checker {
         }
     }
     judge_direction(held, total, "for label 1 the loss must fall as pred rises, for label 0 rise");
+  }
+
+  // Per task: its prediction swept with its label at 0 and 1, every other
+  // input at its middle. Each task must pass on its own; the report's
+  // fraction is the lowest task's.
+  void check_task_directions(Probe& probe) {
+    double lowest = 1;
+    for (const Task& t : tasks_) {
+      int held = 0, total = 0;
+      for (double y : {0.0, 1.0})
+        for (double v : sweep(fn_.inputs[t.pred].domain, kMonotonicPoints)) {
+          std::vector<double> x = middles();
+          x[t.label] = y;
+          x[t.pred] = v;
+          const double g = probe.at(x)[t.pred + 1];
+          held += y == 1.0 ? g < 0 : g > 0;
+          ++total;
+        }
+      const double fraction = static_cast<double>(held) / total;
+      lowest = std::min(lowest, fraction);
+      if (fraction <= kMonotonicThreshold)
+        fail("monotonic", fmt::format("task {}: for {} = 1 the loss must fall as {} rises, for {} = 0 rise; {} of {} "
+                                      "checks hold ({:.0f}%, need more than {:.0f}%)",
+                                      t.index + 1, fn_.inputs[t.label].name, fn_.inputs[t.pred].name,
+                                      fn_.inputs[t.label].name, held, total, 100 * fraction, 100 * kMonotonicThreshold));
+    }
+    report_.monotonic_fraction = lowest;
   }
 
   void check_pairwise_direction(Probe& probe) {
@@ -286,6 +340,7 @@ class Checker {
 
   LossFunction fn_;
   bool pairwise_ = false;
+  std::vector<Task> tasks_;
   CheckReport report_;
 };
 

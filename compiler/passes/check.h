@@ -22,6 +22,13 @@
 // Other-role inputs are held at a middle value of their domain by the
 // monotonicity test and swept with the rest by the finiteness test.
 //
+// A multi-task loss (K >= 2 prediction inputs and K label inputs, not
+// pairwise, not ranking) pairs them in declaration order: task k is the k-th
+// prediction judged by the k-th label. Then depends-on-*, nonzero-gradient
+// and monotonic hold per task: each task's prediction and label are used,
+// its gradient is somewhere non-zero, and with every other input at its
+// middle its prediction passes the direction test against its own label.
+//
 // A ranking loss (LossFunction::grouped()) is checked on lists instead of a
 // grid: a fixed, seeded set of probe queries of 1 to 40 documents, with labels
 // from the label's domain (grade: 0..4), including one-document queries, all

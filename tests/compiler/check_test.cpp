@@ -161,3 +161,47 @@ TEST_CASE("check: every examples/*.loss file is valid") {
   }
   CHECK(files >= 8);
 }
+
+namespace {
+// Two or three tasks' inputs, task k's prediction and label declared k-th.
+constexpr const char* kTwoTasks =
+    "input p1: prob as pred\ninput y1: binary as label\ninput p2: prob as pred\ninput y2: binary as label\n";
+constexpr const char* kThreeTasks =
+    "input p1: prob as pred\ninput y1: binary as label\ninput p2: prob as pred\ninput y2: binary as label\n"
+    "input p3: prob as pred\ninput y3: binary as label\n";
+std::string bce(const std::string& p, const std::string& y) {
+  return "-(" + y + " * log(" + p + ") + (1 - " + y + ") * log(1 - " + p + "))";
+}
+CheckReport check_source(const std::string& source) { return check(parse_loss(source, "<multi-task>")); }
+}  // namespace
+
+TEST_CASE("check: a multi-task loss is judged task by task") {
+  SUBCASE("equal weights and a loss-weighted sum are valid") {
+    CHECK(check_source(std::string(kTwoTasks) + bce("p1", "y1") + " + " + bce("p2", "y2")).valid);
+    const CheckReport weighted = check_source(std::string(kTwoTasks) + "let l1 = " + bce("p1", "y1") +
+                                              "\nlet l2 = " + bce("p2", "y2") + "\n0.7 * l1 + 1.3 * l2 + 0.1 * l1 * l2");
+    INFO(joined(weighted));
+    CHECK(weighted.valid);
+  }
+  SUBCASE("one task trained backwards fails, though two of three tasks' checks would carry a pooled vote") {
+    const CheckReport r =
+        check_source(std::string(kThreeTasks) + bce("p1", "y1") + " + " + bce("p2", "y2") + " + " + bce("p3", "1 - y3"));
+    CHECK_FALSE(r.valid);
+    CHECK(r.failed("monotonic"));
+    CHECK(joined(r).find("task 3") != std::string::npos);
+    CHECK(r.monotonic_fraction < 0.6);
+  }
+  SUBCASE("swapped labels fail: each prediction must follow its own label") {
+    const CheckReport r = check_source(std::string(kTwoTasks) + bce("p1", "y2") + " + " + bce("p2", "y1"));
+    CHECK_FALSE(r.valid);
+    CHECK(r.failed("monotonic"));
+  }
+  SUBCASE("a task whose prediction or label the loss ignores fails") {
+    const CheckReport no_pred = check_source(std::string(kTwoTasks) + bce("p1", "y1") + " + y2");
+    CHECK(no_pred.failed("depends-on-prediction"));
+    CHECK(joined(no_pred).find("does not use p2") != std::string::npos);
+    const CheckReport no_label = check_source(std::string(kTwoTasks) + bce("p1", "y1") + " - log(p2)");
+    CHECK(no_label.failed("depends-on-label"));
+    CHECK(joined(no_label).find("does not use y2") != std::string::npos);
+  }
+}
