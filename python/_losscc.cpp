@@ -25,6 +25,7 @@
 #include "compiler/passes/grad.h"
 #include "compiler/passes/simplify.h"
 #include "runtime/kernel.h"
+#include "search/paired.h"
 
 namespace py = pybind11;
 
@@ -193,6 +194,12 @@ PYBIND11_MODULE(_losscc, m) {
         return make_function(parse_loss(source, name, params));
       },
       py::arg("source"), py::arg("name") = "<string>", py::arg("params") = std::map<std::string, double>{});
+  m.def(
+      "compare_paired",
+      [](const std::vector<double>& a, const std::vector<double>& b, double confidence, int resamples,
+         uint64_t seed) { return search::compare_paired(a, b, confidence, resamples, seed).to_json().dump(); },
+      py::arg("a"), py::arg("b"), py::arg("confidence") = 0.95, py::arg("resamples") = 10000, py::arg("seed") = 1,
+      "search/paired.h's comparison of paired measurements, as JSON text.");
   m.def(
       "backend_available", [](const std::string& name) { return rt::backend_available(backend_by_name(name)); },
       py::arg("name"));

@@ -329,3 +329,21 @@ def test_emitted_torch_functions_pass_float64_gradcheck():
     s = rand_real(9, gen).double().requires_grad_()
     grades = torch.randint(0, 5, (9,), generator=gen).double()
     assert torch.autograd.gradcheck(lambda s: namespace["listnet"](s, grades, [0, 4, 9]), (s,))
+
+
+def test_compare_paired_states_a_win_with_the_search_statistics():
+    # Five pairs, a ahead in every one: the exact two-sided Wilcoxon p is
+    # 2/2^5, the interval lies above 0; b ahead flips the sign, not the p.
+    a, b = [0.71, 0.69, 0.73, 0.70, 0.72], [0.70, 0.67, 0.70, 0.66, 0.67]
+    ahead = losscc.compare_paired(a, b, seed=3)
+    assert ahead["n"] == 5
+    assert ahead["mean_diff"] == pytest.approx(0.03)
+    assert ahead["wilcoxon_p"] == pytest.approx(2 / 32)
+    assert 0 < ahead["ci"][0] < ahead["mean_diff"] < ahead["ci"][1] <= 0.05
+    behind = losscc.compare_paired(b, a, seed=3)
+    assert behind["mean_diff"] == pytest.approx(-0.03)
+    assert behind["wilcoxon_p"] == pytest.approx(ahead["wilcoxon_p"])
+    tie = losscc.compare_paired([0.5, 0.6], [0.5, 0.6])
+    assert tie["mean_diff"] == 0 and tie["wilcoxon_p"] == 1
+    with pytest.raises(ValueError):
+        losscc.compare_paired([1.0, 2.0], [1.0])
