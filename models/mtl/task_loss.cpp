@@ -21,7 +21,52 @@ struct Fused {
   std::vector<int> sources;  // 0 prob, 1 score, 2 label, 3 weight
 };
 
+bool is_multi_task_program(const LossFunction& fn, size_t tasks) {
+  size_t preds = 0;
+  for (const InputDecl& in : fn.inputs) preds += in.role == Role::Prediction;
+  return tasks >= 2 && preds == tasks;
+}
+
+// One program over every task: its k-th prediction and k-th label inputs
+// become task k's, and L = mean_i (1/K) Σ_k w_k[i] · program[i], so that with
+// equal weights L is the program's mean and every task's per-sample loss
+// (∂L/∂w_k) is the program's value.
+Fused fuse_program(const LossFunction& fn, const std::vector<std::string>& names) {
+  if (fn.reduction != Reduction::Mean) throw std::invalid_argument("the multi-task loss must be mean-reduced");
+  std::vector<const InputDecl*> preds, labels;
+  for (const InputDecl& in : fn.inputs) {
+    if (in.role == Role::Prediction) preds.push_back(&in);
+    else if (in.role == Role::Label) labels.push_back(&in);
+    else
+      throw std::invalid_argument(fmt::format(
+          "multi-task loss input '{}' has role '{}'; it takes one prediction and one label per task", in.name,
+          role_name(in.role)));
+  }
+  if (labels.size() != preds.size())
+    throw std::invalid_argument(fmt::format("the multi-task loss has {} prediction and {} label inputs for {} tasks",
+                                            preds.size(), labels.size(), names.size()));
+  Fused out;
+  std::vector<std::pair<std::string, Expr>> renames;
+  Expr weight_sum;
+  for (size_t k = 0; k < names.size(); ++k) {
+    const std::string prefix = fmt::format("t{}_", k);
+    renames.push_back({preds[k]->name, input(prefix + "pred")});
+    renames.push_back({labels[k]->name, input(prefix + "label")});
+    out.fn.inputs.push_back({prefix + "pred", preds[k]->domain, Role::Prediction});
+    out.sources.push_back(preds[k]->domain == Domain::Real ? 1 : 0);
+    out.fn.inputs.push_back({prefix + "label", labels[k]->domain, Role::Label});
+    out.sources.push_back(2);
+    out.fn.inputs.push_back({prefix + "w", Domain::Real, Role::Other});
+    out.sources.push_back(3);
+    weight_sum = weight_sum ? weight_sum + input(prefix + "w") : input(prefix + "w");
+  }
+  out.fn.body = weight_sum * (1.0 / static_cast<double>(names.size())) * substitute(fn.body, renames);
+  out.fn.reduction = Reduction::Mean;
+  return out;
+}
+
 Fused fuse(const std::vector<LossFunction>& losses, const std::vector<std::string>& names) {
+  if (losses.size() == 1 && is_multi_task_program(losses[0], names.size())) return fuse_program(losses[0], names);
   if (losses.empty()) throw std::invalid_argument("MultiTaskLoss: no tasks");
   if (losses.size() != names.size())
     throw std::invalid_argument(fmt::format("MultiTaskLoss: {} losses for {} tasks", losses.size(), names.size()));
@@ -67,7 +112,8 @@ Fused fuse(const std::vector<LossFunction>& losses, const std::vector<std::strin
 
 MultiTaskLoss::MultiTaskLoss(const std::vector<LossFunction>& task_losses,
                              const std::vector<std::string>& task_names, double prob_clip)
-    : prob_clip_(prob_clip), loss_([&] {
+    : whole_program_(task_losses.size() == 1 && is_multi_task_program(task_losses[0], task_names.size())),
+      prob_clip_(prob_clip), loss_([&] {
         Fused fused = fuse(task_losses, task_names);
         for (int s : fused.sources) sources_.push_back(static_cast<Source>(s));
         return fused.fn;

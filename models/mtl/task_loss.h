@@ -14,7 +14,15 @@
 // A task's prediction input gets the model's probability when its domain is
 // `prob` (clamped to [prob_clip, 1 − prob_clip], as the single-task trainer
 // does), the logit when it is `real`; its label input the 0/1 label. Other
-// roles, several predictions or labels, or a `sum` reduction are rejected.
+// roles, several predictions or labels, or a `sum` reduction are rejected in
+// a loss per task.
+//
+// Or one program over every task (a multi-task loss): K prediction and K
+// label inputs, task k's the k-th of each (as check() pairs them), giving the
+// total per-sample loss, so per-task transformations and cross-task terms are
+// the program's. Then L = mean_i (1/K)·Σ_k w_k[i] · program[i]: with equal
+// weights the program's mean, and each task's per-sample loss below is the
+// program's value (a whole program has no per-task parts).
 //
 // Per-sample task losses come from the same program: ∂L/∂w_k[i] = ℓ_k[i]/(K·n),
 // so the gradient the weights receive in backward() is the table of per-sample
@@ -37,12 +45,15 @@ LossFunction default_task_loss();
 
 class MultiTaskLoss {
  public:
-  // One loss per task. Throws std::invalid_argument for a loss whose inputs a
-  // task cannot feed (message names the task).
+  // One loss per task, or one multi-task program. Throws
+  // std::invalid_argument for a loss whose inputs a task cannot feed
+  // (message names the task).
   MultiTaskLoss(const std::vector<LossFunction>& task_losses, const std::vector<std::string>& task_names,
                 double prob_clip = 1e-7);
 
   int64_t tasks() const { return static_cast<int64_t>(sources_.size() / 3); }
+  // Whether the loss is one multi-task program (not a loss per task).
+  bool whole_program() const { return whole_program_; }
   // The fused program (inputs t0_pred, t0_label, t0_w, t1_pred, ...).
   const LossFunction& fused() const { return loss_.function(); }
 
@@ -56,6 +67,7 @@ class MultiTaskLoss {
 
  private:
   enum class Source { Prob, Score, Label, Weight };
+  bool whole_program_;
   std::vector<Source> sources_;  // per fused input: what feeds it
   double prob_clip_;
   CompiledLoss loss_;

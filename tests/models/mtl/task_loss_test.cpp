@@ -95,3 +95,72 @@ TEST_CASE("task losses a task cannot feed are rejected, naming the task") {
   CHECK(message({summed, default_task_loss()}).find("mean-reduced") != std::string::npos);
   CHECK(message({default_task_loss()}).find("1 losses for 2 tasks") != std::string::npos);
 }
+
+TEST_CASE("a multi-task program: the tasks' predictions and labels in declaration order, against LibTorch autograd") {
+  // examples/mtl_chain.loss: a cross-task term, the second task's loss
+  // weighed by 1 + the first task's probability. The labels are declared
+  // before the predictions, so the pairing is by order within each role.
+  const LossFunction program = parse_loss(
+      "input y1: binary as label\ninput y2: binary as label\ninput p1: prob as pred\ninput p2: prob as pred\n"
+      "let bce1 = -(y1 * log(p1) + (1 - y1) * log(1 - p1))\n"
+      "let bce2 = -(y2 * log(p2) + (1 - y2) * log(1 - p2))\n"
+      "bce1 + (1 + p1) * bce2",
+      "chain");
+  const MultiTaskLoss loss({program}, {"click", "pay"});
+  CHECK(loss.whole_program());
+  CHECK(loss.tasks() == 2);
+  at::manual_seed(3);
+  const int64_t n = 97;
+  const at::Tensor score0 = at::randn({n, 2}) * 2;
+  const at::Tensor labels = at::randint(0, 2, {n, 2}).to(at::kFloat);
+  at::Tensor score = score0.clone().requires_grad_(true);
+  const MtlOutput out{at::sigmoid(score), score};
+  const at::Tensor ones = at::ones({n, 2});
+  const at::Tensor got = loss(out, labels, ones);
+  got.backward();
+
+  at::Tensor rscore = score0.clone().requires_grad_(true);
+  const at::Tensor p = at::sigmoid(rscore).clamp(1e-7, 1 - 1e-7);
+  const at::Tensor per = bce(p.select(1, 0), labels.select(1, 0)) +
+                         (1 + p.select(1, 0)) * bce(p.select(1, 1), labels.select(1, 1));
+  const at::Tensor want = per.mean();
+  want.backward();
+  check_close(got, want);
+  check_close(score.grad(), rscore.grad());
+  // Every task's per-sample loss is the program's value.
+  check_close(loss.per_sample(out, labels), at::stack({per, per}, 1).detach());
+}
+
+TEST_CASE("a multi-task program with equal weights of 1/2 trains as the default equal weighting") {
+  const LossFunction halves = parse_loss(
+      "input p1: prob as pred\ninput y1: binary as label\ninput p2: prob as pred\ninput y2: binary as label\n"
+      "0.5 * -(y1 * log(p1) + (1 - y1) * log(1 - p1)) + 0.5 * -(y2 * log(p2) + (1 - y2) * log(1 - p2))",
+      "halves");
+  const MultiTaskLoss program({halves}, {"a", "b"}), per_task({default_task_loss(), default_task_loss()}, {"a", "b"});
+  at::manual_seed(4);
+  const at::Tensor prob = at::rand({50, 2}) * 0.9 + 0.05;
+  const at::Tensor labels = at::randint(0, 2, {50, 2}).to(at::kFloat);
+  at::Tensor p1 = prob.clone().requires_grad_(true), p2 = prob.clone().requires_grad_(true);
+  const at::Tensor ones = at::ones({50, 2});
+  const at::Tensor a = program({p1, at::logit(prob)}, labels, ones), b = per_task({p2, at::logit(prob)}, labels, ones);
+  a.backward();
+  b.backward();
+  check_close(a, b);
+  check_close(p1.grad(), p2.grad());
+}
+
+TEST_CASE("a multi-task program whose inputs the tasks cannot feed is rejected") {
+  auto message = [](const std::string& source) {
+    try {
+      MultiTaskLoss loss({parse_loss(source, "bad")}, {"a", "b"});
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(message("input p1: prob as pred\ninput p2: prob as pred\ninput y1: binary as label\n-log(p1) - log(p2) + y1")
+            .find("2 prediction and 1 label inputs for 2 tasks") != std::string::npos);
+  CHECK(message("input p1: prob as pred\ninput p2: prob as pred\ninput y1: binary as label\ninput y2: binary as label\n"
+                "input z: real\n-log(p1) - log(p2) + y1 + y2 + z")
+            .find("input 'z' has role 'other'") != std::string::npos);
+}
