@@ -3,6 +3,7 @@
 //
 //   losstrain-mtl --data ../shared/data/census-income --model mmoe --weighting rmtl
 //   losstrain-mtl --synthetic --model ple --weighting uw --task-loss pay=examples/focal.loss
+//   losstrain-mtl --synthetic --loss examples/mtl_equal.loss
 #include <ATen/Parallel.h>
 
 #include <cstdio>
@@ -37,6 +38,7 @@ struct Options {
   bool skip_bad_lines = false;
   std::string model = "mmoe";
   std::vector<std::string> task_losses;  // NAME=FILE
+  std::string loss;                      // one multi-task .loss over every task
   std::string out;
   int threads = 0;
   ModelShape shape;
@@ -65,8 +67,19 @@ MtlDataset load_data(const Options& opt) {
   return std::move(load.data);
 }
 
-// One loss per task: bce unless --task-loss NAME=FILE names the task.
+// One loss per task: bce unless --task-loss NAME=FILE names the task; or
+// --loss's one multi-task program.
 std::vector<LossFunction> task_losses(const Options& opt, const MtlDataset& data) {
+  if (!opt.loss.empty()) {
+    LossFunction program = parse_loss_file(opt.loss);
+    size_t preds = 0;
+    for (const InputDecl& in : program.inputs) preds += in.role == Role::Prediction;
+    if (preds != data.tasks.size())
+      throw std::invalid_argument(fmt::format("--loss {}: {} prediction inputs; the data has {} tasks ({}), one "
+                                              "prediction and one label input per task, in task order",
+                                              opt.loss, preds, data.tasks.size(), fmt::join(data.tasks, ", ")));
+    return {std::move(program)};
+  }
   std::map<std::string, std::string> files;
   for (const std::string& item : opt.task_losses) {
     const size_t eq = item.find('=');
@@ -126,6 +139,7 @@ int run(Options opt) {
     json["config"]["split_seed"] = opt.split_seed;
     json["config"]["threads"] = at::get_num_threads();
     json["config"]["task_losses"] = opt.task_losses;
+    if (!opt.loss.empty()) json["config"]["loss"] = opt.loss;
     json["data"] = {{"name", data.name},
                     {"tasks", data.tasks},
                     {"train", data.train.size()},
@@ -155,7 +169,13 @@ int main(int argc, char** argv) {
   app.add_option("--weighting", opt.weighting.method, "loss weighting")
       ->check(CLI::IsMember(weighting_methods()))->capture_default_str();
   app.add_option("--weights", opt.weighting.fixed, "task weights for --weighting fixed (one per task)")->delimiter(',');
-  app.add_option("--task-loss", opt.task_losses, "a task's loss: NAME=FILE.loss (repeatable; default bce)");
+  auto* task_loss =
+      app.add_option("--task-loss", opt.task_losses, "a task's loss: NAME=FILE.loss (repeatable; default bce)");
+  app.add_option("--loss", opt.loss,
+                 "one multi-task .loss over every task: a prediction and a label input per task, in task order "
+                 "(--weighting equal)")
+      ->check(CLI::ExistingFile)
+      ->excludes(task_loss);
   ModelShape& s = opt.shape;
   app.add_option("--embed-dim", s.embed_dim, "embedding size per field")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--bottom", s.bottom, "bottom / expert MLP sizes (PLE: one level each)")->delimiter(',')->capture_default_str();
@@ -183,7 +203,11 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--critic-warmup", r.warmup_steps, "RMTL: critic updates before fine-tuning; 0: one pass over train")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--critic-bottom", r.critic_bottom, "RMTL: critic bottom sizes (default: the model's)")->delimiter(',');
+  app.add_option("--critic-every", r.critic_every, "RMTL: actor steps per critic update")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--critic-batch", r.critic_batch, "RMTL: transitions per critic update; 0: --batch")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--critic-bottom", r.critic_bottom, "RMTL: critic bottom sizes (default: one layer of the model's last bottom size)")->delimiter(',');
   app.add_option("--critic-tower", r.critic_tower, "RMTL: critic tower sizes (default: the model's)")->delimiter(',');
   app.add_option("--threads", opt.threads, "LibTorch CPU threads; 0: LibTorch's default")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

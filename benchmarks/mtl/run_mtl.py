@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Every multi-task model x every loss-weighting method x seeds, with losstrain-mtl.
 
-    python3 benchmarks/mtl/run_mtl.py --tool build/tools/losstrain-mtl --out bench-mtl --jobs 2
-    python3 benchmarks/mtl/run_mtl.py --out bench-mtl --summarize --markdown table.md --json summary.json
+    export PYTHONPATH=build/python
+    build/venv/bin/python benchmarks/mtl/run_mtl.py --tool build/tools/losstrain-mtl --out bench-mtl --jobs 2
+    build/venv/bin/python benchmarks/mtl/run_mtl.py --out bench-mtl --summarize --markdown table.md --json summary.json
 
 Each run writes OUT/DATASET/MODEL-METHOD-sSEED.json (losstrain-mtl --out) and its
 log beside it; a run whose JSON exists is not run again, so an interrupted
 sweep resumes. --summarize reads the JSON files and prints mean ± std over
 seeds of every task's test AUC and logloss (and session logloss where the data
-has sessions), the wall time per run, and RMTL's difference to equal weights
-against the seed spread. --print-commands shows the exact command of every run.
+has sessions), the wall time per run, and every method against equal weights
+(and --compare A:B pairs) paired by seed: the mean difference with a
+bootstrap interval and a Wilcoxon p (losscc.compare_paired, hence the
+package on PYTHONPATH). --print-commands shows the exact command of every run.
 """
 import argparse
 import concurrent.futures
@@ -23,15 +26,12 @@ import time
 
 MODELS = ["single", "sharedbottom", "esmm", "mmoe", "omoe", "ple", "aitm"]
 METHODS = ["equal", "uw", "gradnorm", "dwa", "rmtl"]
-
-# Per dataset: the data flags and the training budget every method shares
-# (RMTL's equal-weight pretraining epochs count against the same budget).
-DATASETS = {
-    "census": ["--data", "../shared/data/census-income", "--epochs", "4", "--patience", "4",
-               "--lr", "3e-3", "--batch", "512", "--pretrain-epochs", "1"],
-    "synthetic": ["--synthetic", "--synthetic-sessions", "5000", "--epochs", "8", "--patience", "8",
-                  "--lr", "3e-3", "--batch", "512", "--pretrain-epochs", "2"],
-}
+# Methods by the flags that make them; a name not here is --weighting NAME.
+# rmtl-every-step: RMTL as it was before its epoch was brought near an
+# equal-weight epoch: critics of the model's bottom sizes (64, 32), updated
+# after every actor step on 1024 transitions.
+METHOD_FLAGS = {"rmtl-every-step": ["--weighting", "rmtl", "--critic-every", "1", "--critic-batch", "1024",
+                                     "--critic-bottom", "64,32"]}
 
 
 def runs(datasets, models, methods, seeds):
@@ -47,7 +47,8 @@ def runs(datasets, models, methods, seeds):
 
 
 def command(tool, dataset, model, method, seed, out):
-    return [tool, *DATASETS[dataset], "--model", model, "--weighting", method, "--seed", str(seed),
+    weighting = METHOD_FLAGS.get(method, ["--weighting", method])
+    return [tool, *DATASETS[dataset], "--model", model, *weighting, "--seed", str(seed),
             "--threads", "1", "--out", str(out)]
 
 
@@ -80,7 +81,8 @@ def summarize(folder):
     for path in sorted(folder.glob("*/*.json")):
         data = json.loads(path.read_text())
         dataset = path.parent.name
-        model, method, seed = path.stem.rsplit("-", 2)
+        model, rest = path.stem.split("-", 1)  # model names have no "-", method names may
+        method, seed = rest.rsplit("-", 1)
         data["seed"] = int(seed[1:])
         rows.setdefault((dataset, model, method), []).append(data)
     table = []
@@ -104,7 +106,17 @@ def summarize(folder):
     return table
 
 
-def markdown(table):
+def paired_statistics():
+    try:
+        from losscc import compare_paired
+    except ImportError as e:
+        sys.exit(f"run_mtl.py: the summary's paired statistics need the losscc package ({e}); run it as "
+                 "PYTHONPATH=build/python build/venv/bin/python benchmarks/mtl/run_mtl.py ...")
+    return compare_paired
+
+
+def markdown(table, comparisons):
+    compare_paired = paired_statistics() if comparisons else None
     lines = []
     for dataset in sorted({e["dataset"] for e in table}):
         entries = [e for e in table if e["dataset"] == dataset]
@@ -116,7 +128,7 @@ def markdown(table):
         head += ["s/run", "s/epoch (train)"]
         lines += [f"### {dataset}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         order = {m: i for i, m in enumerate(MODELS)}
-        morder = {m: i for i, m in enumerate(METHODS)}
+        morder = {m: i for i, m in enumerate(METHODS + list(METHOD_FLAGS))}
         for e in sorted(entries, key=lambda e: (order.get(e["model"], 99), morder.get(e["method"], 99))):
             cells = [e["model"], e["method"]]
             for t in tasks:
@@ -126,28 +138,34 @@ def markdown(table):
             cells += [f"{e['wall_seconds']:.0f}" if e["wall_seconds"] else "-", f"{e['median_epoch_train_seconds']:.1f}"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-        # Each method against equal weights, per model and task: the difference
-        # of the mean test AUCs beside the larger of the two seed standard
-        # deviations, and the paired difference (same seed: the same
-        # initialisation, batch order and, for RMTL, the same pretraining)
-        # as mean ± std over seeds with the number of seeds it was positive.
-        for method in [m for m in METHODS if m != "equal"]:
-            lines += [f"{method} − equal ({dataset}, test AUC): difference of means (larger seed std); "
-                      "paired difference mean ± std (seeds above 0)", ""]
-            lines += ["| model | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+        # Each comparison, per model and task: the paired difference of test
+        # AUCs over seeds (same seed: the same initialisation, batch order
+        # and, for RMTL, the same pretraining) with its 95 % bootstrap
+        # interval and Wilcoxon p (losscc.compare_paired), and the seeds it
+        # was above 0.
+        for method, against in comparisons:
+            lines += [f"{method} − {against} ({dataset}, test AUC): paired mean difference [95 % interval], "
+                      "Wilcoxon p, seeds above 0", ""]
+            lines += ["| model | " + " | ".join(tasks + ["mean AUC"]) + " |", "|---|" + "---|" * (len(tasks) + 1)]
             for model in MODELS:
-                eq = next((e for e in entries if e["model"] == model and e["method"] == "equal"), None)
+                base = next((e for e in entries if e["model"] == model and e["method"] == against), None)
                 other = next((e for e in entries if e["model"] == model and e["method"] == method), None)
-                if not eq or not other:
+                if not base or not other:
+                    continue
+                seeds = sorted(set(base["test_auc_by_seed"]) & set(other["test_auc_by_seed"]))
+                if not seeds:
                     continue
                 cells = []
-                for t in tasks:
-                    a, b = eq["tasks"][t]["auc"], other["tasks"][t]["auc"]
-                    seeds = sorted(set(eq["test_auc_by_seed"]) & set(other["test_auc_by_seed"]))
-                    diffs = [other["test_auc_by_seed"][k][t] - eq["test_auc_by_seed"][k][t] for k in seeds]
-                    pm, ps = mean_std(diffs)
-                    cells.append(f"{b['mean'] - a['mean']:+.4f} ({max(a['std'], b['std']):.4f}); "
-                                 f"{pm:+.4f} ± {ps:.4f} ({sum(d > 0 for d in diffs)}/{len(diffs)})")
+                for t in tasks + [None]:
+                    def auc(e, k):
+                        by_task = e["test_auc_by_seed"][k]
+                        return by_task[t] if t else statistics.mean(by_task.values())
+                    a = [auc(other, k) for k in seeds]
+                    b = [auc(base, k) for k in seeds]
+                    c = compare_paired(a, b)
+                    above = sum(x > y for x, y in zip(a, b))
+                    cells.append(f"{c['mean_diff']:+.4f} [{c['ci'][0]:+.4f}, {c['ci'][1]:+.4f}], "
+                                 f"p {c['wilcoxon_p']:.3f}, {above}/{len(a)}")
                 lines.append(f"| {model} | " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
@@ -163,6 +181,8 @@ def main():
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once (each on one LibTorch thread)")
     ap.add_argument("--summarize", action="store_true", help="only summarise the JSON files in --out")
+    ap.add_argument("--compare", action="append", default=[], metavar="A:B",
+                    help="also compare method A with method B, paired by seed (every method is compared with equal)")
     ap.add_argument("--print-commands", action="store_true")
     ap.add_argument("--markdown", type=pathlib.Path)
     ap.add_argument("--json", type=pathlib.Path)
@@ -187,7 +207,14 @@ def main():
                 done += 1
                 print(f"[{done}/{len(grid)}] {out.parent.name}/{out.stem}: {status} ({wall:.0f} s)", flush=True)
     table = summarize(args.out)
-    text = markdown(table)
+    methods = {e["method"] for e in table}
+    comparisons = [(m, "equal") for m in METHODS + list(METHOD_FLAGS) if m != "equal" and m in methods]
+    for pair in args.compare:
+        method, _, against = pair.partition(":")
+        if method not in methods or against not in methods:
+            ap.error(f"--compare {pair}: both methods need runs in {args.out}")
+        comparisons.append((method, against))
+    text = markdown(table, comparisons)
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n")

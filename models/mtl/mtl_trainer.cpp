@@ -61,7 +61,11 @@ MtlTrainer::MtlTrainer(std::shared_ptr<MtlModel> model, const MtlDataset& data,
     throw std::invalid_argument(fmt::format(
         "rmtl: {} pretraining epochs leave none of the {} epochs for the critics' weights",
         weighting.rmtl.pretrain_epochs, config_.epochs));
+  if (loss_.whole_program() && weighting.method != "equal")
+    throw std::invalid_argument(fmt::format(
+        "a multi-task loss program weighs its tasks itself: use --weighting equal, not {}", weighting.method));
   weighting_config_.seed = config_.seed;
+  if (weighting_config_.rmtl.critic_batch == 0) weighting_config_.rmtl.critic_batch = config_.batch;
   weighting_ = make_weighting(weighting_config_, *model_, data.num_tasks());
   std::vector<at::Tensor> params = model_->parameters();
   for (const at::Tensor& p : weighting_->parameters()) params.push_back(p);

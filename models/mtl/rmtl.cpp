@@ -44,6 +44,33 @@ void soft_update(torch::nn::Module& target, const torch::nn::Module& source, dou
   for (const auto& item : source.named_buffers()) to_buffers[item.key()].copy_(item.value());
 }
 
+std::vector<at::Tensor> critic_targets(MtlModel& actor, std::vector<Critic>& critics, std::vector<Critic>& targets,
+                                      const MtlRows& train, const at::Tensor& next, const at::Tensor& done,
+                                      const at::Tensor& rewards, const at::Tensor& smoothing, double gamma) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> out;
+  for (size_t k = 0; k < critics.size(); ++k) out.push_back(rewards.select(1, static_cast<int64_t>(k)).clone());
+  const at::Tensor going_on = done.eq(0).nonzero().squeeze(1);
+  if (going_on.size(0) == 0) return out;
+  // Every network is in eval mode, so a row's values do not depend on which
+  // rows share its batch.
+  actor.eval();
+  const MtlRows s_next = train.select(next.index_select(0, going_on));
+  const at::Tensor next_action =
+      (actor.forward(s_next.categorical, s_next.numerical).prob + smoothing.index_select(0, going_on)).clamp(0, 1);
+  for (size_t k = 0; k < critics.size(); ++k) {
+    critics[k]->eval();
+    targets[k]->eval();
+    const auto task = static_cast<int64_t>(k);
+    const at::Tensor a = next_action.select(1, task);
+    out[k].index_copy_(0, going_on,
+                       td_targets(rewards.select(1, task).index_select(0, going_on), done.index_select(0, going_on),
+                                  targets[k]->forward(s_next.categorical, s_next.numerical, a),
+                                  critics[k]->forward(s_next.categorical, s_next.numerical, a), gamma));
+  }
+  return out;
+}
+
 namespace {
 
 // Transitions by row number of the training split: (s, a, r, s′, done).
@@ -90,11 +117,14 @@ class Rmtl : public Weighting {
   Rmtl(const RmtlConfig& config, uint64_t seed, MtlModel& model, int64_t tasks)
       : config_(config), tasks_(tasks), rng_(seed ^ 0x9e3779b97f4a7c15ULL), buffer_(config.buffer, tasks) {
     if (config.lambda < 0 || config.gamma < 0 || config.gamma > 1 || config.tau <= 0 || config.tau > 1 ||
-        config.pretrain_epochs < 0 || config.soft_update_every < 1 || config.buffer < 1 || config.critic_lr <= 0)
+        config.pretrain_epochs < 0 || config.soft_update_every < 1 || config.critic_every < 1 ||
+        config.critic_batch < 1 || config.buffer < 1 || config.critic_lr <= 0)
       throw std::invalid_argument(
-          "rmtl: needs lambda >= 0, gamma in [0, 1], tau in (0, 1], pretrain epochs >= 0, a buffer and a learning rate");
+          "rmtl: needs lambda >= 0, gamma in [0, 1], tau in (0, 1], pretrain epochs >= 0, critic updates every >= 1 "
+          "steps, a critic batch, a buffer and a learning rate");
     const ModelShape& shape = model.shape();
-    const auto& bottom = config.critic_bottom.empty() ? shape.bottom : config.critic_bottom;
+    const std::vector<int64_t> bottom =
+        config.critic_bottom.empty() ? std::vector<int64_t>{shape.bottom.back()} : config.critic_bottom;
     const auto& tower = config.critic_tower.empty() ? shape.tower : config.critic_tower;
     // The critics draw their initialisation from their own seeded generator,
     // leaving LibTorch's global one as the model left it.
@@ -136,7 +166,7 @@ class Rmtl : public Weighting {
     }
     // Fill the buffer with the pretrained actor's actions over the training
     // split, then train the critics.
-    const int64_t batch = critic_batch(train);
+    const int64_t batch = config_.critic_batch;
     for (int64_t start = 0; start < train.size(); start += batch) {
       const at::Tensor rows = at::arange(start, std::min(start + batch, train.size()), at::kLong);
       at::Tensor prob;
@@ -156,7 +186,8 @@ class Rmtl : public Weighting {
   void after_step(const Step& step, const at::Tensor&) override {
     if (step.epoch <= config_.pretrain_epochs) return;
     store(step.train, step.rows, step.out.prob.detach());
-    update_critics(step.model, step.train, critic_batch(step.train));
+    if (++actor_steps_ % config_.critic_every != 0) return;
+    update_critics(step.model, step.train, config_.critic_batch);
     step.model.train();
   }
 
@@ -172,10 +203,6 @@ class Rmtl : public Weighting {
   }
 
  private:
-  int64_t critic_batch(const MtlRows& train) const {
-    return config_.critic_batch > 0 ? config_.critic_batch : std::min<int64_t>(train.size(), 1024);
-  }
-
   at::Tensor noise(at::IntArrayRef shape, double std) {
     std::normal_distribution<float> normal(0.f, static_cast<float>(std));
     at::Tensor out = at::empty(shape, at::kFloat);
@@ -198,23 +225,11 @@ class Rmtl : public Weighting {
   void update_critics(MtlModel& model, const MtlRows& train, int64_t batch) {
     if (buffer_.size() == 0) return;
     const ReplayBuffer::Batch b = buffer_.sample(batch, rng_);
-    const MtlRows s = train.select(b.rows), s_next = train.select(b.next);
-    std::vector<at::Tensor> targets;
-    {
-      torch::NoGradGuard no_grad;
-      model.eval();
-      const at::Tensor smoothing = noise({b.rows.size(0), tasks_}, config_.target_noise)
-                                       .clamp(-config_.target_noise_clip, config_.target_noise_clip);
-      const at::Tensor next_action = (model.forward(s_next.categorical, s_next.numerical).prob + smoothing).clamp(0, 1);
-      for (int64_t k = 0; k < tasks_; ++k) {
-        critics_[k]->eval();
-        targets_[k]->eval();
-        const at::Tensor a = next_action.select(1, k);
-        targets.push_back(td_targets(b.rewards.select(1, k), b.done,
-                                     targets_[k]->forward(s_next.categorical, s_next.numerical, a),
-                                     critics_[k]->forward(s_next.categorical, s_next.numerical, a), config_.gamma));
-      }
-    }
+    const MtlRows s = train.select(b.rows);
+    const at::Tensor smoothing = noise({b.rows.size(0), tasks_}, config_.target_noise)
+                                     .clamp(-config_.target_noise_clip, config_.target_noise_clip);
+    const std::vector<at::Tensor> targets =
+        critic_targets(model, critics_, targets_, train, b.next, b.done, b.rewards, smoothing, config_.gamma);
     at::Tensor loss = at::zeros({}, at::kFloat);
     for (int64_t k = 0; k < tasks_; ++k) {
       critics_[k]->train();
@@ -235,7 +250,7 @@ class Rmtl : public Weighting {
   ReplayBuffer buffer_;
   std::vector<Critic> critics_, targets_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
-  int64_t updates_ = 0;
+  int64_t updates_ = 0, actor_steps_ = 0;
   double last_critic_loss_ = 0;
   at::Tensor last_mean_weights_;
 };

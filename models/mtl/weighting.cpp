@@ -21,6 +21,7 @@ nlohmann::json RmtlConfig::to_json() const {
           {"tau", tau},
           {"pretrain_epochs", pretrain_epochs},
           {"soft_update_every", soft_update_every},
+          {"critic_every", critic_every},
           {"warmup_steps", warmup_steps},
           {"buffer", buffer},
           {"critic_batch", critic_batch},

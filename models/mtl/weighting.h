@@ -40,15 +40,17 @@ struct RmtlConfig {
   double tau = 0.2;         // soft target update
   int pretrain_epochs = 1;  // equal-weight epochs before the critics take over
   int soft_update_every = 2;       // critic updates per soft target update
+  int critic_every = 2;            // actor steps per critic update
   int64_t warmup_steps = 0;        // critic updates before fine-tuning; 0: one pass over train
   int64_t buffer = 500000;         // replay buffer capacity (transitions)
-  int64_t critic_batch = 0;        // 0: the training batch size
+  int64_t critic_batch = 0;        // transitions per critic update; 0: the training batch size
   double critic_lr = 1e-3;
   double critic_weight_decay = 1e-6;
   double explore_noise = 0.1;      // std of the noise on stored actions
   double target_noise = 0.05;      // std of the TD3 target-action noise ...
   double target_noise_clip = 0.1;  // ... clipped to ±this
-  std::vector<int64_t> critic_bottom, critic_tower;  // empty: the model's sizes
+  // Empty: one bottom layer of the model's last bottom size, the model's tower.
+  std::vector<int64_t> critic_bottom, critic_tower;
   nlohmann::json to_json() const;
 };
 

@@ -17,10 +17,19 @@ def run(*args):
 
 code, out, err = run("--help")
 expect("--help exits 0", code == 0, err)
-for flag in ["--data", "--synthetic", "--model", "--weighting", "--task-loss", "--seed", "--out", "--rmtl-lambda"]:
+for flag in ["--data", "--synthetic", "--model", "--weighting", "--task-loss", "--loss", "--seed", "--out", "--rmtl-lambda",
+             "--critic-every", "--critic-batch"]:
     expect(f"--help lists {flag}", flag in out)
 
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples")
+chain = os.path.join(EXAMPLES, "mtl_chain.loss")
 bad_args = [
+    (["--synthetic", "--synthetic-sessions", "50", "--loss", os.path.join(EXAMPLES, "bce.loss")],
+     "1 prediction inputs; the data has 2 tasks (click, pay)"),
+    (["--synthetic", "--synthetic-sessions", "50", "--loss", chain, "--weighting", "dwa"], "use --weighting equal, not dwa"),
+    (["--synthetic", "--loss", chain, "--task-loss", f"pay={chain}"], "--task-loss excludes --loss"),
+    (["--synthetic", "--synthetic-sessions", "50", "--weighting", "rmtl", "--epochs", "3", "--critic-every", "0"],
+     "--critic-every"),
     ([], "exactly one of --data PATH and --synthetic"),
     (["--synthetic", "--model", "moe"], "--model"),
     (["--synthetic", "--weighting", "magic"], "--weighting"),
@@ -74,5 +83,13 @@ with tempfile.TemporaryDirectory() as tmp:
             expect(f"json has test {task} session logloss", "session_logloss" in j["test"][task], j["test"])
         expect("json config", j["config"]["model"] == "ple" and j["config"]["weighting"]["method"] == "uw", j["config"])
         expect("json task losses", j["config"]["task_losses"] == [f"pay={focal}"], j["config"])
+
+    code, out, err = run("--synthetic", "--synthetic-sessions", "120", "--model", "sharedbottom", "--epochs", "1",
+                         "--batch", "128", "--loss", chain, "--out", result)
+    expect("a multi-task program trains", code == 0, err)
+    if code == 0:
+        j = json.load(open(result))
+        expect("json names the program", j["config"]["loss"] == chain, j["config"])
+        expect("json has both tasks' AUCs", all("auc" in j["test"][t] for t in ["click", "pay"]), j["test"])
 
 finish("all losstrain-mtl CLI checks passed")

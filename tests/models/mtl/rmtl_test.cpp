@@ -1,9 +1,11 @@
-// RMTL's pieces by hand: TD targets, weights, rewards, soft updates, critics.
+// RMTL's pieces by hand: TD targets, weights, rewards, soft updates, critics,
+// and the critic targets of a replay batch against the whole batch's.
 #include "tests/doctest_torch.h"
 
 #include <torch/autograd.h>
 
 #include "models/mtl/rmtl.h"
+#include "models/mtl/sessions.h"
 
 using namespace losscc::models::mtl;
 
@@ -50,4 +52,50 @@ TEST_CASE("critics: Q <= 0 whatever the input; soft updates move targets by τ")
   const at::Tensor before = target->action_layer->weight.detach().clone();
   soft_update(*target, *critic, 0.2);
   CHECK(at::allclose(target->action_layer->weight, 0.2 * critic->action_layer->weight.detach() + 0.8 * before));
+}
+
+TEST_CASE("critic targets: s′ evaluated on the rows that go on equals the whole batch's TD targets") {
+  SyntheticSessionConfig c;
+  c.sessions = 60;
+  c.items = 20;
+  const MtlDataset data = synthetic_sessions(c);
+  ModelShape shape;
+  shape.field_sizes = data.field_sizes;
+  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
+  shape.tasks = data.num_tasks();
+  shape.embed_dim = 4;
+  shape.bottom = {16, 8};
+  shape.tower = {8};
+  const std::shared_ptr<MtlModel> actor = make_mtl_model("mmoe", shape, 3);
+  at::manual_seed(4);
+  std::vector<Critic> critics, targets;
+  for (int64_t k = 0; k < shape.tasks; ++k) {
+    critics.push_back(Critic(shape, shape.bottom, shape.tower));
+    targets.push_back(Critic(shape, shape.bottom, shape.tower));
+  }
+  const MtlRows& train = data.train;
+  const int64_t n = 97;
+  const at::Tensor rows = at::randint(0, train.size(), {n}, at::kLong);
+  const at::Tensor raw_next = train.next.index_select(0, rows);
+  const at::Tensor done = raw_next.lt(0).to(at::kFloat);
+  const at::Tensor next = at::where(raw_next.lt(0), rows, raw_next);
+  REQUIRE(done.sum().item<double>() > 0);   // both kinds of rows
+  REQUIRE(done.sum().item<double>() < n);
+  const at::Tensor rewards = -at::rand({n, shape.tasks});
+  const at::Tensor smoothing = (at::randn({n, shape.tasks}) * 0.05).clamp(-0.1, 0.1);
+
+  const std::vector<at::Tensor> got =
+      critic_targets(*actor, critics, targets, train, next, done, rewards, smoothing, 0.95);
+
+  torch::NoGradGuard no_grad;  // every network is in eval mode now
+  const MtlRows s_next = train.select(next);
+  const at::Tensor a = (actor->forward(s_next.categorical, s_next.numerical).prob + smoothing).clamp(0, 1);
+  REQUIRE(got.size() == static_cast<size_t>(shape.tasks));
+  for (int64_t k = 0; k < shape.tasks; ++k) {
+    const at::Tensor whole = td_targets(rewards.select(1, k), done,
+                                        targets[k]->forward(s_next.categorical, s_next.numerical, a.select(1, k)),
+                                        critics[k]->forward(s_next.categorical, s_next.numerical, a.select(1, k)), 0.95);
+    CHECK(at::allclose(got[k], whole, 1e-6, 1e-6));
+    CHECK(at::equal(got[k].masked_select(done.gt(0)), rewards.select(1, k).masked_select(done.gt(0))));
+  }
 }

@@ -2,6 +2,9 @@
 // small synthetic set; runs are a function of the seed; metrics by hand.
 #include "tests/doctest_torch.h"
 
+#include <cmath>
+
+#include "compiler/language/parse.h"
 #include "models/mtl/mtl_trainer.h"
 #include "models/mtl/sessions.h"
 
@@ -100,6 +103,22 @@ TEST_CASE("rmtl needs epochs after its pretraining") {
   config.epochs = 2;
   CHECK_THROWS_AS(MtlTrainer(make_mtl_model("mmoe", tiny_shape(data), 1), data, {}, weighting, config),
                   std::invalid_argument);
+}
+
+TEST_CASE("a multi-task loss program trains with equal weighting and only with it") {
+  const MtlDataset& data = tiny_data();
+  const losscc::LossFunction program = losscc::parse_loss_file(LOSSCC_SOURCE_DIR "/examples/mtl_chain.loss");
+  MtlTrainConfig config;
+  config.epochs = 1;
+  config.batch = 128;
+  WeightingConfig weighting;
+  MtlTrainer trainer(make_mtl_model("sharedbottom", tiny_shape(data), 1), data, std::vector<losscc::LossFunction>{program}, weighting, config);
+  const MtlTrainer::FitResult result = trainer.fit();
+  CHECK(result.epochs == 1);
+  CHECK(std::isfinite(result.test.mean_auc()));
+  weighting.method = "uw";
+  CHECK_THROWS_WITH_AS(MtlTrainer(make_mtl_model("sharedbottom", tiny_shape(data), 1), data, std::vector<losscc::LossFunction>{program}, weighting, config),
+                       doctest::Contains("--weighting equal"), std::invalid_argument);
 }
 
 TEST_CASE("fit leaves the model at its best validation epoch") {
