@@ -39,6 +39,7 @@ const std::array<Lowering, kNumOps>& lowering_table() {
     un(Op::Softplus, [](const at::Tensor& a) { return at::softplus(a); });
     un(Op::Log1p, [](const at::Tensor& a) { return at::log1p(a); });
     un(Op::Expm1, [](const at::Tensor& a) { return at::expm1(a); });
+    un(Op::Detach, [](const at::Tensor& a) { return a.detach(); });
     bin(Op::Add, [](const at::Tensor& a, const at::Tensor& b) { return at::add(a, b); });
     bin(Op::Sub, [](const at::Tensor& a, const at::Tensor& b) { return at::sub(a, b); });
     bin(Op::Mul, [](const at::Tensor& a, const at::Tensor& b) { return at::mul(a, b); });

@@ -41,6 +41,7 @@ const char* peer_op_name(Op op) {
     case Op::Softplus: return "softplus";
     case Op::Log1p: return "log1p";
     case Op::Expm1: return "expm1";
+    case Op::Detach: return "detach";
     case Op::Min: return "min";
     case Op::Max: return "max";
   }

@@ -36,6 +36,7 @@ UNARY = {
     "step": lambda a: (a > 0).to(a.dtype),
     "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
     "softplus": torch.nn.functional.softplus, "log1p": torch.log1p, "expm1": torch.expm1,
+    "detach": torch.Tensor.detach,
 }
 BINARY = {
     "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div,

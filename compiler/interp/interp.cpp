@@ -40,6 +40,7 @@ double apply(Op op, double a, double b) {
     case Op::Softplus: return stable_softplus(a);
     case Op::Log1p: return std::log1p(a);
     case Op::Expm1: return std::expm1(a);
+    case Op::Detach: return a;
     case Op::Min: return std::fmin(a, b);  // IEEE minNum: one NaN → the other operand
     case Op::Max: return std::fmax(a, b);
     case Op::Const:

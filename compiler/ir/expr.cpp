@@ -46,6 +46,7 @@ constexpr std::array<OpInfo, kNumOps> kOps = {{
     {Op::Rank, "rank", 1, false, true},
     {Op::Other, "other", 1, false, true},
     {Op::PairSum, "pairsum", 2, false, true},
+    {Op::Detach, "detach", 1, false},
 }};
 
 // The level of an op's result from its operands' levels (expr.h).
@@ -221,6 +222,7 @@ Expr relu(const Expr& a) { return Expr::make(Op::Relu, {a}); }
 Expr softplus(const Expr& a) { return Expr::make(Op::Softplus, {a}); }
 Expr log1p(const Expr& a) { return Expr::make(Op::Log1p, {a}); }
 Expr expm1(const Expr& a) { return Expr::make(Op::Expm1, {a}); }
+Expr detach(const Expr& a) { return Expr::make(Op::Detach, {a}); }
 Expr min(const Expr& a, const Expr& b) { return Expr::make(Op::Min, {a, b}); }
 Expr max(const Expr& a, const Expr& b) { return Expr::make(Op::Max, {a, b}); }
 Expr qsum(const Expr& a) { return Expr::make(Op::QSum, {a}); }

@@ -74,9 +74,17 @@ enum class Op : uint8_t {
             // > 0 (NaN included) adds nothing, not even a NaN in e; an empty sum
             // is 0 (a query of one document). The condition is never
             // differentiated. O(n²) per query.
+
+  // Elementwise, appended last so that the ops above keep their ordinals (and
+  // with them every canonical operand order, hence printed losses and goldens).
+  Detach,   // a, held constant in the gradient (its derivative is 0): a weight
+            // computed from the loss itself, as RMTL's per-sample weights are,
+            // scales the gradient without being trained.
 };
 
-inline constexpr int kNumOps = static_cast<int>(Op::PairSum) + 1;
+inline constexpr int kNumOps = static_cast<int>(Op::Detach) + 1;
+// The elementwise ops from Const to Max; Detach, the one after the segmented
+// ops, is elementwise too.
 inline constexpr int kNumElementwiseOps = static_cast<int>(Op::Max) + 1;
 
 // Where a value lives (see the segmented ops above). Constants and the
@@ -184,6 +192,7 @@ Expr relu(const Expr& a);
 Expr softplus(const Expr& a);
 Expr log1p(const Expr& a);
 Expr expm1(const Expr& a);
+Expr detach(const Expr& a);
 Expr min(const Expr& a, const Expr& b);
 Expr max(const Expr& a, const Expr& b);
 // Segmented ops. Level rules are checked (std::invalid_argument): qsum, qmax,

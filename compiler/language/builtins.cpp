@@ -34,7 +34,7 @@ Expr build_gain(const std::vector<Expr>& x, const std::vector<double>&) { return
 Expr build_discount(const std::vector<Expr>& x, const std::vector<double>&) { return discount(x[0]); }
 Expr build_idcg(const std::vector<Expr>& x, const std::vector<double>&) { return ideal_dcg(x[0]); }
 
-constexpr std::array<Builtin, 32> kBuiltins = {{
+constexpr std::array<Builtin, 33> kBuiltins = {{
     {"log", 1, 0, 0, build_op<Op::Log>, "log(x)"},
     {"exp", 1, 0, 0, build_op<Op::Exp>, "exp(x)"},
     {"sqrt", 1, 0, 0, build_op<Op::Sqrt>, "sqrt(x)"},
@@ -47,6 +47,7 @@ constexpr std::array<Builtin, 32> kBuiltins = {{
     {"softplus", 1, 0, 0, build_op<Op::Softplus>, "softplus(x)"},
     {"log1p", 1, 0, 0, build_op<Op::Log1p>, "log1p(x)"},
     {"expm1", 1, 0, 0, build_op<Op::Expm1>, "expm1(x)"},
+    {"detach", 1, 0, 0, build_op<Op::Detach>, "detach(x)"},
     {"min", 2, 0, 0, build_op<Op::Min>, "min(x, y)"},
     {"max", 2, 0, 0, build_op<Op::Max>, "max(x, y)"},
     {"square", 1, 0, 0, build_square, "square(x)"},

@@ -46,6 +46,7 @@ const DerivativeRule kDerivatives[] = {
     {Op::Softplus, [](const Local& l) -> Partials { return {sigmoid(l.a), {}}; }},
     {Op::Log1p,    [](const Local& l) -> Partials { return {1.0 / (1.0 + l.a), {}}; }},
     {Op::Expm1,    [](const Local& l) -> Partials { return {exp(l.a), {}}; }},
+    {Op::Detach,   [](const Local&) -> Partials { return {}; }},
     {Op::Max,      [](const Local& l) -> Partials {
                      Expr s = step(l.a - l.b); return {s, 1.0 - s}; }},
     {Op::Min,      [](const Local& l) -> Partials {

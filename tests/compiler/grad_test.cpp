@@ -99,6 +99,11 @@ TEST_CASE("grad: one rule per op, at a point") {
   CHECK(d(softplus(p), 0.0) == doctest::Approx(0.5));
   CHECK(d(log1p(p), 1.0) == doctest::Approx(0.5));
   CHECK(d(expm1(p), 0.0) == doctest::Approx(1.0));
+  // detach: the value, held constant. (1 + detach(p²))·p has slope 1 + p²,
+  // not 1 + 3p² as finite differences would see.
+  CHECK(eval(detach(p * p), {{"pred", 3.0}}) == 9.0);
+  CHECK(d(detach(p), 0.3) == 0.0);
+  CHECK(d((1.0 + detach(p * p)) * p, 3.0) == doctest::Approx(10.0));
   CHECK(d(-p, 0.3) == -1.0);
   CHECK(d(p - l, 0.3) == 1.0);
 }

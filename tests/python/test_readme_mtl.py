@@ -44,6 +44,10 @@ def test_readme_multi_task_loop_trains_both_tasks(monkeypatch):
     ("mtl_equal", lambda p1, y1, p2, y2: bce(p1, y1) + bce(p2, y2)),
     ("mtl_fixed", lambda p1, y1, p2, y2: bce(p1, y1) + 0.5 * bce(p2, y2)),
     ("mtl_chain", lambda p1, y1, p2, y2: bce(p1, y1) + (1 + p1) * bce(p2, y2)),
+    # The weights are held constant in the gradient (detach), as RMTL's are.
+    ("mtl_rmtl_closed_form", lambda p1, y1, p2, y2:
+        (1 + 0.7 * bce(p1, y1).detach().clamp(max=9.2103)) * bce(p1, y1)
+        + (1 + 0.7 * bce(p2, y2).detach().clamp(max=9.2103)) * bce(p2, y2)),
 ])
 def test_multi_task_examples_kernel_and_emitted_torch_agree_with_torch(name, ref):
     gen = torch.Generator().manual_seed(5)
@@ -65,4 +69,8 @@ def test_multi_task_examples_kernel_and_emitted_torch_agree_with_torch(name, ref
     emitted_p = [t.clone().requires_grad_() for t in p]
     emitted = namespace[name](emitted_p[0], y[0], emitted_p[1], y[1])
     torch.testing.assert_close(emitted, want.detach())
-    assert torch.autograd.gradcheck(lambda a, b: namespace[name](a, y[0], b, y[1]), tuple(emitted_p))
+    emitted.backward()
+    for e, w in zip(emitted_p, want_p):
+        torch.testing.assert_close(e.grad, w.grad)
+    if "detach" not in loss.source:  # finite differences see through detach
+        assert torch.autograd.gradcheck(lambda a, b: namespace[name](a, y[0], b, y[1]), tuple(emitted_p))

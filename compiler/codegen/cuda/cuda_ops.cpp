@@ -48,6 +48,7 @@ constexpr std::array<Spelling, kNumOps> kSpellings = {{
     {Op::Rank, nullptr},
     {Op::Other, nullptr},
     {Op::PairSum, nullptr},
+    {Op::Detach, "({0})"},
 }};
 
 constexpr bool table_in_op_order() {

@@ -126,10 +126,11 @@ const OpEmission kEmissions[] = {
     {Op::Softplus, emit_softplus},
     {Op::Log1p, [](Emitter& e, const Node&, Value* a, Value*) { return e.libm("log1pf", a); }},
     {Op::Expm1, [](Emitter& e, const Node&, Value* a, Value*) { return e.libm("expm1f", a); }},
+    {Op::Detach, [](Emitter&, const Node&, Value* a, Value*) { return a; }},
     {Op::Min, [](Emitter& e, const Node&, Value* a, Value* b) -> Value* { return e.b.CreateMinNum(a, b); }},
     {Op::Max, [](Emitter& e, const Node&, Value* a, Value* b) -> Value* { return e.b.CreateMaxNum(a, b); }},
 };
-static_assert(std::size(kEmissions) == kNumElementwiseOps - 2, "one emission per non-leaf op");
+static_assert(std::size(kEmissions) == kNumElementwiseOps - 2 + 1, "one emission per non-leaf elementwise op (and Detach)");
 
 EmitFn emission(Op op) {
   for (const OpEmission& e : kEmissions)

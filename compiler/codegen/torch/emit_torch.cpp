@@ -54,6 +54,7 @@ const std::map<Op, TorchOp>& op_table() {
       {Op::Softplus, {"", "torch.nn.functional.softplus({0})", ""}},
       {Op::Log1p, {"", "torch.log1p({0})", ""}},
       {Op::Expm1, {"", "torch.expm1({0})", ""}},
+      {Op::Detach, {"", "({0}).detach()", ""}},
       {Op::Min, {"", "torch.fmin({0}, {1})", ""}},  // IEEE minNum, as the IR
       {Op::Max, {"", "torch.fmax({0}, {1})", ""}},
   };
