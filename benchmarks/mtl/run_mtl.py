@@ -30,8 +30,22 @@ METHODS = ["equal", "uw", "gradnorm", "dwa", "rmtl"]
 # rmtl-every-step: RMTL as it was before its epoch was brought near an
 # equal-weight epoch: critics of the model's bottom sizes (64, 32), updated
 # after every actor step on 1024 transitions.
+# rmtl-closed-form: equal weighting of examples/mtl_rmtl_closed_form.loss, one
+# multi-task program whose per-sample weights are RMTL's with the reward in
+# the critic's place (no critics).
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 METHOD_FLAGS = {"rmtl-every-step": ["--weighting", "rmtl", "--critic-every", "1", "--critic-batch", "1024",
-                                     "--critic-bottom", "64,32"]}
+                                    "--critic-bottom", "64,32"],
+                "rmtl-closed-form": ["--weighting", "equal", "--loss", str(EXAMPLES / "mtl_rmtl_closed_form.loss")]}
+
+# Per dataset: the data flags and the training budget every method shares
+# (RMTL's equal-weight pretraining epochs count against the same budget).
+DATASETS = {
+    "census": ["--data", "../shared/data/census-income", "--epochs", "4", "--patience", "4",
+               "--lr", "3e-3", "--batch", "512", "--pretrain-epochs", "1"],
+    "synthetic": ["--synthetic", "--synthetic-sessions", "5000", "--epochs", "8", "--patience", "8",
+                  "--lr", "3e-3", "--batch", "512", "--pretrain-epochs", "2"],
+}
 
 
 def runs(datasets, models, methods, seeds):
