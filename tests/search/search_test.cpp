@@ -375,8 +375,8 @@ TEST_CASE("a search killed at any moment resumes without losing or repeating a c
     return std::vector<std::string>{"--budget-candidates", std::to_string(budget), "--layers", "3",
                                     "--searcher", "random", "--reward-epochs", "1", "--workers", "2",
                                     "--num-aggregate", "5", "--controller-steps", "2",
-                                    "--effect-epochs", "1", "--threads", "1", "--top-k", "1",
-                                    "--out", out.string()};
+                                    "--effect-epochs", "1", "--effect-seeds", "1", "--threads", "1",
+                                    "--top-k", "1", "--out", out.string()};
   };
   const int budget = 60;
   CHECK(wait_exit(spawn(args(straight, budget))) == 0);
