@@ -253,41 +253,45 @@ class Checker {
     return x;
   }
 
-  void check_pointwise_direction(Probe& probe) {
-    if (!tasks_.empty()) return check_task_directions(probe);
-    int held = 0, total = 0;
-    for (size_t p = 0; p < fn_.inputs.size(); ++p) {
-      if (fn_.inputs[p].role != Role::Prediction) continue;
-      for (double y : {0.0, 1.0})
-        for (double v : sweep(fn_.inputs[p].domain, kMonotonicPoints)) {
-          std::vector<double> x = middles();
-          for (size_t j = 0; j < x.size(); ++j)
-            if (fn_.inputs[j].role == Role::Label) x[j] = y;
-          x[p] = v;
-          double g = probe.at(x)[p + 1];
-          held += y == 1.0 ? g < 0 : g > 0;
-          ++total;
-        }
-    }
-    judge_direction(held, total, "for label 1 the loss must fall as pred rises, for label 0 rise");
+  // The direction votes of prediction input p: swept with the inputs in
+  // `labels` at 0 and then at 1, every other input at its middle; a vote
+  // holds where the loss falls as p rises for label 1 and rises for label 0.
+  struct Votes { int held = 0, total = 0; };
+  Votes direction_votes(Probe& probe, size_t p, const std::vector<size_t>& labels) {
+    Votes votes;
+    for (double y : {0.0, 1.0})
+      for (double v : sweep(fn_.inputs[p].domain, kMonotonicPoints)) {
+        std::vector<double> x = middles();
+        for (size_t j : labels) x[j] = y;
+        x[p] = v;
+        const double g = probe.at(x)[p + 1];
+        votes.held += y == 1.0 ? g < 0 : g > 0;
+        ++votes.total;
+      }
+    return votes;
   }
 
-  // Per task: its prediction swept with its label at 0 and 1, every other
-  // input at its middle. Each task must pass on its own; the report's
-  // fraction is the lowest task's.
+  void check_pointwise_direction(Probe& probe) {
+    if (!tasks_.empty()) return check_task_directions(probe);
+    std::vector<size_t> labels;
+    for (size_t j = 0; j < fn_.inputs.size(); ++j)
+      if (fn_.inputs[j].role == Role::Label) labels.push_back(j);
+    Votes all;
+    for (size_t p = 0; p < fn_.inputs.size(); ++p) {
+      if (fn_.inputs[p].role != Role::Prediction) continue;
+      const Votes votes = direction_votes(probe, p, labels);
+      all.held += votes.held;
+      all.total += votes.total;
+    }
+    judge_direction(all.held, all.total, "for label 1 the loss must fall as pred rises, for label 0 rise");
+  }
+
+  // Per task: its prediction swept against its own label. Each task must
+  // pass on its own; the report's fraction is the lowest task's.
   void check_task_directions(Probe& probe) {
     double lowest = 1;
     for (const Task& t : tasks_) {
-      int held = 0, total = 0;
-      for (double y : {0.0, 1.0})
-        for (double v : sweep(fn_.inputs[t.pred].domain, kMonotonicPoints)) {
-          std::vector<double> x = middles();
-          x[t.label] = y;
-          x[t.pred] = v;
-          const double g = probe.at(x)[t.pred + 1];
-          held += y == 1.0 ? g < 0 : g > 0;
-          ++total;
-        }
+      const auto [held, total] = direction_votes(probe, t.pred, {t.label});
       const double fraction = static_cast<double>(held) / total;
       lowest = std::min(lowest, fraction);
       if (fraction <= kMonotonicThreshold)

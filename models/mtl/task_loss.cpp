@@ -19,6 +19,7 @@ namespace {
 struct Fused {
   LossFunction fn;
   std::vector<int> sources;  // 0 prob, 1 score, 2 label, 3 weight
+  bool whole_program = false;
 };
 
 bool is_multi_task_program(const LossFunction& fn, size_t tasks) {
@@ -62,6 +63,7 @@ Fused fuse_program(const LossFunction& fn, const std::vector<std::string>& names
   }
   out.fn.body = weight_sum * (1.0 / static_cast<double>(names.size())) * substitute(fn.body, renames);
   out.fn.reduction = Reduction::Mean;
+  out.whole_program = true;
   return out;
 }
 
@@ -112,9 +114,9 @@ Fused fuse(const std::vector<LossFunction>& losses, const std::vector<std::strin
 
 MultiTaskLoss::MultiTaskLoss(const std::vector<LossFunction>& task_losses,
                              const std::vector<std::string>& task_names, double prob_clip)
-    : whole_program_(task_losses.size() == 1 && is_multi_task_program(task_losses[0], task_names.size())),
-      prob_clip_(prob_clip), loss_([&] {
+    : prob_clip_(prob_clip), loss_([&] {
         Fused fused = fuse(task_losses, task_names);
+        whole_program_ = fused.whole_program;
         for (int s : fused.sources) sources_.push_back(static_cast<Source>(s));
         return fused.fn;
       }()) {

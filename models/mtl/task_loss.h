@@ -67,7 +67,7 @@ class MultiTaskLoss {
 
  private:
   enum class Source { Prob, Score, Label, Weight };
-  bool whole_program_;
+  bool whole_program_ = false;
   std::vector<Source> sources_;  // per fused input: what feeds it
   double prob_clip_;
   CompiledLoss loss_;

@@ -6,6 +6,7 @@
 
 #include "models/mtl/rmtl.h"
 #include "models/mtl/sessions.h"
+#include "tests/models/mtl/tiny_shape.h"
 
 using namespace losscc::models::mtl;
 
@@ -59,13 +60,7 @@ TEST_CASE("critic targets: s′ evaluated on the rows that go on equals the whol
   c.sessions = 60;
   c.items = 20;
   const MtlDataset data = synthetic_sessions(c);
-  ModelShape shape;
-  shape.field_sizes = data.field_sizes;
-  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
-  shape.tasks = data.num_tasks();
-  shape.embed_dim = 4;
-  shape.bottom = {16, 8};
-  shape.tower = {8};
+  const ModelShape shape = testing::tiny_shape(data);
   const std::shared_ptr<MtlModel> actor = make_mtl_model("mmoe", shape, 3);
   at::manual_seed(4);
   std::vector<Critic> critics, targets;

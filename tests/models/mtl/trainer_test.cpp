@@ -7,8 +7,10 @@
 #include "compiler/language/parse.h"
 #include "models/mtl/mtl_trainer.h"
 #include "models/mtl/sessions.h"
+#include "tests/models/mtl/tiny_shape.h"
 
 using namespace losscc::models::mtl;
+using losscc::models::mtl::testing::tiny_shape;
 
 namespace {
 
@@ -20,18 +22,6 @@ const MtlDataset& tiny_data() {
     return synthetic_sessions(c);
   }();
   return data;
-}
-
-ModelShape tiny_shape(const MtlDataset& data) {
-  ModelShape s;
-  s.field_sizes = data.field_sizes;
-  s.numerical = static_cast<int64_t>(data.numerical_names.size());
-  s.tasks = data.num_tasks();
-  s.embed_dim = 4;
-  s.bottom = {16, 8};
-  s.tower = {8};
-  s.experts = 2;
-  return s;
 }
 
 MtlTrainer::FitResult fit(const std::string& kind, const std::string& method, uint64_t seed, int epochs) {
