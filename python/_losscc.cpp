@@ -81,10 +81,10 @@ struct Function {
     return out;
   }
 
-  KernelHandle kernel(const std::vector<int>& grad_inputs, const std::string& backend) const {
+  KernelHandle kernel(const std::vector<int>& grad_inputs, const std::string& backend, bool hessian) const {
     rt::CompileOptions options;
     options.backend = backend_by_name(backend);
-    Program program = build_program(fn, grad_inputs);
+    Program program = build_program(fn, grad_inputs, hessian);
     py::gil_scoped_release release;  // compiling takes milliseconds
     return KernelHandle{rt::get_kernel(program, options)};
   }
@@ -179,8 +179,9 @@ PYBIND11_MODULE(_losscc, m) {
             return torch_codegen::emit_torch(f.fn, options);
           },
           py::arg("name") = "loss")
-      .def("kernel", &Function::kernel, py::arg("grad_inputs"), py::arg("backend"),
-           "The compiled kernel for these gradient inputs (indices) on backend cpu, cuda or interp.");
+      .def("kernel", &Function::kernel, py::arg("grad_inputs"), py::arg("backend"), py::arg("hessian") = false,
+           "The compiled kernel for these gradient inputs (indices) on backend cpu, cuda or interp; with "
+           "`hessian`, it also stores each gradient's Hessian diagonal, after the gradients.");
 
   m.def(
       "parse_file",

@@ -47,7 +47,7 @@ using json = nlohmann::json;
 struct Options {
   std::string file;
   std::vector<std::string> defines;  // name=value
-  bool print_ir = false, simplify = false, grad = false, check = false;
+  bool print_ir = false, simplify = false, grad = false, hessian = false, check = false;
   bool emit_cuda = false, emit_ptx = false, emit_llvm = false, emit_torch = false;
   std::string eval;  // "pred=0.3,label=1"
   bool run_given = false;
@@ -77,6 +77,20 @@ int print_gradients(const LossFunction& fn) {
     LossFunction g = fn;
     g.body = simplify(grads[i]);
     fmt::print("# d loss / d {}\n{}", names[i], to_loss_source(g));
+  }
+  return 0;
+}
+
+// The Hessian's diagonal of every trained input, as the fused kernel built
+// with it computes (build_program(..., with_hessian)).
+int print_hessians(const LossFunction& fn) {
+  const Program p = build_program(fn, trained_inputs(fn), /*with_hessian=*/true);
+  const size_t G = p.grad_inputs.size();
+  for (size_t k = 0; k < G; ++k) {
+    LossFunction h = fn;
+    h.body = p.outputs[1 + G + k];
+    const std::string& name = fn.inputs[p.grad_inputs[k]].name;
+    fmt::print("# d² loss / d {}² (the diagonal)\n{}", name, to_loss_source(h));
   }
   return 0;
 }
@@ -233,6 +247,7 @@ int run_action(const Options& opt) {
     return 0;
   }
   if (opt.grad) return print_gradients(fn);
+  if (opt.hessian) return print_hessians(fn);
   if (opt.check) {
     CheckReport report = check(fn);
     std::cout << report.to_json().dump(2) << '\n';
@@ -333,6 +348,8 @@ int main(int argc, char** argv) {
   actions->add_flag("--print-ir", opt.print_ir, "print the parsed IR as a numbered DAG listing");
   actions->add_flag("--simplify", opt.simplify, "print the simplified loss in .loss syntax");
   actions->add_flag("--grad", opt.grad, "print the simplified gradient of every input");
+  actions->add_flag("--hessian", opt.hessian,
+                    "print the Hessian's diagonal of every trained input (what boosting objectives need)");
   actions->add_flag("--check", opt.check, "print the validity report as JSON; exit 0 valid, 1 invalid");
   actions->add_option("--eval", opt.eval, "evaluate one element: --eval 'pred=0.3,label=1'");
   actions->add_flag("--emit-cuda", opt.emit_cuda, "print the fused CUDA C kernel");

@@ -113,8 +113,8 @@ template <class T>
 ProgramResult run_program_impl(const Program& p, const std::vector<const T*>& inputs, int64_t n) {
   if (inputs.size() != p.fn.inputs.size())
     throw std::invalid_argument("run_program: expected one array per declared input");
-  if (p.outputs.size() != p.grad_inputs.size() + 1)
-    throw std::invalid_argument("run_program: outputs must be the loss plus one per grad input");
+  if (p.outputs.size() != p.stored_outputs() + 1)
+    throw std::invalid_argument("run_program: outputs must be the loss plus one per stored output");
   std::vector<std::string> names;
   for (const InputDecl& d : p.fn.inputs) names.push_back(d.name);
   Evaluator ev(p.outputs, names);
@@ -122,7 +122,7 @@ ProgramResult run_program_impl(const Program& p, const std::vector<const T*>& in
   const bool mean = p.fn.reduction == Reduction::Mean;
   const double scale = mean ? 1.0 / static_cast<double>(n) : 1.0;
   ProgramResult result;
-  result.grads.assign(p.grad_inputs.size(), std::vector<double>(static_cast<size_t>(n)));
+  result.grads.assign(p.stored_outputs(), std::vector<double>(static_cast<size_t>(n)));
   std::vector<double> in(names.size()), out(p.outputs.size());
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {

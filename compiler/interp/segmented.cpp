@@ -162,7 +162,7 @@ ProgramResult run_grouped_impl(const Program& p, const std::vector<const T*>& in
   const bool mean = p.fn.reduction == Reduction::Mean;
   const double scale = mean ? 1.0 / static_cast<double>(queries) : 1.0;
   ProgramResult result;
-  result.grads.assign(p.grad_inputs.size(), std::vector<double>(static_cast<size_t>(n)));
+  result.grads.assign(p.stored_outputs(), std::vector<double>(static_cast<size_t>(n)));
   std::vector<std::vector<double>> in(names.size()), out(p.outputs.size());
   std::vector<const double*> in_ptr(names.size());
   std::vector<double*> out_ptr(p.outputs.size());

@@ -12,6 +12,7 @@ uint64_t Program::hash() const {
   StableHasher hasher(0x6c6f737370726fULL);
   hasher.add(fn.hash());
   for (int i : grad_inputs) hasher.add(static_cast<uint64_t>(i));
+  if (hessian) hasher.add(uint64_t{0x48657373});  // only then: other programs keep their hashes (and cache keys)
   hasher.add(static_cast<uint64_t>(outputs.size()));
   for (const Expr& e : outputs) hasher.add(e->hash());
   return hasher.digest();

@@ -13,6 +13,12 @@
 // outputs[0] is the per-query loss L_q, outputs[k] the per-document
 // derivative ∂L_q/∂x_i; backends sum L_q (÷ Q for a mean over Q queries) and
 // store grad_scale · outputs[k] with grad_scale = 1/Q for a mean, 1 for a sum.
+//
+// A program built `with_hessian` (build_program.h) has one more output per
+// gradient: outputs[1 + G + k] = ∂²ℓ/∂x_k² at the same element (document),
+// the Hessian's diagonal (hessian.h), stored like a gradient (scaled by
+// grad_scale) into the array after the G gradients'. Backends store every
+// output after the loss: stored_outputs() arrays.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +31,11 @@ namespace losscc {
 struct Program {
   LossFunction fn;               // already simplified
   std::vector<int> grad_inputs;  // indices into fn.inputs, ascending
-  std::vector<Expr> outputs;     // 1 + grad_inputs.size() expressions
+  bool hessian = false;          // the gradients' Hessian diagonals follow them
+  std::vector<Expr> outputs;     // 1 + grad_inputs.size() (× 2 with the Hessian) expressions
+
+  // The arrays a backend stores into: the gradients, then the Hessian diagonals.
+  size_t stored_outputs() const { return grad_inputs.size() * (hessian ? 2 : 1); }
 
   // Stable hash of everything a backend's code depends on: the function, the
   // gradient set and every output. The kernel cache adds backend and target.

@@ -5,11 +5,12 @@
 #include <string>
 
 #include "compiler/passes/grad.h"
+#include "compiler/passes/hessian.h"
 #include "compiler/passes/simplify.h"
 
 namespace losscc {
 
-Program build_program(const LossFunction& fn, std::vector<int> grad_inputs) {
+Program build_program(const LossFunction& fn, std::vector<int> grad_inputs, bool with_hessian) {
   if (!fn.body) throw std::invalid_argument("build_program: the loss has no body");
   std::sort(grad_inputs.begin(), grad_inputs.end());
   grad_inputs.erase(std::unique(grad_inputs.begin(), grad_inputs.end()), grad_inputs.end());
@@ -27,6 +28,15 @@ Program build_program(const LossFunction& fn, std::vector<int> grad_inputs) {
   // gradients returns it unchanged, and the gradients' copies of its nodes
   // stay the very same nodes.
   std::vector<Expr> outputs = gradient(p.fn.body, wrt);
+  if (with_hessian) {
+    // Differentiated from the simplified gradients: smaller, and what the
+    // kernel computes anyway, so the two share their nodes.
+    std::vector<Expr> grads = simplify(outputs);
+    std::vector<Expr> hessians = hessian_diagonal(grads, wrt);
+    outputs = grads;
+    outputs.insert(outputs.end(), hessians.begin(), hessians.end());
+    p.hessian = true;
+  }
   outputs.insert(outputs.begin(), p.fn.body);
   p.outputs = simplify(outputs);
   p.fn.body = p.outputs[0];

@@ -375,4 +375,11 @@ std::vector<Expr> gradient(const Expr& body, const std::vector<std::string>& wrt
   return Reverse(body, wrt).run(wrt);
 }
 
+std::array<Expr, 2> local_partials(const Expr& n) {
+  Local local{n, n->arg(0), n->args().size() > 1 ? n->arg(1) : Expr()};
+  return derivative_rule(n->op()).partials(local);
+}
+
+Expr swap_pair_roles(const Expr& e) { return Swapper().run(e); }
+
 }  // namespace losscc

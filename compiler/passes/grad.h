@@ -32,6 +32,7 @@
 // step, contributes no term at all (never 0·g, which would be NaN for g = inf).
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,13 @@
 namespace losscc {
 
 std::vector<Expr> gradient(const Expr& body, const std::vector<std::string>& wrt);
+
+// The table gradient() differentiates with, for the passes that differentiate
+// again (hessian.h): ∂n/∂arg(i) of an elementwise node n, a null Expr where it
+// is identically zero (sign, step, detach, a constant exponent).
+std::array<Expr, 2> local_partials(const Expr& n);
+// A pair expression with the roles of documents i and j exchanged: a value
+// read at i is read through other(...), and other(x) becomes x.
+Expr swap_pair_roles(const Expr& e);
 
 }  // namespace losscc

@@ -21,6 +21,11 @@ does not compile `losscc.CompileError` (a ValueError) with the compiler's
 "file:line:col: error: ..." message. Ranking losses take the queries'
 segment offsets: `loss(score, label, offsets=torch.tensor([0, 3, 7]))` (CPU).
 
+`loss.grad_hess(...)` gives the per-element gradient and Hessian diagonal of
+the prediction from one kernel, and `losscc.lightgbm_objective(loss)` /
+`losscc.xgboost_objective(loss)` turn any such loss into a custom objective
+for gradient-boosted trees (losscc/gbdt.py).
+
 This package uses PyTorch only from Python: its extension never links
 LibTorch, so it works with the PyTorch you have.
 """
@@ -35,7 +40,8 @@ from torch.autograd.function import once_differentiable
 from . import _losscc
 from ._losscc import CompileError
 
-__all__ = ["compile", "Loss", "CompileError", "backend_available", "compare_paired"]
+__all__ = ["compile", "Loss", "CompileError", "backend_available", "compare_paired", "lightgbm_objective",
+           "xgboost_objective"]
 
 
 def backend_available(name):
@@ -126,6 +132,27 @@ class Loss:
         value, _ = self._run(tensors, shape, [], offsets)
         return value
 
+    def grad_hess(self, *args, offsets=None, **kwargs):
+        """(loss, grad, hess): the loss and, per element (document), the first
+        and second derivative with respect to the prediction input, from one
+        fused kernel that also computes the Hessian's diagonal.
+
+        Arguments as for calling the loss; nothing is recorded for autograd.
+        grad and hess are scaled as the loss is reduced (a mean divides both
+        by the number of elements, or of queries for a ranking loss). Raises
+        ValueError for a loss with no or several prediction inputs, or whose
+        second derivative losscc does not compile (see compiler/passes/hessian.h).
+        """
+        trained = [i for i, role in enumerate(self._fn.roles) if role != "label"]
+        if len(trained) != 1:
+            raise ValueError(f"losscc: grad_hess needs a loss with one prediction input; "
+                             f"{self!r} has {len(trained)}")
+        tensors, shape = self._bind(args, kwargs)
+        offsets = self._check_offsets(offsets, tensors)
+        with torch.no_grad():
+            value, (grad, hess) = self._run(tensors, shape, trained, offsets, hessian=True)
+        return value, grad, hess
+
     # ---- argument checks ---------------------------------------------------
 
     def _bind(self, args, kwargs):
@@ -193,18 +220,19 @@ class Loss:
 
     # ---- running the kernel ------------------------------------------------
 
-    def _kernel(self, grad_inputs, backend):
-        key = (tuple(grad_inputs), backend)
+    def _kernel(self, grad_inputs, backend, hessian=False):
+        key = (tuple(grad_inputs), backend, hessian)
         kernel = self._kernels.get(key)  # a dict read is atomic; compile under the lock
         if kernel is None:
             with self._lock:
                 kernel = self._kernels.get(key)
                 if kernel is None:
-                    kernel = self._kernels[key] = self._fn.kernel(list(grad_inputs), backend)
+                    kernel = self._kernels[key] = self._fn.kernel(list(grad_inputs), backend, hessian)
         return kernel
 
-    def _run(self, tensors, shape, grad_inputs, offsets):
-        """The reduced loss (0-dim float32) and the gradients of `grad_inputs`.
+    def _run(self, tensors, shape, grad_inputs, offsets, hessian=False):
+        """The reduced loss (0-dim float32) and the gradients of `grad_inputs`,
+        followed, with `hessian`, by their Hessian diagonals.
 
         An input of the common shape that is contiguous is read in place; only
         a broadcast or strided one is copied. The gradients are the one
@@ -215,11 +243,12 @@ class Loss:
         n = xs[0].numel()
         if n == 0:
             raise ValueError("losscc: the inputs are empty")
-        grads = [torch.empty(shape, dtype=torch.float32, device=device) for _ in grad_inputs]
+        stored = len(grad_inputs) * (2 if hessian else 1)
+        grads = [torch.empty(shape, dtype=torch.float32, device=device) for _ in range(stored)]
         inputs = [x.data_ptr() for x in xs]
         outputs = [g.data_ptr() for g in grads]
         if device.type == "cpu":
-            kernel = self._kernel(grad_inputs, self.host_backend)
+            kernel = self._kernel(grad_inputs, self.host_backend, hessian)
             if offsets is not None:
                 value = kernel.run_host(n, inputs, outputs, torch.get_num_threads(),
                                         offsets.data_ptr(), len(offsets) - 1)
@@ -227,7 +256,7 @@ class Loss:
                 value = kernel.run_host(n, inputs, outputs, torch.get_num_threads())
             return torch.scalar_tensor(value, dtype=torch.float32), grads
         with torch.cuda.device(device):
-            kernel = self._kernel(grad_inputs, "cuda")
+            kernel = self._kernel(grad_inputs, "cuda", hessian)
             loss = torch.empty((), dtype=torch.float32, device=device)
             stream = torch.cuda.current_stream(device).cuda_stream
             kernel.run_device(n, inputs, outputs, loss.data_ptr(), stream)
@@ -259,3 +288,6 @@ class _FusedLoss(torch.autograd.Function):
                 g = g.sum_to_size(ctx.shapes[i])
             result[i] = g
         return (None, None, None, *result)
+
+
+from .gbdt import lightgbm_objective, xgboost_objective  # noqa: E402 (needs Loss, defined above)

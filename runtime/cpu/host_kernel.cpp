@@ -14,9 +14,9 @@ void check_args(const Program& p, const HostArgs& args) {
   if (args.inputs.size() != p.fn.inputs.size())
     fail(std::to_string(args.inputs.size()) + " input arrays for " +
          std::to_string(p.fn.inputs.size()) + " declared inputs");
-  if (args.grads.size() != p.grad_inputs.size())
-    fail(std::to_string(args.grads.size()) + " gradient arrays for " +
-         std::to_string(p.grad_inputs.size()) + " gradients");
+  if (args.grads.size() != p.stored_outputs())
+    fail(std::to_string(args.grads.size()) + " gradient arrays for " + std::to_string(p.stored_outputs()) +
+         (p.hessian ? " gradients and Hessian diagonals" : " gradients"));
   if (args.n == 0) return;
   for (size_t j = 0; j < args.inputs.size(); ++j)
     if (!args.inputs[j]) fail("input array for '" + p.fn.inputs[j].name + "' is null");

@@ -164,9 +164,9 @@ class CudaKernel final : public Kernel {
     if (args.inputs.size() != program_.fn.inputs.size())
       throw std::invalid_argument(fmt::format("run_device: {} input arrays for {} inputs", args.inputs.size(),
                                               program_.fn.inputs.size()));
-    if (args.grads.size() != program_.grad_inputs.size())
-      throw std::invalid_argument(fmt::format("run_device: {} gradient arrays for {} gradients", args.grads.size(),
-                                              program_.grad_inputs.size()));
+    if (args.grads.size() != program_.stored_outputs())
+      throw std::invalid_argument(fmt::format("run_device: {} gradient arrays for {} stored outputs",
+                                              args.grads.size(), program_.stored_outputs()));
     if (args.n < 0) throw std::invalid_argument("run_device: n < 0");
     if (!args.loss) throw std::invalid_argument("run_device: loss is null");
   }

@@ -347,3 +347,68 @@ def test_compare_paired_states_a_win_with_the_search_statistics():
     assert tie["mean_diff"] == 0 and tie["wilcoxon_p"] == 1
     with pytest.raises(ValueError):
         losscc.compare_paired([1.0, 2.0], [1.0])
+
+
+# ---- the Hessian's diagonal ---------------------------------------------------
+
+RANKING_EXAMPLES = ["rank_mse", "ranknet", "rank_hinge", "lambdarank", "lambdaloss", "listnet", "listmle",
+                    "approx_ndcg"]
+
+
+def torch_hessian_diagonal(fn, score, *rest):
+    """d²fn/dscore_i² for each i by LibTorch's double backward, in float64."""
+    s = score.double().requires_grad_()
+    (g,) = torch.autograd.grad(fn(s, *rest), s, create_graph=True)
+    if not g.requires_grad:  # a gradient that is constant in the score (piecewise linear losses)
+        return torch.zeros_like(s), g.detach()
+    rows = [torch.autograd.grad(g[i], s, retain_graph=True)[0][i] for i in range(len(s))]
+    return torch.stack(rows).detach(), g.detach()
+
+
+@pytest.mark.parametrize("name", RANKING_EXAMPLES)
+def test_grad_hess_of_ranking_examples_matches_double_backward(name):
+    loss = losscc.compile(EXAMPLES / f"{name}.loss")
+    namespace = {}
+    exec(loss.emit_torch(name), namespace)  # the same loss written in torch ops
+    gen = torch.Generator().manual_seed(3)
+    sizes = [5, 1, 8, 3, 12]
+    offsets = torch.tensor([0] + torch.tensor(sizes).cumsum(0).tolist())
+    score = 2 * torch.randn(sum(sizes), generator=gen)
+    label = torch.randint(0, 3, (sum(sizes),), generator=gen).float()
+    want_hess, want_grad = torch_hessian_diagonal(
+        lambda s: namespace[name](s, label.double(), offsets.tolist()), score)
+    for backend in ["cpu", "interp"]:
+        if not losscc.backend_available(backend):
+            continue
+        variant = losscc.Loss(loss._fn)
+        variant.host_backend = backend
+        value, grad, hess = variant.grad_hess(score, label, offsets=offsets)
+        assert grad.dtype == hess.dtype == torch.float32 and hess.shape == score.shape
+        torch.testing.assert_close(grad.double(), want_grad, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(hess.double(), want_hess, rtol=1e-4, atol=1e-6)
+
+
+def test_grad_hess_of_elementwise_losses_matches_double_backward():
+    gen = torch.Generator().manual_seed(4)
+    pred, label = rand_prob(64, gen), rand_label(64, gen)
+    for name in ["bce", "focal", "mse"]:
+        loss = losscc.compile(EXAMPLES / f"{name}.loss")
+        _, grad, hess = loss.grad_hess(pred, label)
+        want_hess, want_grad = torch_hessian_diagonal(lambda p: POINTWISE[name](p, label.double()).mean(), pred)
+        torch.testing.assert_close(grad.double(), want_grad, rtol=1e-4, atol=1e-7)
+        torch.testing.assert_close(hess.double(), want_hess, rtol=1e-4, atol=1e-7)
+
+
+def test_grad_hess_errors():
+    with pytest.raises(ValueError, match="one prediction input"):
+        losscc.compile(EXAMPLES / "bpr.loss").grad_hess(torch.zeros(3), torch.zeros(3))
+    # Smooth ranks of smooth ranks: the second derivative sums over triples
+    # of documents, which losscc does not compile; it says so.
+    nested = losscc.compile("input score: real as pred\ninput label: grade\n"
+                            "let r = pairsum(1, sigmoid(other(score) - score))\n"
+                            "qsum(log(1 + pairsum(1, sigmoid(other(r) - r))))\n")
+    offsets = torch.tensor([0, 3])
+    with pytest.raises(ValueError, match="sum over triples"):
+        nested.grad_hess(torch.tensor([0.1, 0.5, -0.2]), torch.tensor([0.0, 1.0, 2.0]), offsets=offsets)
+    with pytest.raises(ValueError, match="one prediction and one label"):
+        losscc.lightgbm_objective(EXAMPLES / "bpr.loss")

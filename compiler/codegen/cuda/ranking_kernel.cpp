@@ -35,7 +35,7 @@ class RankingEmitter {
     std::string params;
     for (size_t k = 0; k < p_.fn.inputs.size(); ++k) params += fmt::format("const float* __restrict__ in{}, ", k);
     params += "\n    ";
-    for (size_t k = 0; k < p_.grad_inputs.size(); ++k) params += fmt::format("float* __restrict__ g{}, ", k);
+    for (size_t k = 0; k < p_.stored_outputs(); ++k) params += fmt::format("float* __restrict__ g{}, ", k);
     fmt::format_to(o,
                    "\n// ---- {0} (ranking: one block per query, {1} shared float(s) per document) ----\n"
                    "extern \"C\" __global__ void __launch_bounds__(losscc_block_size)\n"
@@ -50,7 +50,7 @@ class RankingEmitter {
     for (int s = 0; s < plan_.stages; ++s) stage(s, out);
     // Gradients that are per query: the same at every document.
     std::string broadcast;
-    for (size_t k = 0; k < p_.grad_inputs.size(); ++k)
+    for (size_t k = 0; k < p_.stored_outputs(); ++k)
       if (p_.outputs[1 + k]->level() == Level::Query)
         broadcast += fmt::format("      g{}[base + i] = grad_scale * {};\n", k, var(p_.outputs[1 + k].get()));
     if (!broadcast.empty())
@@ -147,7 +147,7 @@ class RankingEmitter {
       }
       current.insert(x);
       if (shared_.slot.count(x)) fmt::format_to(o, "      {} = {};\n", shared_at(x, "i"), var(x));
-      for (size_t k = 0; k < p_.grad_inputs.size(); ++k)
+      for (size_t k = 0; k < p_.stored_outputs(); ++k)
         if (p_.outputs[1 + k].get() == x) fmt::format_to(o, "      g{}[base + i] = grad_scale * {};\n", k, var(x));
     }
     for (const Node* r : reductions) {

@@ -142,9 +142,9 @@ EmitFn emission(Op op) {
 llvm::Function* build_body(const Program& program, llvm::Module& m) {
   llvm::LLVMContext& ctx = m.getContext();
   llvm::IRBuilder<> b(ctx);
-  const size_t n_in = program.fn.inputs.size(), n_grad = program.grad_inputs.size();
+  const size_t n_in = program.fn.inputs.size(), n_grad = program.stored_outputs();
   if (program.outputs.size() != 1 + n_grad)
-    throw std::invalid_argument("llvm backend: program needs 1 + grad_inputs.size() outputs");
+    throw std::invalid_argument("llvm backend: program needs 1 + stored_outputs() outputs");
 
   std::vector<llvm::Type*> params(n_in + n_grad, b.getFloatTy()->getPointerTo());
   params.insert(params.end(), {b.getInt64Ty(), b.getInt64Ty(), b.getFloatTy()});
@@ -227,7 +227,7 @@ void build_entry(const Program& program, llvm::Function* body, llvm::Module& m) 
       args.push_back(b.CreateLoad(f32_ptr, b.CreateConstInBoundsGEP1_64(f32_ptr, array, k)));
   };
   unpack(fn->getArg(0), program.fn.inputs.size());
-  unpack(fn->getArg(1), program.grad_inputs.size());
+  unpack(fn->getArg(1), program.stored_outputs());
   for (unsigned p = 2; p < 5; ++p) args.push_back(fn->getArg(p));  // begin, end, scale
   b.CreateRet(b.CreateCall(body, args));
 }

@@ -46,7 +46,7 @@ class GroupEmitter {
     b_.SetInsertPoint(entry_);
     for (size_t k = 0; k < p_.fn.inputs.size(); ++k)
       inputs_.push_back(b_.CreateLoad(f32_ptr, b_.CreateConstInBoundsGEP1_64(f32_ptr, fn_->getArg(0), k)));
-    for (size_t k = 0; k < p_.grad_inputs.size(); ++k)
+    for (size_t k = 0; k < p_.stored_outputs(); ++k)
       grads_.push_back(b_.CreateLoad(f32_ptr, b_.CreateConstInBoundsGEP1_64(f32_ptr, fn_->getArg(1), k)));
     scratch_ = fn_->getArg(6);
     Value* loss = alloca_f32("loss.acc", 0.0f);
