@@ -3,8 +3,8 @@
 // validation NDCG@10 (standard convention); the effectiveness test fits each
 // loss to convergence and reports NDCG on the test split.
 //
-// Its candidates live in the ranking space (search_space.h), which has no
-// masks. The classic losses it is compared with: rank_mse, ranknet,
+// Its candidates live in the ranking space (search_space.h), masked by list
+// signatures (list_signature.h). The classic losses it is compared with: rank_mse, ranknet,
 // rank_hinge, lambdarank, listnet, listmle, approx_ndcg.
 #pragma once
 

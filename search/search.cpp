@@ -50,13 +50,6 @@ std::unique_ptr<Searcher> seeded_searcher(const SearchConfig& c, const SearchSpa
   return make_searcher(c.searcher, space, c.policy, c.reinforce);
 }
 
-// Checked before anything is built from it (the searcher's masks included).
-SearchConfig checked(SearchConfig c, const SearchTask& task) {
-  if (task.ranking_space() && c.policy.mask)
-    throw std::invalid_argument("the ranking space has no masks: a ranking search needs policy.mask off");
-  return c;
-}
-
 }  // namespace
 
 nlohmann::json SearchCounters::to_json() const {
@@ -66,7 +59,7 @@ nlohmann::json SearchCounters::to_json() const {
 }
 
 LossSearch::LossSearch(SearchConfig config, SearchTask& task, std::unique_ptr<Executor> executor)
-    : config_(checked(std::move(config), task)),
+    : config_(std::move(config)),
       task_(task),
       executor_(executor ? std::move(executor) : std::make_unique<ThreadExecutor>(config_.workers)),
       space_(config_.layers, config_.extended, task.ranking_space()),

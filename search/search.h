@@ -79,8 +79,7 @@ struct SearchCounters {
 class LossSearch {
  public:
   // `task` must outlive the search; `executor` null: a ThreadExecutor with
-  // config.workers threads. Throws std::invalid_argument for a config the
-  // task cannot take (masks over the ranking space).
+  // config.workers threads.
   LossSearch(SearchConfig config, SearchTask& task, std::unique_ptr<Executor> executor = nullptr);
   ~LossSearch();
 

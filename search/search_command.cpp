@@ -115,8 +115,7 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
   app.add_option("--layers", s.layers, "operator nodes per loss (default: 10; rank 6)")->check(CLI::Range(1, 64));
   app.add_flag("--extended", s.extended, "add sigmoid, tanh, relu, abs, guarded sqrt and exp to the operators");
   bool no_mask = false;
-  app.add_flag("--no-mask", no_mask, "sample every token, not only those that can still give a valid loss (rank: "
-               "always)");
+  app.add_flag("--no-mask", no_mask, "sample every token, not only those that can still give a valid loss");
   app.add_option("--seed", s.seed, "seed of the searcher (and of the fits unless --fit-seed)")->capture_default_str();
   app.add_option("--fit-seed", opt.fit_seed, "seed of every fit (initial model, batch order); default: --seed");
   app.add_option("--out", s.out_dir, "output folder")->capture_default_str();
@@ -190,7 +189,7 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
     if (opt.finalists == 0) opt.finalists = opt.select_seeds > 0 ? 3 * opt.top_k : opt.top_k;
     if (opt.finalists < opt.top_k) throw CLI::ValidationError("--finalists", "must be at least --top-k");
     s.top_k = opt.finalists;  // the search keeps the finalists
-    s.policy.mask = !no_mask && opt.task != "rank";
+    s.policy.mask = !no_mask;
     const std::vector<std::string>& models =
         opt.task == "rec" ? models::model_kinds() : opt.task == "rank" ? models::ltr::scorer_kinds() : models::mtl::mtl_model_kinds();
     if (std::find(models.begin(), models.end(), opt.model) == models.end())

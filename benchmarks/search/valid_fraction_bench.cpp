@@ -1,7 +1,7 @@
 // bench_valid: how many sampled candidates pass the validity check, for each
 // searcher, with and without ViableTokens' masks, on the default space; with
-// --ranking on the ranking space (losssearch --task rank's, 6 layers), where
-// no masks exist yet, so its rows are unmasked only.
+// --ranking on the ranking space (losssearch --task rank's, 6 layers), whose
+// masks compose list signatures (search/space/list_signature.h).
 //
 //   bench_valid --samples 10000 --json benchmarks/results/valid-fraction.json
 //   bench_valid --ranking --layers 6 --json benchmarks/results/valid-fraction-ranking.json
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   app.add_option("--samples", samples, "candidates per searcher and setting")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--layers", layers, "operator nodes per loss")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_flag("--extended", extended, "the extended operator set");
-  app.add_flag("--ranking", ranking, "the ranking space (unmasked rows only: it has no masks yet)");
+  app.add_flag("--ranking", ranking, "the ranking space (list signatures' masks)");
   app.add_option("--seed", seed, "sampling seed")->capture_default_str();
   app.add_option("--json", json_out, "write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
@@ -72,14 +72,13 @@ int main(int argc, char** argv) {
              "ms/sample", "agree %");
   for (const std::string searcher : {"random", "rl"})
     for (const bool masked : {false, true}) {
-      if (masked && ranking) continue;
       std::mt19937_64 rng(seed);
       torch::manual_seed(seed);
       PolicyConfig policy_config;
       policy_config.mask = masked;
       LossPolicy policy(space, policy_config);
       std::optional<ViableTokens> viable, judge;
-      if (!ranking) viable.emplace(space), judge.emplace(space);
+      viable.emplace(space), judge.emplace(space);
       int valid = 0, agree = 0;
       double sampling_seconds = 0;
       for (int k = 0; k < samples; ++k) {

@@ -3,7 +3,68 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "compiler/passes/probe_signature.h"
+#include "search/space/list_signature.h"
+
 namespace losscc::search {
+
+// The nodes of the partial program as signatures, and two scratch slots: the
+// candidate next node and, reading it, a lookahead node after it.
+class ViableTokens::Signatures {
+ public:
+  enum Slot { kCandidate = 0, kLookahead = 1 };
+  virtual ~Signatures() = default;
+  virtual void reset() = 0;           // the leaves only
+  virtual void push_candidate() = 0;  // the candidate becomes the next node
+  virtual size_t size() const = 0;
+  // op(node l, node r) into `out`; index size() reads the candidate.
+  virtual void compose(size_t op, size_t l, size_t r, Slot out) = 0;
+  virtual bool finite(Slot s) const = 0;
+  virtual bool repeats(Slot s) const = 0;  // the same as a node already there
+  virtual bool passes_check(Slot s) const = 0;
+  virtual bool last_passes() const = 0;
+};
+
+namespace {
+
+template <typename Signature, typename Template>
+class SignaturesOf final : public ViableTokens::Signatures {
+ public:
+  SignaturesOf(const SearchSpace& space, std::vector<Signature> leaves) : leaves_(std::move(leaves)) {
+    const Expr a = input("a"), b = input("b");
+    for (const OpChoice& op : space.ops()) templates_.emplace_back(op.build(a, b));
+    reset();
+  }
+  void reset() override { nodes_ = leaves_; }
+  void push_candidate() override { nodes_.push_back(slot_[kCandidate]); }
+  size_t size() const override { return nodes_.size(); }
+  void compose(size_t op, size_t l, size_t r, Slot out) override {
+    templates_[op].compose(node(l), node(r), slot_[out]);
+  }
+  bool finite(Slot s) const override { return slot_[s].finite(); }
+  bool repeats(Slot s) const override {
+    return std::any_of(nodes_.begin(), nodes_.end(), [&](const Signature& n) { return n.same_as(slot_[s]); });
+  }
+  bool passes_check(Slot s) const override { return slot_[s].passes_check(); }
+  bool last_passes() const override { return nodes_.size() > leaves_.size() && nodes_.back().passes_check(); }
+
+ private:
+  const Signature& node(size_t k) const { return k < nodes_.size() ? nodes_[k] : slot_[kCandidate]; }
+
+  std::vector<Template> templates_;  // one per operator of the space
+  std::vector<Signature> leaves_, nodes_;
+  Signature slot_[2];
+};
+
+std::unique_ptr<ViableTokens::Signatures> signatures_for(const SearchSpace& space) {
+  if (space.ranking())
+    return std::make_unique<SignaturesOf<ListSignature, ListTemplate>>(
+        space, std::vector<ListSignature>{ListSignature::score(), ListSignature::label(), ListSignature::constant(1.0)});
+  return std::make_unique<SignaturesOf<ProbeSignature, OpTemplate>>(
+      space, std::vector<ProbeSignature>{ProbeSignature::pred(), ProbeSignature::label(), ProbeSignature::constant(1.0)});
+}
+
+}  // namespace
 
 namespace {
 
@@ -21,68 +82,72 @@ int pick(const std::vector<uint8_t>& mask, std::mt19937_64& rng) {
 
 }  // namespace
 
-ViableTokens::ViableTokens(const SearchSpace& space) : space_(space) {
-  if (space.ranking())
-    throw std::invalid_argument("the token masks are for the pointwise space; search a ranking space without them");
-  const Expr a = input("a"), b = input("b");
-  for (const OpChoice& op : space_.ops()) templates_.emplace_back(op.build(a, b));
-  reset();
+ViableTokens::ViableTokens(const SearchSpace& space) : space_(space), signatures_(signatures_for(space)) {
+  compute_masks();
 }
+ViableTokens::~ViableTokens() = default;
+ViableTokens::ViableTokens(ViableTokens&&) noexcept = default;
+ViableTokens& ViableTokens::operator=(ViableTokens&&) noexcept = default;
+
+int ViableTokens::position() const { return static_cast<int>(signatures_->size()) - kNumLeaves; }
+
+bool ViableTokens::last_node_passes() const { return signatures_->last_passes(); }
 
 void ViableTokens::reset() {
-  nodes_ = {ProbeSignature::pred(), ProbeSignature::label(), ProbeSignature::constant(1.0)};
+  signatures_->reset();
   compute_masks();
 }
 
 void ViableTokens::push(const Token& t) {
-  ProbeSignature next;
-  const ProbeSignature& a = nodes_.at(t.lhs);
-  templates_.at(t.op).compose(a, t.rhs >= 0 ? nodes_.at(t.rhs) : a, next);
-  nodes_.push_back(std::move(next));
+  const int width = static_cast<int>(signatures_->size());
+  if (t.op < 0 || t.op >= space_.num_ops() || t.lhs < 0 || t.lhs >= width || t.rhs >= width)
+    throw std::out_of_range("ViableTokens::push: a token outside the space");
+  signatures_->compose(t.op, t.lhs, t.rhs >= 0 ? t.rhs : t.lhs, Signatures::kCandidate);
+  signatures_->push_candidate();
   if (position() < space_.layers()) compute_masks();
 }
 
-bool ViableTokens::completes(const ProbeSignature* extra) {
-  const size_t m = nodes_.size();
-  auto node = [&](size_t k) -> const ProbeSignature& { return k < m ? nodes_[k] : *extra; };
-  const size_t count = m + (extra ? 1 : 0);
-  for (size_t op = 0; op < templates_.size(); ++op) {
+// With `with_candidate`, the candidate is one more node and only the next
+// nodes that read it are tried.
+bool ViableTokens::completes(bool with_candidate) {
+  const size_t m = signatures_->size();
+  const size_t count = m + (with_candidate ? 1 : 0);
+  for (size_t op = 0; op < static_cast<size_t>(space_.num_ops()); ++op) {
     const bool binary = space_.ops()[op].arity == 2;
     for (size_t l = 0; l < count; ++l)
       for (size_t r = 0; r < (binary ? count : 1); ++r) {
-        // With `extra`, only the pairs that read it are new.
-        if (extra && l != m && (!binary || r != m)) continue;
-        templates_[op].compose(node(l), node(binary ? r : l), lookahead_);
-        if (lookahead_.passes_check()) return true;
+        if (with_candidate && l != m && (!binary || r != m)) continue;
+        signatures_->compose(op, l, binary ? r : l, Signatures::kLookahead);
+        if (signatures_->passes_check(Signatures::kLookahead)) return true;
       }
   }
   return false;
 }
 
 void ViableTokens::compute_masks() {
-  width_ = nodes_.size();
+  width_ = signatures_->size();
+  const size_t num_ops = static_cast<size_t>(space_.num_ops());
   const int layers = space_.layers();
   const bool last = position() == layers - 1;
   // One step before the loss, a node that leaves no passing loss to pick
   // next is a dead end: look one step ahead, unless the nodes already there
   // complete to a passing loss by themselves.
-  const bool look_ahead = position() == layers - 2 && !completes(nullptr);
-  allowed_.assign(templates_.size() * width_ * width_, 0);
-  op_mask_.assign(templates_.size(), 0);
-  auto viable = [&](const ProbeSignature& s) {
-    if (last) return s.passes_check();
-    if (!s.finite()) return false;
-    if (std::any_of(nodes_.begin(), nodes_.end(), [&](const ProbeSignature& n) { return n.same_as(s); }))
-      return false;
-    return !look_ahead || completes(&s);
+  const bool look_ahead = position() == layers - 2 && !completes(false);
+  allowed_.assign(num_ops * width_ * width_, 0);
+  op_mask_.assign(num_ops, 0);
+  auto viable = [&] {
+    const Signatures::Slot c = Signatures::kCandidate;
+    if (last) return signatures_->passes_check(c);
+    if (!signatures_->finite(c) || signatures_->repeats(c)) return false;
+    return !look_ahead || completes(true);
   };
   bool any = false;
-  for (size_t op = 0; op < templates_.size(); ++op) {
+  for (size_t op = 0; op < num_ops; ++op) {
     const bool binary = space_.ops()[op].arity == 2;
     for (size_t l = 0; l < width_; ++l)
       for (size_t r = 0; r < (binary ? width_ : 1); ++r) {
-        templates_[op].compose(nodes_[l], nodes_[binary ? r : l], scratch_);
-        if (!viable(scratch_)) continue;
+        signatures_->compose(op, l, binary ? r : l, Signatures::kCandidate);
+        if (!viable()) continue;
         allowed_[index(op, l, r)] = 1;
         op_mask_[op] = 1;
         any = true;
@@ -109,7 +174,7 @@ std::vector<uint8_t> ViableTokens::rhs(int op, int lhs) const {
 }
 
 bool ViableTokens::allows(const Token& t) const {
-  if (t.op < 0 || t.op >= static_cast<int>(templates_.size()) || t.lhs < 0 || t.lhs >= static_cast<int>(width_))
+  if (t.op < 0 || t.op >= space_.num_ops() || t.lhs < 0 || t.lhs >= static_cast<int>(width_))
     return false;
   const bool binary = space_.ops()[t.op].arity == 2;
   if (binary && (t.rhs < 0 || t.rhs >= static_cast<int>(width_))) return false;

@@ -3,12 +3,15 @@
 //
 // A decoder asks, position by position, for the operators it may pick, then
 // for the inputs each operator may read. Every node of the partial program
-// carries its probe signature (compiler/passes/probe_signature.h), and every
-// possible next node's signature is composed from its operands':
+// carries its probe signature (compiler/passes/probe_signature.h; in a
+// ranking space its list signature, list_signature.h), and every possible
+// next node's signature is composed from its operands':
 //
 //   the last position (the loss)   the node must pass the check on its
 //                                  signature: finite, a non-zero gradient,
-//                                  monotonic in pred the right way per label;
+//                                  monotonic in pred the right way per label
+//                                  (ranking: reads score and label, moves
+//                                  with the scores, prefers the ideal order);
 //   every earlier position         the node must be finite at every probe
 //                                  point and differ there from every node the
 //                                  program already has (a repeat adds nothing
@@ -30,23 +33,27 @@
 #include <random>
 #include <vector>
 
-#include "compiler/passes/probe_signature.h"
+#include <memory>
+
 #include "search/space/search_space.h"
 
 namespace losscc::search {
 
 class ViableTokens {
  public:
-  // Throws std::invalid_argument for a ranking space (its per-query
-  // operators have no probe signature).
   explicit ViableTokens(const SearchSpace& space);
+  // The nodes' signatures, pointwise or list: defined in viable_tokens.cpp.
+  class Signatures;
+  ~ViableTokens();
+  ViableTokens(ViableTokens&&) noexcept;
+  ViableTokens& operator=(ViableTokens&&) noexcept;
 
   // Starts a new program: only the leaves exist; masks for position 0.
   void reset();
   // Appends the node `t` builds (any token, masked or not) and computes the
   // masks of the next position.
   void push(const Token& t);
-  int position() const { return static_cast<int>(nodes_.size()) - kNumLeaves; }
+  int position() const;
 
   // Masks at the current position, 1 = allowed: per operator; per input of
   // an operator (inputs_available(position()) entries); per rhs of a binary
@@ -60,22 +67,20 @@ class ViableTokens {
   // was allowed.
   int64_t dead_ends() const { return dead_ends_; }
   // The current program's last node, as the check would judge it.
-  bool last_node_passes() const { return !nodes_.empty() && nodes_.back().passes_check(); }
+  bool last_node_passes() const;
 
  private:
   void compute_masks();
   // Whether some next node passes the check, reading only the current nodes
-  // (extra = null) or reading `extra` as one more node.
-  bool completes(const ProbeSignature* extra);
+  // or also the candidate node, as one more node.
+  bool completes(bool with_candidate);
   size_t index(int op, int lhs, int rhs) const { return (static_cast<size_t>(op) * width_ + lhs) * width_ + rhs; }
 
   SearchSpace space_;
-  std::vector<OpTemplate> templates_;  // one per operator of the space
-  std::vector<ProbeSignature> nodes_;  // leaves first
+  std::unique_ptr<Signatures> signatures_;
   size_t width_ = 0;                   // nodes available at the current position
   std::vector<uint8_t> allowed_;       // [op][lhs][rhs]; unary ops use rhs 0
   std::vector<uint8_t> op_mask_;
-  ProbeSignature scratch_, lookahead_;
   int64_t dead_ends_ = 0;
 };
 

@@ -9,7 +9,8 @@ tools the one search core replaced (lossrank-search, losssearch
 gradient fingerprint stopped counting the labels' gradients (a candidate
 that differs from an earlier one by a function of the label alone is now a
 duplicate, not a second fit) and the recommendation search began to
-choose its found losses from its finalists (search/selection.h). The
+choose its found losses from its finalists (search/selection.h), and the
+ranking search its candidates under masks (list signatures). The
 multi-task run is on two workers (its fits draw dropout masks from their
 own generators). Also: the retired flags and tool fail with a pointer to
 the new ones."""

@@ -92,3 +92,64 @@ TEST_CASE("masked uniform sampling: most samples pass the check, and every mask 
   MESSAGE(valid << " of " << samples << " masked samples pass the check; dead ends " << viable.dead_ends());
   CHECK(valid >= samples / 2);
 }
+
+// ---- the ranking space's masks (list signatures) ------------------------------
+
+TEST_CASE("ranking: the list signatures' verdict agrees with check() on random programs") {
+  const SearchSpace space(6, false, true);
+  ViableTokens judge(space);
+  std::mt19937_64 rng(5);
+  int agree = 0, passing = 0;
+  const int samples = 200;
+  for (int s = 0; s < samples; ++s) {
+    const std::vector<Token> tokens = sample_uniform(space, rng);
+    judge.reset();
+    for (const Token& t : tokens) judge.push(t);
+    const bool checked = check(simplify(decode(space, tokens))).valid;
+    agree += judge.last_node_passes() == checked;
+    passing += checked;
+  }
+  MESSAGE("ranking: verdicts agree on " << agree << " of " << samples << " random programs (" << passing
+                                        << " pass check())");
+  CHECK(agree >= samples * 95 / 100);
+}
+
+TEST_CASE("ranking: masked sampling gives mostly valid losses (unmasked: about 7 %)") {
+  const SearchSpace space(6, false, true);
+  ViableTokens viable(space);
+  std::mt19937_64 rng(13);
+  int valid = 0;
+  const int samples = 120;
+  for (int s = 0; s < samples; ++s) {
+    const std::vector<Token> tokens = sample_viable(viable, space, rng);
+    REQUIRE(validation_error(space, tokens).empty());
+    valid += check(simplify(decode(space, tokens))).valid;
+  }
+  MESSAGE("ranking: " << valid << " of " << samples << " masked samples pass the check; dead ends "
+                      << viable.dead_ends());
+  CHECK(valid >= samples * 6 / 10);
+}
+
+TEST_CASE("ranking: the masks keep RankNet and a ListNet-style loss reachable") {
+  const SearchSpace s(6, false, true);
+  ViableTokens viable(s);
+  // Nodes 0 score, 1 label, 2 one; two filler nodes, then the loss.
+  const std::vector<std::vector<Token>> losses = {
+      // RankNet: Σ over pairs with label_i > label_j of log(1 + exp(s_j - s_i)).
+      {op(s, "square", 0), op(s, "add", 3, 2), op(s, "gain", 1), op(s, "qmean", 4), op(s, "add", 6, 5),
+       op(s, "pair_logistic", 0)},
+      // Softmax cross-entropy weighted by label gains: -gain(label) · log softmax(score).
+      {op(s, "square", 0), op(s, "gain", 1), op(s, "softmax", 0), op(s, "log", 5), op(s, "mul", 6, 4),
+       op(s, "neg", 7)},
+  };
+  for (const std::vector<Token>& tokens : losses) {
+    CAPTURE(format_tokens(s, tokens));
+    REQUIRE(check(simplify(decode(s, tokens))).valid);
+    viable.reset();
+    for (const Token& t : tokens) {
+      CHECK(viable.allows(t));
+      viable.push(t);
+    }
+    CHECK(viable.last_node_passes());
+  }
+}
