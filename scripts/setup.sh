@@ -35,7 +35,11 @@ fi
 # LibTorch the search extension is built with) plus what a feature or a test
 # needs from PyPI, at the versions the tests ran with: Ray for `losssearch
 # --executor ray`; allRank, a peer the ranking examples are checked against
-# (its loss files only, so without its dependencies, which would replace torch).
+# (its loss files only, so without its dependencies, which would replace torch);
+# LightGBM and XGBoost, the gradient-boosted trees that losscc's ranking
+# objectives train (tests/python/test_gbdt.py, benchmarks/ltr/gbdt.py): binary
+# wheels, XGBoost as its CPU-only build xgboost-cpu (a 5.6 MB wheel), numpy and
+# scipy from Debian.
 /usr/bin/python3 -m venv --system-site-packages build/venv
 if ! build/venv/bin/python -c "import ray" 2>/dev/null; then
   echo "setup: installing ray into build/venv"
@@ -44,6 +48,14 @@ fi
 if ! build/venv/bin/python -c "import importlib.util as u; assert u.find_spec('allrank')" 2>/dev/null; then
   echo "setup: installing allRank into build/venv"
   build/venv/bin/pip install --quiet --disable-pip-version-check --no-deps "allRank==1.4.3"
+fi
+if ! build/venv/bin/python -c "import lightgbm" 2>/dev/null; then
+  echo "setup: installing lightgbm into build/venv"
+  build/venv/bin/pip install --quiet --disable-pip-version-check --only-binary :all: "lightgbm==4.7.0"
+fi
+if ! build/venv/bin/python -c "import xgboost" 2>/dev/null; then
+  echo "setup: installing xgboost-cpu into build/venv"
+  build/venv/bin/pip install --quiet --disable-pip-version-check --only-binary :all: "xgboost-cpu==3.2.0"
 fi
 
 # Debian's interpreter, the one the packages above installed into (a pyenv or

@@ -28,6 +28,9 @@ import numpy as np
 
 ALLRANK = ["listnet", "listmle", "ranknet", "lambdaloss", "approxndcg", "neuralndcg"]
 PEERS = ["lightgbm"] + ALLRANK
+# LightGBM's settings (the rest are its defaults), shared with benchmarks/ltr/gbdt.py.
+LIGHTGBM_PARAMS = {"learning_rate": 0.05, "num_leaves": 31}
+LIGHTGBM_EARLY_STOPPING = 50  # rounds without a better validation NDCG@10
 
 
 def read_letor(path):
@@ -53,6 +56,15 @@ def read_letor(path):
 def fold_files(data, fold):
     part = lambda k: pathlib.Path(data) / f"S{(fold - 1 + k) % 5 + 1}.txt"
     return [part(0), part(1), part(2)], part(3), part(4)
+
+
+def load_fold(data, fold):
+    """(train, valid, test) of a fold, each (features, labels, qids) in file order, and the
+    valid and test files (lossrank-eval reads them)."""
+    train_files, valid_file, test_file = fold_files(data, fold)
+    parts = [read_letor(f) for f in train_files]
+    train = tuple(np.concatenate([part[i] for part in parts]) for i in range(3))
+    return train, read_letor(valid_file), read_letor(test_file), valid_file, test_file
 
 
 def groups(qids):
@@ -97,11 +109,11 @@ def fit_lightgbm(train, valid, args):
     idx = np.concatenate(groups(q))  # LightGBM needs each query's rows contiguous
     vx, vy, vq = valid
     vidx = np.concatenate(groups(vq))
-    model = lgb.LGBMRanker(objective="lambdarank", n_estimators=args.trees, learning_rate=0.05, num_leaves=31,
+    model = lgb.LGBMRanker(objective="lambdarank", n_estimators=args.trees, **LIGHTGBM_PARAMS,
                            n_jobs=1, random_state=args.seed, verbose=-1)
     model.fit(x[idx], y[idx], group=[len(g) for g in groups(q)],
               eval_set=[(vx[vidx], vy[vidx])], eval_group=[[len(g) for g in groups(vq)]], eval_at=[10],
-              callbacks=[lgb.early_stopping(50, verbose=False)])
+              callbacks=[lgb.early_stopping(LIGHTGBM_EARLY_STOPPING, verbose=False)])
     info = {"best_iteration": model.best_iteration_, "trees": args.trees,
             # LightGBM's own metric (ideal DCG 0 scores 1), for the cross-check against ours
             "own_valid_ndcg@10": model.best_score_["valid_0"]["ndcg@10"]}
@@ -212,10 +224,7 @@ def main():
     torch.set_num_threads(1)
     torch.nn.Linear(2, 1)(torch.zeros(1, 2)).sum().backward()
     for fold in [int(f) for f in args.folds.split(",")]:
-        train_files, valid_file, test_file = fold_files(args.data, fold)
-        parts = [read_letor(f) for f in train_files]
-        train = tuple(np.concatenate([part[i] for part in parts]) for i in range(3))
-        valid, test = read_letor(valid_file), read_letor(test_file)
+        train, valid, test, valid_file, test_file = load_fold(args.data, fold)
         for peer in peers:
             name = "lightgbm" if peer == "lightgbm" else f"allrank-{peer}"
             path = out / f"peer-{name}-f{fold}.json"

@@ -49,6 +49,8 @@ namespace {
 
 using namespace losscc;
 using losscc::bench::median;
+using losscc::bench::pearson;
+using losscc::bench::spearman;
 using namespace losscc::search;
 
 struct PanelLoss {
@@ -58,20 +60,6 @@ struct PanelLoss {
   std::vector<double> test_auc, valid_auc;       // per seed; NaN: the fit failed
   double fit_seconds = 0;
 };
-
-double pearson(const std::vector<double>& x, const std::vector<double>& y) {
-  const double n = static_cast<double>(x.size());
-  const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n, my = std::accumulate(y.begin(), y.end(), 0.0) / n;
-  double sxy = 0, sxx = 0, syy = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) * (x[i] - mx);
-    syy += (y[i] - my) * (y[i] - my);
-  }
-  return sxy / std::sqrt(sxx * syy);
-}
-
-double spearman(const std::vector<double>& x, const std::vector<double>& y) { return pearson(average_ranks(x), average_ranks(y)); }
 
 double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
 

@@ -132,10 +132,11 @@ class Loss:
         value, _ = self._run(tensors, shape, [], offsets)
         return value
 
-    def grad_hess(self, *args, offsets=None, **kwargs):
+    def grad_hess(self, *args, offsets=None, hessian=True, **kwargs):
         """(loss, grad, hess): the loss and, per element (document), the first
         and second derivative with respect to the prediction input, from one
-        fused kernel that also computes the Hessian's diagonal.
+        fused kernel that also computes the Hessian's diagonal (hess is None
+        with hessian=False: the gradient alone).
 
         Arguments as for calling the loss; nothing is recorded for autograd.
         grad and hess are scaled as the loss is reduced (a mean divides both
@@ -150,8 +151,8 @@ class Loss:
         tensors, shape = self._bind(args, kwargs)
         offsets = self._check_offsets(offsets, tensors)
         with torch.no_grad():
-            value, (grad, hess) = self._run(tensors, shape, trained, offsets, hessian=True)
-        return value, grad, hess
+            value, stored = self._run(tensors, shape, trained, offsets, hessian=bool(hessian))
+        return value, stored[0], stored[1] if hessian else None
 
     # ---- argument checks ---------------------------------------------------
 

@@ -18,7 +18,10 @@ and one label. The derivatives are those of the loss summed over queries (or
 rows, for an elementwise loss), the scale of LightGBM's own lambdarank.
 Hessians below `min_hessian` are raised to it: a leaf's value is -sum(g) /
 sum(h), and a query whose labels are all equal, or a loss of negative
-curvature, would give h <= 0.
+curvature, would give h <= 0. A piecewise linear loss (a hinge) has h = 0
+almost everywhere: give it `constant_hessian=c`, which boosts with the
+gradient alone (every row's h is c, a step of 1/c), as for a loss whose
+second derivative losscc does not compile.
 """
 import numpy as np
 import torch
@@ -37,11 +40,14 @@ def _as_loss(loss):
 class _Objective:
     """Per-row (grad, hess) of a compiled loss at raw scores: see the module docstring."""
 
-    def __init__(self, loss, min_hessian):
+    def __init__(self, loss, min_hessian, constant_hessian):
         self.loss, self._label_at = _as_loss(loss)
         if not min_hessian >= 0:
             raise ValueError(f"losscc: min_hessian must be >= 0, got {min_hessian!r}")
+        if constant_hessian is not None and not constant_hessian > 0:
+            raise ValueError(f"losscc: constant_hessian must be > 0, got {constant_hessian!r}")
         self.min_hessian = float(min_hessian)
+        self.constant_hessian = constant_hessian
 
     def __call__(self, preds, labels, sizes):
         preds = np.asarray(preds)
@@ -59,18 +65,20 @@ class _Objective:
                                  "(lightgbm.Dataset(..., group=sizes), xgboost.DMatrix(..., group=sizes))")
             offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
             units = len(sizes)
-        _, grad, hess = self.loss.grad_hess(*args, offsets=offsets)
+        exact = self.constant_hessian is None
+        _, grad, hess = self.loss.grad_hess(*args, offsets=offsets, hessian=exact)
         scale = units if self.loss.reduction == "mean" else 1.0
         grad = grad.double().numpy() * scale
-        hess = np.maximum(hess.double().numpy() * scale, self.min_hessian)
-        return grad, hess
+        if not exact:
+            return grad, np.full_like(grad, float(self.constant_hessian))
+        return grad, np.maximum(hess.double().numpy() * scale, self.min_hessian)
 
 
-def lightgbm_objective(loss, min_hessian=1e-6):
+def lightgbm_objective(loss, min_hessian=1e-6, constant_hessian=None):
     """A LightGBM custom objective, f(preds, train_data) -> (grad, hess), from a
     losscc loss (a Loss, a .loss path or source text): params["objective"] = f.
     Queries come from train_data.get_group()."""
-    objective = _Objective(loss, min_hessian)
+    objective = _Objective(loss, min_hessian, constant_hessian)
 
     def f(preds, train_data):
         return objective(preds, train_data.get_label(), train_data.get_group())
@@ -79,11 +87,11 @@ def lightgbm_objective(loss, min_hessian=1e-6):
     return f
 
 
-def xgboost_objective(loss, min_hessian=1e-6):
+def xgboost_objective(loss, min_hessian=1e-6, constant_hessian=None):
     """An XGBoost custom objective, f(preds, dtrain) -> (grad, hess), from a
     losscc loss: xgboost.train(params, dtrain, obj=f). Queries come from the
     DMatrix's group (its group_ptr)."""
-    objective = _Objective(loss, min_hessian)
+    objective = _Objective(loss, min_hessian, constant_hessian)
 
     def f(preds, dtrain):
         ptr = dtrain.get_uint_info("group_ptr")
