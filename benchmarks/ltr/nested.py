@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Five nested ranking searches on MQ2008, and the searched losses against the
+best of ours, allRank's LambdaLoss and LightGBM's LambdaMART, paired.
+
+For each fold F, `losssearch --task rank --fold F` searches on that fold's
+training and validation queries only (its reward: a short MLP fit's
+validation NDCG@10), then its effectiveness test trains its found losses and
+the eight classic losses from scratch with three seeds (fit seeds 1, 2, 3)
+and tests them on fold F's test queries, which no search saw. The searched
+loss of a fold is its found-1, fixed before any test number is read; "ours"
+is, per fold, the classic loss with the best mean *validation* NDCG@10.
+
+The peers, same folds and seeds 1-3: allRank's LambdaLoss (NDCG-Loss2++) on
+the same MLP (benchmarks/peers/ltr_peers.py, one folder per seed) and
+LightGBM's LambdaMART (benchmarks/ltr/gbdt.py's `lambdamart`).
+
+--summarize compares, with losscc.compare_paired over the 15 (fold, seed)
+pairs, the searched losses against each, in test NDCG@10 (standard
+convention, and the LETOR convention beside it), and writes --json.
+
+    PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py --out benchmarks/results/ltr-nested \\
+        --budget-minutes 6
+    for s in 1 2 3; do PYTHONPATH=build/python build/venv/bin/python benchmarks/peers/ltr_peers.py \\
+        --peers lambdaloss --seed $s --out benchmarks/results/ltr-nested/allrank-s$s; done
+    PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py --out benchmarks/results/ltr-nested \\
+        --summarize --gbdt benchmarks/results/gbdt-mq2008 --json benchmarks/results/ltr-nested.json
+
+A search folder whose summary.json exists is not searched again. A
+benchmark, never a test.
+"""
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+
+import losscc
+
+CLASSICS = ["rank_mse", "ranknet", "rank_hinge", "lambdarank", "lambdaloss", "listnet", "listmle", "approx_ndcg"]
+SEEDS = [1, 2, 3]
+
+
+def run_searches(args):
+    out = pathlib.Path(args.out)
+    for fold in args.folds:
+        folder = out / f"fold-{fold}"
+        if (folder / "summary.json").exists():
+            continue
+        cmd = [args.tool, "--task", "rank", "--data", args.data, "--fold", str(fold), "--budget-minutes",
+               str(args.budget_minutes), "--seed", str(fold), "--fit-seed", "1", "--effect-seeds", str(len(SEEDS)),
+               "--top-k", str(args.top_k), "--workers", str(args.workers), "--progress-seconds", "60",
+               "--out", str(folder)]
+        print("$", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+
+
+def per_seed(row, split, convention="standard"):
+    if convention == "standard":
+        return row[f"{split}_ndcg@10_per_seed"]
+    return [fit[split]["letor"]["ndcg@10"] for fit in row["fits"]]
+
+
+def summarize(args):
+    out = pathlib.Path(args.out)
+    methods = {"searched": {}, "ours (best classic by validation)": {}, "allRank LambdaLoss": {},
+               "LightGBM LambdaMART": {}}
+    chosen = {}
+    for fold in args.folds:
+        rows = {r["name"]: r for r in json.load(open(out / f"fold-{fold}" / "summary.json"))["effectiveness"]}
+        found = rows["found-1"]
+        best = max(CLASSICS, key=lambda n: sum(per_seed(rows[n], "valid")) / len(SEEDS))
+        chosen[fold] = {"searched": found["source"], "ours": best}
+        for convention in ("standard", "letor"):
+            methods["searched"][(fold, convention)] = per_seed(found, "test", convention)
+            methods["ours (best classic by validation)"][(fold, convention)] = per_seed(rows[best], "test", convention)
+        for s in SEEDS:
+            peer = json.load(open(out / f"allrank-s{s}" / f"peer-allrank-lambdaloss-f{fold}.json"))
+            gbdt = json.load(open(pathlib.Path(args.gbdt) / f"lambdamart-f{fold}-s{s}.json"))
+            for convention in ("standard", "letor"):
+                methods["allRank LambdaLoss"].setdefault((fold, convention), []).append(
+                    peer["test"][convention]["ndcg@10"])
+                methods["LightGBM LambdaMART"].setdefault((fold, convention), []).append(
+                    gbdt["test"][convention]["ndcg@10"])
+
+    def flat(method, convention):
+        return [v for fold in args.folds for v in methods[method][(fold, convention)]]
+
+    summary = {"folds": args.folds, "seeds": SEEDS, "chosen": chosen, "methods": {}, "searched_against": {}}
+    print("| method | test NDCG@10 std | letor |")
+    print("|---|---|---|")
+    for method in methods:
+        a, b = flat(method, "standard"), flat(method, "letor")
+        summary["methods"][method] = {"standard": sum(a) / len(a), "letor": sum(b) / len(b), "per_pair": a}
+        print(f"| {method} | {sum(a) / len(a):.4f} | {sum(b) / len(b):.4f} |")
+    print("\n| searched − | mean diff std [95% CI] | Wilcoxon p | mean diff letor [95% CI] | p |")
+    print("|---|---|---|---|---|")
+    for method in list(methods)[1:]:
+        std = losscc.compare_paired(flat("searched", "standard"), flat(method, "standard"))
+        letor = losscc.compare_paired(flat("searched", "letor"), flat(method, "letor"))
+        summary["searched_against"][method] = {"standard": std, "letor": letor}
+        print(f"| {method} | {std['mean_diff']:+.4f} [{std['ci'][0]:+.4f}, {std['ci'][1]:+.4f}] | "
+              f"{std['wilcoxon_p']:.3g} | {letor['mean_diff']:+.4f} [{letor['ci'][0]:+.4f}, {letor['ci'][1]:+.4f}] | "
+              f"{letor['wilcoxon_p']:.3g} |")
+    for fold in args.folds:
+        print(f"fold {fold}: ours = {chosen[fold]['ours']}; searched = "
+              + chosen[fold]["searched"].replace("\n", " "))
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tool", default="build/tools/losssearch")
+    p.add_argument("--data", default="../shared/data/MQ2008")
+    p.add_argument("--out", required=True)
+    p.add_argument("--folds", default="1,2,3,4,5")
+    p.add_argument("--budget-minutes", type=float, default=6.0)
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--summarize", action="store_true")
+    p.add_argument("--gbdt", default="benchmarks/results/gbdt-mq2008", help="gbdt.py's results (lambdamart)")
+    p.add_argument("--json")
+    args = p.parse_args()
+    args.folds = [int(f) for f in args.folds.split(",")]
+    if args.summarize:
+        summarize(args)
+    else:
+        run_searches(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
