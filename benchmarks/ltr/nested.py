@@ -10,20 +10,22 @@ and tests them on fold F's test queries, which no search saw. The searched
 loss of a fold is its found-1, fixed before any test number is read; "ours"
 is, per fold, the classic loss with the best mean *validation* NDCG@10.
 
-The peers, same folds and seeds 1-3: allRank's LambdaLoss (NDCG-Loss2++) on
-the same MLP (benchmarks/peers/ltr_peers.py, one folder per seed) and
-LightGBM's LambdaMART (benchmarks/ltr/gbdt.py's `lambdamart`).
+The peers, same folds and seeds 1-3: allRank's LambdaLoss (NDCG-Loss2++) as
+examples/lambdaloss.loss, which tests/python/test_ranking_peers.py checks
+equal to allRank's code in values and gradients, trained in the same
+effectiveness test (our trainer); LightGBM's LambdaMART (benchmarks/ltr/gbdt.py's
+`lambdamart`); and allRank's own training code, seed 1 only
+(benchmarks/peers/ltr_peers.py's earlier run in --peers-dir, at most 200
+epochs, patience 20: five pairs, so its smallest possible Wilcoxon p is 1/16).
 
---summarize compares, with losscc.compare_paired over the 15 (fold, seed)
+--summarize compares, with losscc.compare_paired over the (fold, seed)
 pairs, the searched losses against each, in test NDCG@10 (standard
 convention, and the LETOR convention beside it), and writes --json.
 
     PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py --out benchmarks/results/ltr-nested \\
         --budget-minutes 6
-    for s in 1 2 3; do PYTHONPATH=build/python build/venv/bin/python benchmarks/peers/ltr_peers.py \\
-        --peers lambdaloss --seed $s --out benchmarks/results/ltr-nested/allrank-s$s; done
     PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py --out benchmarks/results/ltr-nested \\
-        --summarize --gbdt benchmarks/results/gbdt-mq2008 --json benchmarks/results/ltr-nested.json
+        --summarize --json benchmarks/results/ltr-nested.json
 
 A search folder whose summary.json exists is not searched again. A
 benchmark, never a test.
@@ -62,28 +64,31 @@ def per_seed(row, split, convention="standard"):
 
 def summarize(args):
     out = pathlib.Path(args.out)
-    methods = {"searched": {}, "ours (best classic by validation)": {}, "allRank LambdaLoss": {},
+    methods = {"searched": {}, "ours (best classic by validation)": {}, "LambdaLoss (allRank's NDCG-Loss2++)": {},
                "LightGBM LambdaMART": {}}
+    allrank_own = {"searched": {}, "allRank's own LambdaLoss (seed 1)": {}}
     chosen = {}
     for fold in args.folds:
         rows = {r["name"]: r for r in json.load(open(out / f"fold-{fold}" / "summary.json"))["effectiveness"]}
         found = rows["found-1"]
         best = max(CLASSICS, key=lambda n: sum(per_seed(rows[n], "valid")) / len(SEEDS))
         chosen[fold] = {"searched": found["source"], "ours": best}
+        peer = json.load(open(pathlib.Path(args.peers_dir) / f"peer-allrank-lambdaloss-f{fold}.json"))
         for convention in ("standard", "letor"):
             methods["searched"][(fold, convention)] = per_seed(found, "test", convention)
             methods["ours (best classic by validation)"][(fold, convention)] = per_seed(rows[best], "test", convention)
+            methods["LambdaLoss (allRank's NDCG-Loss2++)"][(fold, convention)] = per_seed(
+                rows["lambdaloss"], "test", convention)
+            allrank_own["searched"][(fold, convention)] = per_seed(found, "test", convention)[:1]
+            allrank_own["allRank's own LambdaLoss (seed 1)"][(fold, convention)] = [peer["test"][convention]["ndcg@10"]]
         for s in SEEDS:
-            peer = json.load(open(out / f"allrank-s{s}" / f"peer-allrank-lambdaloss-f{fold}.json"))
             gbdt = json.load(open(pathlib.Path(args.gbdt) / f"lambdamart-f{fold}-s{s}.json"))
             for convention in ("standard", "letor"):
-                methods["allRank LambdaLoss"].setdefault((fold, convention), []).append(
-                    peer["test"][convention]["ndcg@10"])
                 methods["LightGBM LambdaMART"].setdefault((fold, convention), []).append(
                     gbdt["test"][convention]["ndcg@10"])
 
-    def flat(method, convention):
-        return [v for fold in args.folds for v in methods[method][(fold, convention)]]
+    def flat(method, convention, table=methods):
+        return [v for fold in args.folds for v in table[method][(fold, convention)]]
 
     summary = {"folds": args.folds, "seeds": SEEDS, "chosen": chosen, "methods": {}, "searched_against": {}}
     print("| method | test NDCG@10 std | letor |")
@@ -94,9 +99,10 @@ def summarize(args):
         print(f"| {method} | {sum(a) / len(a):.4f} | {sum(b) / len(b):.4f} |")
     print("\n| searched − | mean diff std [95% CI] | Wilcoxon p | mean diff letor [95% CI] | p |")
     print("|---|---|---|---|---|")
-    for method in list(methods)[1:]:
-        std = losscc.compare_paired(flat("searched", "standard"), flat(method, "standard"))
-        letor = losscc.compare_paired(flat("searched", "letor"), flat(method, "letor"))
+    against = [(m, methods) for m in list(methods)[1:]] + [("allRank's own LambdaLoss (seed 1)", allrank_own)]
+    for method, table in against:
+        std = losscc.compare_paired(flat("searched", "standard", table), flat(method, "standard", table))
+        letor = losscc.compare_paired(flat("searched", "letor", table), flat(method, "letor", table))
         summary["searched_against"][method] = {"standard": std, "letor": letor}
         print(f"| {method} | {std['mean_diff']:+.4f} [{std['ci'][0]:+.4f}, {std['ci'][1]:+.4f}] | "
               f"{std['wilcoxon_p']:.3g} | {letor['mean_diff']:+.4f} [{letor['ci'][0]:+.4f}, {letor['ci'][1]:+.4f}] | "
@@ -119,6 +125,7 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--summarize", action="store_true")
     p.add_argument("--gbdt", default="benchmarks/results/gbdt-mq2008", help="gbdt.py's results (lambdamart)")
+    p.add_argument("--peers-dir", default="benchmarks/results/ltr-mq2008", help="ltr_peers.py's results (seed 1)")
     p.add_argument("--json")
     args = p.parse_args()
     args.folds = [int(f) for f in args.folds.split(",")]

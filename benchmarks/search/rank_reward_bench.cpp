@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "benchmarks/common/stats.h"
+#include "benchmarks/search/panel.h"
 #include "compiler/ir/print.h"
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
@@ -40,7 +41,6 @@
 #include "compiler/passes/simplify.h"
 #include "models/ltr/letor.h"
 #include "search/rank_task.h"
-#include "search/space/viable_tokens.h"
 
 namespace {
 
@@ -112,22 +112,10 @@ int main(int argc, char** argv) {
     }
     const size_t examples = panel.size();
     const SearchSpace space(layers, false, true);
-    ViableTokens viable(space);
-    std::mt19937_64 rng(sample_seed);
     int drawn = 0;
-    while (panel.size() < examples + static_cast<size_t>(sampled)) {
-      ++drawn;
-      const LossFunction fn = simplify(decode(space, sample_viable(viable, space, rng)));
-      if (!check(fn).valid) continue;
-      const std::vector<double> fp = gradient_fingerprint(fn);
-      if (std::any_of(fp.begin(), fp.end(), [](double g) { return !std::isfinite(g); }) ||
-          std::all_of(fp.begin(), fp.end(), [](double g) { return g == 0; }) ||
-          std::any_of(fingerprints.begin(), fingerprints.end(), [&](const auto& f) { return same_fingerprint(f, fp); }))
-        continue;
-      fingerprints.push_back(fp);
+    for (LossFunction& fn : bench::draw_distinct_losses(space, sampled, sample_seed, fingerprints, drawn))
       panel.push_back({fmt::format("sampled-{}", panel.size() - examples + 1), "sampled", to_loss_source(fn), fn,
                        {}, {}, {}, 0});
-    }
     for (PanelLoss& p : panel) {
       p.rewards.assign(reward_epochs.size(), std::vector<double>(folds.size(), std::nan("")));
       p.reward_seconds.assign(reward_epochs.size(), std::vector<double>(folds.size(), 0.0));

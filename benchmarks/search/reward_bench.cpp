@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "benchmarks/common/stats.h"
+#include "benchmarks/search/panel.h"
 #include "compiler/ir/print.h"
 #include "compiler/language/parse.h"
 #include "compiler/passes/check.h"
@@ -43,7 +44,6 @@
 #include "search/paired.h"
 #include "search/rec_task.h"
 #include "search/search.h"
-#include "search/space/viable_tokens.h"
 
 namespace {
 
@@ -101,21 +101,9 @@ int main(int argc, char** argv) {
       panel.push_back(std::move(p));
     }
     const SearchSpace space(SearchConfig{}.layers, SearchConfig{}.extended);
-    ViableTokens viable(space);
-    std::mt19937_64 rng(sample_seed);
     int drawn = 0;
-    while (static_cast<int>(panel.size()) < 7 + sampled) {
-      ++drawn;
-      const LossFunction fn = simplify(decode(space, sample_viable(viable, space, rng)));
-      if (!check(fn).valid) continue;
-      const std::vector<double> fp = gradient_fingerprint(fn);
-      if (std::any_of(fp.begin(), fp.end(), [](double g) { return !std::isfinite(g); }) ||
-          std::all_of(fp.begin(), fp.end(), [](double g) { return g == 0; }) ||
-          std::any_of(fingerprints.begin(), fingerprints.end(), [&](const auto& f) { return same_fingerprint(f, fp); }))
-        continue;
-      fingerprints.push_back(fp);
+    for (LossFunction& fn : bench::draw_distinct_losses(space, sampled, sample_seed, fingerprints, drawn))
       panel.push_back({fmt::format("sampled-{}", panel.size() - 6), "sampled", to_loss_source(fn), fn, {}, {}, {}, {}, 0});
-    }
     fmt::print(stderr, "[bench_reward] {}: panel of {} losses ({} sampled from {} masked draws), {} seeds, {} workers\n",
                data.name, panel.size(), sampled, drawn, seeds, workers);
 
