@@ -64,10 +64,6 @@ std::unique_ptr<ViableTokens::Signatures> signatures_for(const SearchSpace& spac
       space, std::vector<ProbeSignature>{ProbeSignature::pred(), ProbeSignature::label(), ProbeSignature::constant(1.0)});
 }
 
-}  // namespace
-
-namespace {
-
 // Index of the k-th set entry of `mask` (k < count of set entries).
 int nth_allowed(const std::vector<uint8_t>& mask, int k) {
   for (int i = 0; i < static_cast<int>(mask.size()); ++i)
