@@ -27,6 +27,13 @@ convention, and the LETOR convention beside it), and writes --json.
     PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py --out benchmarks/results/ltr-nested \\
         --summarize --json benchmarks/results/ltr-nested.json
 
+With --select-seeds N each search refits its finalists N times on
+validation and ranks them by mean − std before naming found-1 (search/selection.h),
+instead of taking the reward's order:
+
+    PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py \\
+        --out benchmarks/results/ltr-nested-select --budget-minutes 6 --select-seeds 3
+
 A search folder whose summary.json exists is not searched again. A
 benchmark, never a test.
 """
@@ -52,6 +59,8 @@ def run_searches(args):
                str(args.budget_minutes), "--seed", str(fold), "--fit-seed", "1", "--effect-seeds", str(len(SEEDS)),
                "--top-k", str(args.top_k), "--workers", str(args.workers), "--progress-seconds", "60",
                "--out", str(folder)]
+        if args.select_seeds:
+            cmd += ["--select-seeds", str(args.select_seeds)]
         print("$", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
 
@@ -123,6 +132,8 @@ def main():
     p.add_argument("--budget-minutes", type=float, default=6.0)
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--select-seeds", type=int, default=0,
+                   help="losssearch --select-seeds: finalists refitted on validation before found-1 is chosen")
     p.add_argument("--summarize", action="store_true")
     p.add_argument("--gbdt", default="benchmarks/results/gbdt-mq2008", help="gbdt.py's results (lambdamart)")
     p.add_argument("--peers-dir", default="benchmarks/results/ltr-mq2008", help="ltr_peers.py's results (seed 1)")
