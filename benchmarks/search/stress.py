@@ -4,7 +4,7 @@ counting the ones that crash.
 
 A search is a long unattended job, so a crash that one run in a hundred meets
 is a bug. Each run is a whole `losssearch` process with a
-random seed and 2 or 4 workers, cycling through the three task families:
+random seed and 2 or 4 workers, cycling through four settings of the three task families:
 
   rec-filmtrust  losssearch on a generated recommendation set shaped like
                  FilmTrust (1,508 users, 2,071 items, ~32k training rows)
