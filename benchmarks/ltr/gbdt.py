@@ -204,10 +204,11 @@ def run_one(method, loss_path, fold, seed, split, args):
     elif method == "xgb-ndcg":
         fit, objective = fit_xgboost, "rank:ndcg"
     else:
-        hessian = hessian_choice(losscc.compile(loss_path), train)
+        loss = losscc.compile(loss_path)
+        hessian = hessian_choice(loss, train)
         make = losscc.lightgbm_objective if method.startswith("lgb:") else losscc.xgboost_objective
         fit = fit_lightgbm if method.startswith("lgb:") else fit_xgboost
-        objective = make(losscc.compile(loss_path), constant_hessian=hessian)
+        objective = make(loss, constant_hessian=hessian)
     if not isinstance(objective, str):
         spent = {"seconds": 0.0, "calls": 0}
         objective = timed(objective, spent)
