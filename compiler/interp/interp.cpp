@@ -50,7 +50,9 @@ double apply(Op op, double a, double b) {
     case Op::QCount:
     case Op::Rank:
     case Op::Other:
-    case Op::PairSum: break;
+    case Op::PairSum:
+    case Op::PrefixSum:
+    case Op::SuffixSum: break;
   }
   throw std::invalid_argument("apply: not an elementwise operation: " + std::string(op_info(op).name));
 }

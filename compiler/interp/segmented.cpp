@@ -1,5 +1,7 @@
 #include "compiler/interp/segmented.h"
 
+#include "compiler/ir/scan.h"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -112,6 +114,18 @@ void GroupEvaluator::run(const double* const* in, int64_t n, double* const* out)
           v[i] = static_cast<double>(1 + above);
         }
         break;
+      case Op::PrefixSum:
+      case Op::SuffixSum: {
+        std::vector<double> key(n), x(n);
+        for (int64_t i = 0; i < n; ++i) {
+          key[i] = read(c.a, i, no_pairs);
+          x[i] = read(c.b, i, no_pairs);
+        }
+        order_.resize(n);
+        scan_order(key.data(), 1, n, order_.data());
+        scan_sums(x.data(), 1, n, order_.data(), c.op == Op::SuffixSum, v.data());
+        break;
+      }
       case Op::PairSum: {
         const PairProgram& prog = pair_programs_[c.pair_program];
         pair_regs.resize(prog.code.size());

@@ -4,8 +4,8 @@
 // Every per-query value is one number, every per-document value an array over
 // the query's documents, and pair values are never stored: each PairSum runs
 // its own small program over the pairs (i, j), reading per-document values at
-// i directly and at j through Other. Straightforward O(n²) loops: the
-// reference the LLVM and CUDA kernels are tested against.
+// i directly and at j through Other. Straightforward O(n²) loops (a scan
+// sorts, scan.h): the reference the LLVM and CUDA kernels are tested against.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +51,7 @@ class GroupEvaluator {
   std::vector<PairProgram> pair_programs_;
   std::vector<int> output_regs_;
   std::vector<std::vector<double>> regs_;
+  std::vector<int32_t> order_;  // a scan's order (scan.h)
 };
 
 // Runs a grouped Program (program.h) over `queries` queries whose documents

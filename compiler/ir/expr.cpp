@@ -47,6 +47,8 @@ constexpr std::array<OpInfo, kNumOps> kOps = {{
     {Op::Other, "other", 1, false, true},
     {Op::PairSum, "pairsum", 2, false, true},
     {Op::Detach, "detach", 1, false},
+    {Op::PrefixSum, "prefix_sum", 2, false, true},
+    {Op::SuffixSum, "suffix_sum", 2, false, true},
 }};
 
 // The level of an op's result from its operands' levels (expr.h).
@@ -58,7 +60,9 @@ Level result_level(Op op, const std::vector<Expr>& args) {
     case Op::QCount: return Level::Query;
     case Op::Input:
     case Op::Rank:
-    case Op::PairSum: return Level::Document;
+    case Op::PairSum:
+    case Op::PrefixSum:
+    case Op::SuffixSum: return Level::Document;
     case Op::Other: return Level::Pair;
     default: break;
   }
@@ -184,8 +188,9 @@ Expr Expr::make(Op op, std::vector<Expr> args) {
     if (!a) throw std::invalid_argument("null operand for " + std::string(info.name));
   if (op == Op::Pow && !args[1]->is_const())
     throw std::invalid_argument("the exponent of ^ must be a constant");
-  if ((op == Op::QSum || op == Op::QMax || op == Op::Rank || op == Op::Other) &&
-      args[0]->level() == Level::Pair)
+  const bool scan = op == Op::PrefixSum || op == Op::SuffixSum;
+  if ((op == Op::QSum || op == Op::QMax || op == Op::Rank || op == Op::Other || scan) &&
+      (args[0]->level() == Level::Pair || (scan && args[1]->level() == Level::Pair)))
     throw std::invalid_argument(std::string(info.name) +
                                 " of a pair term (one that uses other(...)); sum it over pairs with pairsum first");
   return Interner::instance().intern(op, 0, {}, std::move(args));
@@ -231,6 +236,8 @@ Expr qcount() { return Expr::make(Op::QCount, {}); }
 Expr rank(const Expr& a) { return Expr::make(Op::Rank, {a}); }
 Expr other(const Expr& a) { return Expr::make(Op::Other, {a}); }
 Expr pairsum(const Expr& condition, const Expr& term) { return Expr::make(Op::PairSum, {condition, term}); }
+Expr prefix_sum(const Expr& key, const Expr& x) { return Expr::make(Op::PrefixSum, {key, x}); }
+Expr suffix_sum(const Expr& key, const Expr& x) { return Expr::make(Op::SuffixSum, {key, x}); }
 Expr square(const Expr& a) { return pow(a, 2.0); }
 Expr reciprocal(const Expr& a) { return 1.0 / a; }
 Expr clamp(const Expr& a, const Expr& lo, const Expr& hi) { return min(max(a, lo), hi); }

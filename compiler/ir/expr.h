@@ -80,9 +80,19 @@ enum class Op : uint8_t {
   Detach,   // a, held constant in the gradient (its derivative is 0): a weight
             // computed from the loss itself, as RMTL's per-sample weights are,
             // scales the gradient without being trained.
+
+  // Scans in the order of a key, segmented, appended after Detach for the
+  // same reason. The order is rank(key)'s (highest key first, ties to the
+  // earlier document), with a NaN key after every other one (ties again by
+  // document): sorting once makes a scan O(n log n) per query, where the
+  // same sum as a pairsum over rank(key) is O(n²). The key is never
+  // differentiated; each scan's gradient is the other scan.
+  PrefixSum,  // prefix_sum(key, x) at i: Σ x_j over the documents j at or above i
+  SuffixSum,  // suffix_sum(key, x) at i: Σ x_j over the documents j at or below i
+              // (ListMLE's Plackett-Luce denominators)
 };
 
-inline constexpr int kNumOps = static_cast<int>(Op::Detach) + 1;
+inline constexpr int kNumOps = static_cast<int>(Op::SuffixSum) + 1;
 // The elementwise ops from Const to Max; Detach, the one after the segmented
 // ops, is elementwise too.
 inline constexpr int kNumElementwiseOps = static_cast<int>(Op::Max) + 1;
@@ -196,13 +206,16 @@ Expr detach(const Expr& a);
 Expr min(const Expr& a, const Expr& b);
 Expr max(const Expr& a, const Expr& b);
 // Segmented ops. Level rules are checked (std::invalid_argument): qsum, qmax,
-// rank and other take a per-query or per-document operand, not a pair value.
+// rank, other and the scans take per-query or per-document operands, not
+// pair values.
 Expr qsum(const Expr& a);
 Expr qmax(const Expr& a);
 Expr qcount();
 Expr rank(const Expr& a);
 Expr other(const Expr& a);
 Expr pairsum(const Expr& condition, const Expr& term);
+Expr prefix_sum(const Expr& key, const Expr& x);
+Expr suffix_sum(const Expr& key, const Expr& x);
 // Sugar that lowers to the ops above.
 Expr square(const Expr& a);                  // a ^ 2
 Expr reciprocal(const Expr& a);              // 1 / a

@@ -15,7 +15,7 @@ bool is_reduction(const Node* n) { return n->op() == Op::QSum || n->op() == Op::
 QueryPlan::QueryPlan(const Program& p) : nodes(p.nodes()) {
   // The stage from which all of a node's values are available at every document.
   auto complete = [&](const Node* x) {
-    if (x->is_input() || x->level() == Level::Query) return stage.at(x);
+    if (x->is_input() || x->level() == Level::Query || is_scan(x)) return stage.at(x);
     return stage.at(x) + 1;
   };
   // Pair nodes of each PairSum (without descending below a per-document node).
@@ -44,6 +44,8 @@ QueryPlan::QueryPlan(const Program& p) : nodes(p.nodes()) {
       s = stage.at(n->arg(0).get()) + 1;
     } else if (n->op() == Op::Rank) {
       s = complete(n->arg(0).get());
+    } else if (is_scan(n)) {
+      s = std::max(complete(n->arg(0).get()), complete(n->arg(1).get()));
     } else if (n->op() == Op::PairSum) {
       for (const Node* x : pair_nodes[n])
         for (const Expr& a : x->args()) {
@@ -67,10 +69,14 @@ QueryPlan::QueryPlan(const Program& p) : nodes(p.nodes()) {
     slot.emplace(x, slots++);
   };
   for (const Node* n : nodes) {
+    if (is_scan(n)) {
+      needs_slot(n);
+      if (!order_slot.count(n->arg(0).get())) order_slot.emplace(n->arg(0).get(), slots++);
+    }
     for (const Expr& a : n->args()) {
       const Node* x = a.get();
       if (x->level() != Level::Document) continue;
-      if (n->op() == Op::Other || n->op() == Op::Rank) needs_slot(x);
+      if (n->op() == Op::Other || n->op() == Op::Rank || is_scan(n)) needs_slot(x);
       else if (!is_reduction(n) && stage.at(n) > stage.at(x)) needs_slot(x);
       else if (is_reduction(n) && stage.at(n) - 1 > stage.at(x)) needs_slot(x);
     }
@@ -90,7 +96,14 @@ std::vector<const Node*> QueryPlan::scalars(int s) const {
 std::vector<const Node*> QueryPlan::loop(int s) const {
   std::vector<const Node*> out;
   for (const Node* n : nodes)
-    if (n->level() == Level::Document && stage.at(n) == s) out.push_back(n);
+    if (n->level() == Level::Document && !is_scan(n) && stage.at(n) == s) out.push_back(n);
+  return out;
+}
+
+std::vector<const Node*> QueryPlan::scans(int s) const {
+  std::vector<const Node*> out;
+  for (const Node* n : nodes)
+    if (is_scan(n) && stage.at(n) == s) out.push_back(n);
   return out;
 }
 

@@ -34,7 +34,7 @@ Expr build_gain(const std::vector<Expr>& x, const std::vector<double>&) { return
 Expr build_discount(const std::vector<Expr>& x, const std::vector<double>&) { return discount(x[0]); }
 Expr build_idcg(const std::vector<Expr>& x, const std::vector<double>&) { return ideal_dcg(x[0]); }
 
-constexpr std::array<Builtin, 33> kBuiltins = {{
+constexpr std::array<Builtin, 35> kBuiltins = {{
     {"log", 1, 0, 0, build_op<Op::Log>, "log(x)"},
     {"exp", 1, 0, 0, build_op<Op::Exp>, "exp(x)"},
     {"sqrt", 1, 0, 0, build_op<Op::Sqrt>, "sqrt(x)"},
@@ -63,6 +63,8 @@ constexpr std::array<Builtin, 33> kBuiltins = {{
     {"rank", 1, 0, 0, build_op<Op::Rank>, "rank(x)"},
     {"other", 1, 0, 0, build_op<Op::Other>, "other(x)"},
     {"pairsum", 2, 0, 0, build_op<Op::PairSum>, "pairsum(condition, term)"},
+    {"prefix_sum", 2, 0, 0, build_op<Op::PrefixSum>, "prefix_sum(key, x)"},
+    {"suffix_sum", 2, 0, 0, build_op<Op::SuffixSum>, "suffix_sum(key, x)"},
     {"qmean", 1, 0, 0, build_qmean, "qmean(x)"},
     {"qlse", 1, 0, 0, build_qlse, "qlse(x)"},
     {"softmax", 1, 0, 0, build_softmax, "softmax(x)"},

@@ -109,12 +109,13 @@ class Swapper {
 // exp(y − m) / Σ exp(y − m), ListMLE's suffix sums. Their value does not
 // change with m, so the derivative through m is zero in exact arithmetic;
 // written out it is a step per document, a reduction and a pass per query
-// (for ListMLE, one more O(n²) pair loop). Such a node is differentiated with
-// m held constant.
+// (for ListMLE, one more scan). Such a node is differentiated with m held
+// constant.
 //
 // That the value does not change with m is shown by degrees: E has degree 1
 // in m when it is built from exp(y − m) (y free of m) by +, −, qsum, pairsum,
-// other and products with factors free of m, so that E(m + c) = e^−c·E(m).
+// the scans, other and products with factors free of m, so that
+// E(m + c) = e^−c·E(m).
 // Then log(E) + m, and E1 / E2 with both of degree 1, do not depend on m.
 
 class ShiftDegree {
@@ -160,7 +161,9 @@ class ShiftDegree {
       case Op::Neg:
       case Op::QSum:
       case Op::Other: return a;
-      case Op::PairSum: return a == 0 ? b : kNone;  // a: the condition
+      case Op::PairSum:  // a: the condition
+      case Op::PrefixSum:
+      case Op::SuffixSum: return a == 0 ? b : kNone;  // a: the key
       default: return kNone;
     }
   }
@@ -220,8 +223,10 @@ class Reverse {
     std::unordered_set<std::string> targets(wrt.begin(), wrt.end());
     for (const Node* n : order_) {
       bool on_path = n->is_input() && targets.count(n->name());
-      // The condition of a pairsum and the operand of rank are never differentiated.
-      if (n->op() == Op::PairSum) on_path = active_.count(n->arg(1).get());
+      // The condition of a pairsum, the key of a scan and the operand of rank
+      // are never differentiated.
+      if (n->op() == Op::PairSum || n->op() == Op::PrefixSum || n->op() == Op::SuffixSum)
+        on_path = active_.count(n->arg(1).get());
       else if (n->op() != Op::Rank)
         for (const Expr& a : n->args()) on_path = on_path || active_.count(a.get());
       if (on_path) active_.insert(n);
@@ -263,6 +268,15 @@ class Reverse {
           break;
         }
         case Op::PairSum: pair_reverse(n, g); break;
+        case Op::PrefixSum:
+        case Op::SuffixSum: {
+          // x_j is in the sums at every document on one side of j (j
+          // included): its adjoint is the other scan of g.
+          const Expr& key = n->arg(0);
+          add(adjoint_, n->arg(1), n->op() == Op::SuffixSum ? prefix_sum(key, g) : suffix_sum(key, g),
+              Level::Document);
+          break;
+        }
         default: elementwise(n, g, adjoint_);
       }
     }

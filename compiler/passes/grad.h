@@ -23,6 +23,9 @@
 //   E2 sums of exp(y - m): qlse, softmax, ListMLE's suffix sums) is
 //   differentiated with m held constant, so it sends no term to the maximum
 //   d rank(x)       = 0, and the condition of a pairsum is never differentiated
+//   d suffix_sum(k, x) = prefix_sum(k, g) to x, d prefix_sum(k, x) =
+//                     suffix_sum(k, g): x_j is in the sums on one side of j;
+//                     the key k is never differentiated
 //   d pairsum(c, e) = g_i to e(i, j) for each pair with c > 0; what e reads at
 //                     i is summed over j (pairsum(c, ·)), what it reads through
 //                     other(x) is summed over i, written as a pairsum with i and

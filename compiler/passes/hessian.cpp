@@ -114,8 +114,64 @@ class DiagonalTangent {
         const Expr& term = at_i(n->arg(1).get());
         return term ? pairsum(n->arg(0), term) : Expr();
       }
+      case Op::PrefixSum:
+      case Op::SuffixSum: return scan_tangent(n);
       default: return elementwise(n, [&](const Node* a) { return at_i(a); }, false);
     }
+  }
+
+  // ---- the scans: y = scan(key, x) over the documents on one side -------------
+
+  static bool suffix(const Node* scan) { return scan->op() == Op::SuffixSum; }
+  // At the pair (i, j): > 0 where j is strictly on the scan's side of i
+  // (below i for a suffix sum, above it for a prefix sum).
+  static Expr beyond(const Node* scan) {
+    const Expr position = rank(scan->arg(0));
+    return suffix(scan) ? other(position) - position : position - other(position);
+  }
+  // The number of documents each sum at i adds: its own and those beyond it.
+  static Expr count(const Node* scan) {
+    return Expr::make(scan->op(), {scan->arg(0), constant(1.0)});
+  }
+
+  // D(y)_i = D(x)_i + Σ_{j beyond i} C(x)(i, j); for a per-query x, y is the
+  // count times x.
+  Expr scan_tangent(const Node* n) {
+    const Node* x = n->arg(1).get();
+    if (x->level() == Level::Query) return times(count(n), tangent(t_, x));
+    return plus(tangent(d_, x), cross(x) ? pairsum(beyond(n), cross(x)) : Expr());
+  }
+
+  // C(y)(i, k) = [i beyond k]·D(x)_i + Σ_{j beyond or at k, j ≠ i} C(x)(i, j).
+  // The sum is over pairs for each pair, a sum over triples, unless x moves
+  // with other documents only through per-query values Q (ListMLE's
+  // exp(score − qmax(score))): C(x)(i, j) = Σ_Q a_Q,j·T(Q)_i with
+  // a_Q = ∂x/∂Q, and the sum is Σ_Q T(Q)_i·(scan(a_Q)_k − [i beyond k]·a_Q,i).
+  Expr scan_cross(const Node* n) {
+    const Node* x = n->arg(1).get();
+    if (x->level() == Level::Query) return times(other(count(n)), tangent(t_, x));
+    // [i beyond k] at the pair (i, k): k is on the other side of i.
+    const Expr i_beyond_k = step(suffix(n) ? rank(n->arg(0)) - other(rank(n->arg(0)))
+                                           : other(rank(n->arg(0))) - rank(n->arg(0)));
+    Expr direct = tangent(d_, x), sum;
+    if (cross(x)) {
+      const Expr& handle = handle_.at(x);
+      const Term term = document_term(handle);
+      for (const Node* q : term.reads) {
+        if (q->level() != Level::Query) {
+          if (cross(q))
+            throw std::invalid_argument(
+                "hessian: a scan sums a value that depends on other documents' scores through a pairsum or "
+                "a scan; its second derivative needs a sum over triples, which losscc does not compile");
+          continue;
+        }
+        const Expr a = tangent(t_, q) ? partial_of(handle, term, q) : Expr();
+        if (!a) continue;
+        direct = plus(direct, -times(a, tangent(t_, q)));
+        sum = plus(sum, times(other(Expr::make(n->op(), {n->arg(0), a})), tangent(t_, q)));
+      }
+    }
+    return plus(times(i_beyond_k, direct), sum);
   }
 
   Expr document_cross(const Node* n) {
@@ -123,6 +179,8 @@ class DiagonalTangent {
       case Op::Input:
       case Op::Rank: return {};
       case Op::PairSum: return cross_pairsum(n);
+      case Op::PrefixSum:
+      case Op::SuffixSum: return scan_cross(n);
       default:
         return elementwise(n, [&](const Node* a) { return a->level() == Level::Query ? tangent(t_, a) : cross(a); },
                            true);
@@ -191,12 +249,12 @@ class DiagonalTangent {
   static Term pair_term(const Expr& e) {
     return term_of(e, [](const Node* x) { return x->level() == Level::Pair && x->op() != Op::Other; });
   }
-  // A per-document value's elementwise ops, down to inputs, ranks, pairsums
-  // and per-query values.
+  // A per-document value's elementwise ops, down to inputs, ranks, pairsums,
+  // scans and per-query values.
   static Term document_term(const Expr& y) {
     return term_of(y, [](const Node* x) {
       return x->level() == Level::Document && x->op() != Op::Input && x->op() != Op::Rank &&
-             x->op() != Op::PairSum;
+             x->op() != Op::PairSum && x->op() != Op::PrefixSum && x->op() != Op::SuffixSum;
     });
   }
 

@@ -23,10 +23,18 @@
 //                  T); and, where y_l moves with x_i through per-query values
 //                  Q (y = exp(x − qmax(x)): ListMLE), ∂e/∂other(y) · ∂y/∂Q
 //                  summed over l ≠ k less its term l = i, times T(Q)
-//   rank, detach, sign, step, a pairsum's condition: 0 (gradient()'s rules)
+//   scan(k, y)     (prefix_sum, suffix_sum: over the documents j on one side
+//                  of i, i included) D = D(y) + pairsum(j beyond i, C(y));
+//                  C(i, k) = [i beyond k]·D(y)_i plus, where y_j moves with
+//                  x_i through per-query values Q, ∂y/∂Q scanned, at k, less
+//                  its term at i, times T(Q)
+//   rank, detach, sign, step, a pairsum's condition, a scan's key: 0
+//   (gradient()'s rules)
 // Not covered, and rejected with std::invalid_argument: C of a pairsum whose
-// term reads other(y) for a y that moves with other documents' x through a
-// pairsum: its ∂/∂x_i is a sum over triples. No example loss needs it.
+// term reads other(y), or of a scan of y, for a y that moves with other
+// documents' x through a pairsum or a scan: its ∂/∂x_i is a sum over
+// triples. No example loss needs it. A scan's "beyond" is rank(k)'s order,
+// which is the scan's own except where k has a NaN (rank puts it first).
 // In C's l = i term the pair's condition is a factor step(c), so there a
 // pair the condition excludes gives NaN if its partial is inf or NaN, where
 // the pairsum itself skips it.

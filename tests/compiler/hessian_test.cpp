@@ -17,6 +17,7 @@
 #include "compiler/interp/segmented.h"
 #include "compiler/language/parse.h"
 #include "compiler/passes/build_program.h"
+#include "compiler/passes/grad.h"
 #include "compiler/passes/hessian.h"
 #include "ranking_lists.h"
 
@@ -80,38 +81,75 @@ TEST_CASE("hessian: the classic elementwise losses match finite differences of t
   }
 }
 
+namespace {
+
+// A ranking program's Hessian diagonal against central differences of its
+// gradient, one document's score moved at a time.
+void check_ranking_hessian(const Program& p, const std::string& name, const testing::Lists& lists) {
+  REQUIRE(p.stored_outputs() == 2);
+  std::vector<double> score = lists.score;
+  auto run = [&] {
+    return run_grouped_program(p, std::vector<const double*>{score.data(), lists.label.data()},
+                               lists.offsets.data(), lists.queries());
+  };
+  const ProgramResult at = run();
+  int checked = 0, skipped = 0;
+  for (int64_t i = 0; i < lists.size(); ++i) {
+    auto grad_at = [&](double dx) {
+      score[i] = lists.score[i] + dx;
+      const double g = run().grads[0][i];
+      score[i] = lists.score[i];
+      return g;
+    };
+    const std::optional<double> fd = central_difference(grad_at, 1e-4);
+    if (!fd) {
+      ++skipped;
+      continue;
+    }
+    ++checked;
+    INFO("document ", i, " of ", lists.size());
+    CHECK(close(at.grads[1][i], *fd, 1e-5));
+  }
+  MESSAGE(name, ": ", checked, " documents checked, ", skipped, " at a kink");
+  CHECK(checked >= lists.size() * 3 / 4);
+}
+
+}  // namespace
+
 TEST_CASE("hessian: every ranking example matches finite differences of its gradient, document by document") {
   const testing::Lists lists = testing::random_lists(11, 24, 10, 3);
   for (const char* name : kRankingExamples) {
     INFO(std::string(name));
-    const Program p =
-        build_program(parse_loss_file(std::string(LOSSCC_SOURCE_DIR "/examples/") + name + ".loss"), {0}, true);
-    REQUIRE(p.stored_outputs() == 2);
-    std::vector<double> score = lists.score;
-    auto run = [&] {
-      return run_grouped_program(p, std::vector<const double*>{score.data(), lists.label.data()},
-                                 lists.offsets.data(), lists.queries());
-    };
-    const ProgramResult at = run();
-    int checked = 0, skipped = 0;
-    for (int64_t i = 0; i < lists.size(); ++i) {
-      auto grad_at = [&](double dx) {
-        score[i] = lists.score[i] + dx;
-        const double g = run().grads[0][i];
-        score[i] = lists.score[i];
-        return g;
-      };
-      const std::optional<double> fd = central_difference(grad_at, 1e-4);
-      if (!fd) {
-        ++skipped;
-        continue;
-      }
-      ++checked;
-      INFO("document ", i, " of ", lists.size());
-      CHECK(close(at.grads[1][i], *fd, 1e-5));
-    }
-    MESSAGE(std::string(name), ": ", checked, " documents checked, ", skipped, " at a kink");
-    CHECK(checked >= lists.size() * 3 / 4);
+    check_ranking_hessian(
+        build_program(parse_loss_file(std::string(LOSSCC_SOURCE_DIR "/examples/") + name + ".loss"), {0}, true),
+        name, lists);
+  }
+}
+
+TEST_CASE("hessian: scans (prefix_sum, suffix_sum) match finite differences, through a shift and a sigmoid") {
+  const testing::Lists lists = testing::random_lists(12, 24, 10, 3);
+  const char* const bodies[] = {
+      "qsum(qmax(score) + log(prefix_sum(label, exp(score - qmax(score)))) - score)",
+      "qsum(sigmoid(suffix_sum(label, score * label)) * label)",
+      "qsum(suffix_sum(label, score * score) * score) + qsum(prefix_sum(label, qmax(score)) * score)",
+      "qsum(tanh(prefix_sum(label, exp(score - qmax(score)) * label) / qsum(exp(score - qmax(score)))))",
+  };
+  for (const char* body : bodies) {
+    INFO(std::string(body));
+    check_ranking_hessian(
+        build_program(parse_loss(std::string("input score: real as pred\ninput label: grade\n") + body + "\n",
+                                 "unit.loss"),
+                      {0}, true),
+        body, lists);
+  }
+  // A scan of a value that moves with every score through a pairsum or a
+  // scan: its second derivative sums over triples.
+  const Expr s = input("score"), l = input("label");
+  for (const Expr& inner : {pairsum(constant(1.0), sigmoid(other(s) - s)), prefix_sum(l, s * l)}) {
+    const Expr outer = sigmoid(suffix_sum(l, inner));
+    const Expr grad = gradient(qsum(outer * l), {"score"})[0];
+    CHECK_THROWS_WITH_AS(hessian_diagonal({grad}, {"score"}), doctest::Contains("sum over triples"),
+                         std::invalid_argument);
   }
 }
 

@@ -296,6 +296,11 @@ TEST_CASE("ranking: levels of the segmented ops") {
   CHECK_THROWS_AS(qsum(other(s)), std::invalid_argument);
   CHECK_THROWS_AS(other(other(s)), std::invalid_argument);
   CHECK_THROWS_AS(rank(other(s)), std::invalid_argument);
+  CHECK(suffix_sum(l, s)->level() == Level::Document);
+  CHECK(prefix_sum(l, constant(1))->level() == Level::Document);
+  CHECK(prefix_sum(l, s)->segmented());
+  CHECK_THROWS_AS(suffix_sum(other(l), s), std::invalid_argument);
+  CHECK_THROWS_AS(prefix_sum(l, other(s)), std::invalid_argument);
   // The pointwise evaluator refuses them; the grouped one takes them.
   CHECK_THROWS_AS(Evaluator({qsum(s)}, {"s"}), std::invalid_argument);
 }
@@ -327,6 +332,44 @@ TEST_CASE("ranking: the segmented ops' edge semantics in the interpreter") {
   CHECK(sm[0] == doctest::Approx(0.5));
   CHECK(run(smooth_rank(s, 1.0), {0, 0})[0] == doctest::Approx(1.5));
   CHECK(run(ideal_dcg(s), {0, 1, 2})[0] == doctest::Approx(3 + 1 / std::log2(3.0)));
+}
+
+TEST_CASE("ranking: the scans sum in rank's order, a NaN key last, and equal their pairsum forms") {
+  const Expr k = input("k"), x = input("x");
+  auto run = [&](const Expr& e, std::vector<double> key, std::vector<double> v) {
+    GroupEvaluator ev({e}, {"k", "x"});
+    std::vector<double> out(v.size());
+    const double* in[] = {key.data(), v.data()};
+    double* o[] = {out.data()};
+    ev.run(in, static_cast<int64_t>(v.size()), o);
+    return out;
+  };
+  // Order by key 3, 2 (the earlier), 2, 1: documents 1, 0, 2, 3.
+  const std::vector<double> key{2, 3, 2, 1}, v{1, 10, 100, 1000};
+  CHECK(run(suffix_sum(k, x), key, v) == std::vector<double>{1101, 1111, 1100, 1000});
+  CHECK(run(prefix_sum(k, x), key, v) == std::vector<double>{11, 10, 111, 1111});
+  // A per-query operand counts the documents; a per-query key keeps the list's order.
+  CHECK(run(suffix_sum(k, constant(2)), key, v) == std::vector<double>{6, 8, 4, 2});
+  CHECK(run(prefix_sum(constant(0), x), key, v) == std::vector<double>{1, 11, 111, 1111});
+  // A NaN key goes after every other one (-inf included), NaNs in document order.
+  CHECK(run(prefix_sum(k, x), {NAN, -INFINITY, NAN, 5}, v) == std::vector<double>{1011, 1010, 1111, 1000});
+  CHECK(run(suffix_sum(k, x), {1}, {7}) == std::vector<double>{7});
+
+  // On random lists (ties included): the pairsum forms over rank(key).
+  const Lists lists = random_lists(31, 40, 15);
+  const Expr at_or_below = x + pairsum(other(rank(k)) - rank(k), other(x));
+  const Expr at_or_above = x + pairsum(rank(k) - other(rank(k)), other(x));
+  for (int64_t q = 0; q < lists.queries(); ++q) {
+    const auto b = lists.offsets[q], e = lists.offsets[q + 1];
+    const std::vector<double> kq(lists.label.begin() + b, lists.label.begin() + e);
+    const std::vector<double> xq(lists.score.begin() + b, lists.score.begin() + e);
+    const std::vector<double> s1 = run(suffix_sum(k, x), kq, xq), s2 = run(at_or_below, kq, xq);
+    const std::vector<double> p1 = run(prefix_sum(k, x), kq, xq), p2 = run(at_or_above, kq, xq);
+    for (size_t i = 0; i < kq.size(); ++i) {
+      CHECK(s1[i] == doctest::Approx(s2[i]));
+      CHECK(p1[i] == doctest::Approx(p2[i]));
+    }
+  }
 }
 
 TEST_CASE("ranking: hostile segment offsets are clear errors") {
@@ -423,11 +466,13 @@ TEST_CASE("ranking: a shift by qmax that cancels sends no gradient term through 
   const Program listnet = example("listnet");
   CHECK(count(listnet, Op::Exp) == 2);
   CHECK(count(listnet, Op::Step) == 0);
-  // ListMLE: one pair loop forward (the suffix sums) and one backward, none
-  // for the zero term through the shift; the pairs read exp(s − m) at j, one
-  // exp per document.
+  // ListMLE: one scan forward (the suffix sums) and one backward (the prefix
+  // sums of the adjoint), no pair loop, nothing for the zero term through the
+  // shift, one exp per document.
   const Program listmle = example("listmle");
-  CHECK(count(listmle, Op::PairSum) == 2);
+  CHECK(count(listmle, Op::SuffixSum) == 1);
+  CHECK(count(listmle, Op::PrefixSum) == 1);
+  CHECK(count(listmle, Op::PairSum) == 0);
   CHECK(count(listmle, Op::Step) == 0);
   CHECK(count(listmle, Op::Exp) == 1);
 
@@ -440,6 +485,12 @@ TEST_CASE("ranking: a shift by qmax that cancels sends no gradient term through 
       "qsum(log(pairsum(label - other(label), exp(other(score) - qmax(score))) + exp(score - qmax(score))) + "
       "qmax(score) - score)",
       "qsum(label * pairsum(1, exp(other(score) - qmax(score))) / qsum(exp(score - qmax(score))))",
+      // The same with scans: ListMLE, a prefix form, a scan of a scan, a
+      // computed key, a per-query operand.
+      "qsum(log(suffix_sum(label, exp(score - qmax(score)))) + qmax(score) - score)",
+      "qsum(label * log(prefix_sum(label, exp(score - qmax(score)))))",
+      "qsum(sigmoid(suffix_sum(score, prefix_sum(label, score * label))) * label)",
+      "qsum(suffix_sum(2 * score - label, score * score) * label) + qsum(prefix_sum(label, qmax(score)) * score)",
       // Shifts that do not cancel keep their term through the maximum.
       "qsum(exp(score - qmax(score))) + log(qsum(exp(score - qmax(score)))) + 2 * qmax(score)"};
   for (const char* body : bodies) {

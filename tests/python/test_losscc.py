@@ -314,6 +314,53 @@ def test_emitted_torch_ranking_loss_against_the_kernels(name, backend):
     torch.testing.assert_close(s.grad.double(), s_ref.grad, rtol=1e-3, atol=1e-5)
 
 
+SCAN_BODIES = [
+    "qsum(qmax(score) + log(prefix_sum(label, exp(score - qmax(score)))) - score)",
+    "qsum(sigmoid(suffix_sum(2 * score - label, score * label)) * label)",
+    "qsum(suffix_sum(label, qmax(score)) * score + prefix_sum(qcount(), score) * label)",
+]
+
+
+def scan_loss(body):
+    return losscc.compile(f"input score: real as pred\ninput label: grade\n{body}\n")
+
+
+@pytest.mark.parametrize("body", SCAN_BODIES)
+def test_emitted_torch_scans_against_the_kernels_values_gradients_and_hessians(body):
+    # prefix_sum / suffix_sum as torch sorts and cumsums (autograd, and
+    # double backward for the Hessian) against the JIT and the interpreter.
+    loss = scan_loss(body)
+    namespace = {}
+    exec(loss.emit_torch("scan"), namespace)
+    gen = torch.Generator().manual_seed(21)
+    offsets = [0, 1, 5, 12, 20, 21, 30]
+    score = rand_real(30, gen)
+    label = torch.randint(0, 3, (30,), generator=gen).float()
+    want_hess, want_grad = torch_hessian_diagonal(
+        lambda s: namespace["scan"](s, label.double(), offsets), score)
+    for backend in ["cpu", "interp"]:
+        variant = losscc.Loss(loss._fn)
+        variant.host_backend = backend
+        value, grad, hess = variant.grad_hess(score, label, offsets=torch.tensor(offsets))
+        torch.testing.assert_close(grad.double(), want_grad, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(hess.double(), want_hess, rtol=1e-3, atol=1e-5)
+
+
+def test_emitted_torch_scan_order_puts_a_nan_key_last():
+    loss = losscc.compile("input score: real as pred\ninput label: grade\nqsum(prefix_sum(label, score) * score)\n")
+    namespace = {}
+    exec(loss.emit_torch("scan"), namespace)
+    label = torch.tensor([float("nan"), float("-inf"), float("nan"), 5.0], dtype=torch.float64)
+    score = torch.tensor([1.0, 10.0, 100.0, 1000.0], dtype=torch.float64, requires_grad=True)
+    # Order 3, 1, 0, 2: prefix sums 1011, 1010, 1111, 1000.
+    value = namespace["scan"](score, label, [0, 4])
+    assert value.item() == 1 * 1011 + 10 * 1010 + 100 * 1111 + 1000 * 1000
+    assert loss.host_backend in ("cpu", "interp")
+    for backend in ["cpu", "interp"]:
+        loss.host_backend = backend
+        assert loss(score.detach().float(), label.float(), offsets=torch.tensor([0, 4])).item() == value.item()
+
+
 def test_emitted_torch_functions_pass_float64_gradcheck():
     # --emit-torch output computes in its inputs' dtype, so it takes the
     # float64 gradcheck the float32 kernels cannot.

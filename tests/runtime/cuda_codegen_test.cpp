@@ -46,6 +46,13 @@ void check_compiles(const std::string& source, const std::vector<std::string>& k
 }
 #endif
 
+// How often `what` occurs in `text`.
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("float_literal: exact, and always a float expression") {
@@ -184,6 +191,24 @@ TEST_CASE("nvrtc: every ranking example compiles, in one batch, and supports 1,0
   check_compiles(emit_cuda_batch(programs), names);
   // A pairwise loss keeps the scores, read at every other document, in shared memory.
   CHECK(contains(emit_cuda(programs[1]), "losscc_shared[0 * n + j]"));
+  // ListMLE's two scans share one sort of the labels.
+  const std::string listmle = emit_cuda(programs[5]);
+  CHECK(count_of(listmle, "losscc_scan_before(") == 2);  // the helper and one sort
+  CHECK(count_of(listmle, "losscc_block_exclusive_sum(") == 3);
+}
+
+TEST_CASE("nvrtc: scans with computed, per-query and shared keys compile") {
+  std::vector<Program> programs;
+  std::vector<std::string> names;
+  for (const char* body : {"qsum(prefix_sum(2 * score - label, score * label) * label)",
+                           "qsum(sigmoid(suffix_sum(label, prefix_sum(score, score * label))) * label)",
+                           "qsum(suffix_sum(label, qmax(score)) * score + prefix_sum(qcount(), score) * label)"}) {
+    programs.push_back(build_program(
+        parse_loss(std::string("input score: real as pred\ninput label: grade\n") + body + "\n", "scan.loss")));
+    names.push_back(kernel_name(programs.back()));
+    CHECK_MESSAGE(max_list_size(programs.back()) >= 1000, body);
+  }
+  check_compiles(emit_cuda_batch(programs), names);
 }
 
 TEST_CASE("nvrtc: a bad source or target is an error with NVRTC's log") {

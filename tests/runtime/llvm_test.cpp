@@ -6,12 +6,16 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
+#include <random>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include "compiler/codegen/llvm/llvm_codegen.h"
+#include "compiler/codegen/llvm/scan_helpers.h"
+#include "compiler/ir/scan.h"
 #include "compiler/interp/interp.h"
 #include "compiler/ir/print.h"
 #include "compiler/language/parse.h"
@@ -265,5 +269,29 @@ TEST_CASE("llvm: the JIT compiles for a pinned CPU unless LOSSCC_JIT_CPU says ot
 
 }  // namespace
 }  // namespace losscc
+
+TEST_CASE("llvm scan helper: the radix order is scan_order's, for every kind of float key") {
+  std::mt19937_64 rng(5);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float specials[] = {0.0f, -0.0f, inf, -inf, nan, 1e-40f, -1e-40f, 1.0f, 2.0f, 3.0f, -1.0f,
+                            std::numeric_limits<float>::max(), std::numeric_limits<float>::lowest()};
+  std::uniform_int_distribution<int> pick(0, static_cast<int>(std::size(specials)) - 1);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (int trial = 0; trial < 300; ++trial) {
+    const int64_t n = trial < 10 ? trial : 1 + static_cast<int64_t>(rng() % (trial < 250 ? 120 : 1500));
+    std::vector<float> key(static_cast<size_t>(n));
+    for (float& k : key) k = trial % 3 == 0 ? specials[pick(rng)] : trial % 3 == 1 ? normal(rng) : float(rng() % 4);
+    std::vector<int32_t> want(key.size()), got(key.size());
+    losscc::scan_order(key.data(), 1, n, want.data());
+    losscc::llvm_backend::losscc_scan_order_f32(key.data(), 1, n, got.data());
+    INFO("trial ", trial, ", n = ", n);
+    CHECK(got == want);
+  }
+  // A per-query key (stride 0): the list's own order.
+  const float one = 2.5f;
+  std::vector<int32_t> order(5);
+  losscc::llvm_backend::losscc_scan_order_f32(&one, 0, 5, order.data());
+  CHECK(order == std::vector<int32_t>{0, 1, 2, 3, 4});
+}
 
 #endif  // LOSSCC_HAVE_LLVM

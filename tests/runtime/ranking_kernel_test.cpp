@@ -79,6 +79,30 @@ TEST_CASE("ranking: LLVM kernels match the interpreter on every ranking example"
   }
 }
 
+// Scans with every kind of key and operand: an input, a computed value, a
+// per-query value, a scan of a scan, two scans sharing one key's order.
+const char* const kScanBodies[] = {
+    "qsum(qmax(score) + log(suffix_sum(label, exp(score - qmax(score)))) - score)",
+    "qsum(prefix_sum(2 * score - label, score * label) * label)",
+    "qsum(sigmoid(suffix_sum(label, prefix_sum(score, score * label))) * label)",
+    "qsum(suffix_sum(label, qmax(score)) * score + prefix_sum(qcount(), score) * label)",
+    "qsum(suffix_sum(label, score) * prefix_sum(label, score * score))",
+};
+
+Program scan_program(const char* body) {
+  return build_program(parse_loss(std::string("input score: real as pred\ninput label: grade\n") + body + "\n",
+                                  "scan.loss"));
+}
+
+TEST_CASE("ranking: scans on the LLVM kernel match the interpreter") {
+  if (!rt::backend_available(rt::Backend::Llvm)) return;
+  const Lists lists = random_lists(13, 60, 24);
+  for (const char* body : kScanBodies) {
+    INFO(std::string(body));
+    compare(scan_program(body), rt::Backend::Llvm, lists, 1);
+  }
+}
+
 TEST_CASE("ranking: a 1,000-document list, and the result does not depend on threads") {
   if (!rt::backend_available(rt::Backend::Llvm)) return;
   Lists lists = random_lists(5, 3, 8);

@@ -49,6 +49,8 @@ constexpr std::array<Spelling, kNumOps> kSpellings = {{
     {Op::Other, nullptr},
     {Op::PairSum, nullptr},
     {Op::Detach, "({0})"},
+    {Op::PrefixSum, nullptr},
+    {Op::SuffixSum, nullptr},
 }};
 
 constexpr bool table_in_op_order() {

@@ -28,6 +28,12 @@ class RankingEmitter {
  public:
   RankingEmitter(const Program& p, std::string name) : p_(p), plan_(p), shared_(plan_), name_(std::move(name)) {
     for (const Node* n : plan_.nodes) id_.emplace(n, static_cast<int>(id_.size()));
+    // A constant read only as an exponent is folded into the power's code
+    // (op_expression), so it gets no variable.
+    for (const Node* n : plan_.nodes)
+      for (size_t k = 0; k < n->args().size(); ++k)
+        if (!(n->op() == Op::Pow && k == 1)) read_.insert(n->arg(k).get());
+    for (const Expr& o : p_.outputs) read_.insert(o.get());
   }
 
   void emit(std::string& out) {
@@ -47,6 +53,7 @@ class RankingEmitter {
                    "    const long long base = offsets[q];\n"
                    "    const int n = (int)(offsets[q + 1] - base);\n",
                    name_, shared_.slots, params);
+    sorted_.clear();
     for (int s = 0; s < plan_.stages; ++s) stage(s, out);
     // Gradients that are per query: the same at every document.
     std::string broadcast;
@@ -91,6 +98,7 @@ class RankingEmitter {
     fmt::format_to(o, "    // stage {}\n", s);
     static const std::unordered_set<const Node*> none;
     for (const Node* x : plan_.scalars(s)) {
+      if (x->is_const() && !read_.count(x)) continue;
       std::string rhs;
       if (x->op() == Op::QSum) rhs = fmt::format("losscc_block_all_sum(r{})", id_.at(x));
       else if (x->op() == Op::QMax) rhs = fmt::format("losscc_block_all_max(r{})", id_.at(x));
@@ -102,6 +110,7 @@ class RankingEmitter {
       }
       fmt::format_to(o, "    const float {} = {};\n", var(x), rhs);
     }
+    for (const Node* x : plan_.scans(s)) scan(x, out);
     const std::vector<const Node*> loop = plan_.loop(s);
     const std::vector<const Node*> reductions = plan_.reductions(s);
     for (const Node* r : reductions)
@@ -112,6 +121,9 @@ class RankingEmitter {
     fmt::format_to(o, "    for (int i = threadIdx.x; i < n; i += losscc_block_size) {{\n");
     std::unordered_set<const Node*> current;
     for (const Node* x : loop) {
+      // An input that is not staged is read where it is used (at() reads it
+      // from global memory), so none is loaded for nothing.
+      if (x->is_input() && !shared_.slot.count(x)) continue;
       if (x->op() == Op::Rank) {
         const Node* a = x->arg(0).get();
         fmt::format_to(o,
@@ -158,11 +170,65 @@ class RankingEmitter {
     out += "    }\n    __syncthreads();  // this stage's shared values are read by the next\n";
   }
 
+  // A scan, by the whole block: the documents sorted by the key into its order
+  // slot (the first scan of that key: a bitonic network that compares
+  // document i with its mirror in each block of `size`, then with i ^ stride,
+  // so lists of any length sort with the missing tail never moved), then the
+  // sums in that order, each thread a contiguous run of positions.
+  void scan(const Node* x, std::string& out) {
+    auto o = std::back_inserter(out);
+    const Node* key = x->arg(0).get();
+    fmt::format_to(o, "    // {} = {}\n    {{\n      int* order = (int*)&losscc_shared[{} * n];\n", var(x),
+                   op_info(x->op()).name, plan_.order_slot.at(key));
+    if (sorted_.insert(key).second)
+      fmt::format_to(o,
+                     "      for (int i = threadIdx.x; i < n; i += losscc_block_size) order[i] = i;\n"
+                     "      __syncthreads();\n"
+                     "      for (int size = 2; size < 2 * n; size <<= 1)\n"
+                     "        for (int stride = size >> 1; stride > 0; stride >>= 1) {{\n"
+                     "          for (int i = threadIdx.x; i < n; i += losscc_block_size) {{\n"
+                     "            const int l = stride == size >> 1 ? (i ^ (size - 1)) : (i ^ stride);\n"
+                     "            if (l <= i || l >= n) continue;\n"
+                     "            const int a = order[i], b = order[l];\n"
+                     "            if (losscc_scan_before({}, b, {}, a)) {{ order[i] = b; order[l] = a; }}\n"
+                     "          }}\n"
+                     "          __syncthreads();\n"
+                     "        }}\n",
+                     complete_at(key, "b"), complete_at(key, "a"));
+    const Node* operand = x->arg(1).get();
+    const std::string position = x->op() == Op::SuffixSum ? "order[n - 1 - k]" : "order[k]";
+    fmt::format_to(o,
+                   "      const int chunk = (n + losscc_block_size - 1) / losscc_block_size;\n"
+                   "      const int begin = min(n, (int)threadIdx.x * chunk), end = min(n, begin + chunk);\n"
+                   "      float part = 0.0f;\n"
+                   "      for (int k = begin; k < end; ++k) part += {0};\n"
+                   "      float sum = losscc_block_exclusive_sum(part);\n"
+                   "      for (int k = begin; k < end; ++k) {{\n"
+                   "        const int d = {1};\n"
+                   "        sum += {2};\n"
+                   "        {3} = sum;\n"
+                   "      }}\n"
+                   "    }}\n"
+                   "    __syncthreads();  // the sums are read at every document\n",
+                   complete_at(operand, position.c_str()), position, complete_at(operand, "d"), shared_at(x, "d"));
+  }
+
+  // A value complete before this stage, at document `doc`: an input from
+  // global memory (it may be staged into shared memory only by this stage's
+  // loop, which runs after the scan).
+  std::string complete_at(const Node* x, const char* doc) const {
+    if (x->is_input()) return fmt::format("in{}[base + {}]", p_.fn.input_index(x->name()), doc);
+    static const std::unordered_set<const Node*> none;
+    return at(x, doc, none);
+  }
+
   const Program& p_;
   QueryPlan plan_;
   SharedLayout shared_;
   std::string name_;
   std::unordered_map<const Node*, int> id_;
+  std::unordered_set<const Node*> sorted_;  // keys whose order this query has
+  std::unordered_set<const Node*> read_;    // nodes some node reads, outputs included
 };
 
 }  // namespace
@@ -203,6 +269,32 @@ __device__ __forceinline__ float losscc_block_all_max(float v) {
   }
   __syncthreads();
   const float result = total;
+  __syncthreads();
+  return result;
+}
+// The scans' order (compiler/ir/scan.h): the higher key first, ties to the
+// earlier document, a NaN key after every other one.
+__device__ __forceinline__ bool losscc_scan_before(float ka, int a, float kb, int b) {
+  const bool nan_a = ka != ka, nan_b = kb != kb;
+  if (nan_a || nan_b) return nan_a == nan_b ? a < b : nan_b;
+  return ka > kb || (ka == kb && a < b);
+}
+// The sum of v over the threads before this one (a serial pass by thread 0:
+// one per scan, over the block's threads). Every thread of the block must call.
+__device__ __forceinline__ float losscc_block_exclusive_sum(float v) {
+  __shared__ float part[losscc_block_size];
+  part[threadIdx.x] = v;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float sum = 0.0f;
+    for (int t = 0; t < losscc_block_size; ++t) {
+      const float x = part[t];
+      part[t] = sum;
+      sum += x;
+    }
+  }
+  __syncthreads();
+  const float result = part[threadIdx.x];
   __syncthreads();
   return result;
 }

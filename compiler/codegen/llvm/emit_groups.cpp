@@ -1,7 +1,8 @@
 // Grouped (ranking) Program → LLVM IR for `losscc_groups` (ABI in
 // llvm_codegen.h): a loop over queries; per query, the stages of
 // compiler/ir/query_plan.h, each a loop over the documents; pairsum and rank
-// add an inner loop over the documents j.
+// add an inner loop over the documents j, and a scan (prefix_sum, suffix_sum)
+// is a call to the run-time helpers of scan_helpers.h before its stage's loop.
 //
 // Loop-carried values (the loss sum, the reductions, the inner sums) live in
 // allocas that mem2reg turns into phis. Their additions carry `reassoc`, as
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <llvm/IR/IRBuilder.h>
@@ -23,6 +25,7 @@
 
 #include "compiler/codegen/llvm/internal.h"
 #include "compiler/codegen/llvm/llvm_codegen.h"
+#include "compiler/codegen/llvm/scan_helpers.h"
 #include "compiler/ir/query_plan.h"
 
 namespace losscc::llvm_backend {
@@ -57,6 +60,7 @@ class GroupEmitter {
       Value* next = b_.CreateLoad(i64, b_.CreateInBoundsGEP(i64, offsets, b_.CreateAdd(q, b_.getInt64(1))));
       n_ = b_.CreateSub(next, base_, "n");
       scalar_.clear();
+      sorted_.clear();
       for (int s = 0; s < plan_.stages; ++s) stage(s);
       // Gradients that are per query (or constant): the same at every document.
       std::vector<size_t> broadcast;
@@ -170,6 +174,7 @@ class GroupEmitter {
                              x->args().size() > 1 ? scalar_.at(x->arg(1).get()) : nullptr);
       scalar_[x] = v;
     }
+    for (const Node* x : plan_.scans(s)) scan(x);
     const std::vector<const Node*> loop = plan_.loop(s);
     const std::vector<const Node*> reductions = plan_.reductions(s);
     if (loop.empty() && reductions.empty()) return;
@@ -233,6 +238,45 @@ class GroupEmitter {
     return b_.CreateLoad(b_.getFloatTy(), sum);
   }
 
+  // A scan: the key's order (sorted by the first scan of that key), then the
+  // sums in that order into the scan's scratch slot.
+  void scan(const Node* x) {
+    llvm::Type* i32_ptr = b_.getInt32Ty()->getPointerTo();
+    const Node* key = x->arg(0).get();
+    Value* index = b_.CreateMul(b_.getInt64(plan_.order_slot.at(key)), n_);
+    Value* order = b_.CreatePointerCast(b_.CreateInBoundsGEP(b_.getFloatTy(), scratch_, index), i32_ptr);
+    if (sorted_.insert(key).second) {
+      auto [keys, key_stride] = array(key);
+      b_.CreateCall(helper(kScanOrderSymbol, {keys->getType(), b_.getInt64Ty(), b_.getInt64Ty(), i32_ptr}),
+                    {keys, key_stride, n_, order});
+    }
+    auto [values, stride] = array(x->arg(1).get());
+    Value* out = scratch_at(x, b_.getInt64(0));
+    b_.CreateCall(helper(kScanSumsSymbol, {values->getType(), b_.getInt64Ty(), b_.getInt64Ty(), i32_ptr,
+                                           b_.getInt32Ty(), out->getType()}),
+                  {values, stride, n_, order, b_.getInt32(x->op() == Op::SuffixSum), out});
+  }
+
+  // A per-document value's array for this query, stride 1, or a per-query
+  // value in a slot of its own, stride 0.
+  std::pair<Value*, Value*> array(const Node* x) {
+    if (x->level() == Level::Query) {
+      llvm::IRBuilder<> at(entry_, entry_->begin());
+      Value* slot = at.CreateAlloca(b_.getFloatTy(), nullptr, "scan.scalar");
+      b_.CreateStore(scalar_.at(x), slot);
+      return {slot, b_.getInt64(0)};
+    }
+    if (x->is_input()) {
+      const int k = p_.fn.input_index(x->name());
+      return {b_.CreateInBoundsGEP(b_.getFloatTy(), inputs_.at(k), base_), b_.getInt64(1)};
+    }
+    return {scratch_at(x, b_.getInt64(0)), b_.getInt64(1)};
+  }
+
+  llvm::FunctionCallee helper(const char* name, std::vector<llvm::Type*> params) {
+    return m_.getOrInsertFunction(name, llvm::FunctionType::get(b_.getVoidTy(), params, false));
+  }
+
   const Program& p_;
   QueryPlan plan_;
   llvm::Module& m_;
@@ -245,6 +289,7 @@ class GroupEmitter {
   Value* n_ = nullptr;
   std::unordered_map<const Node*, Value*> scalar_;     // per-query values of this query
   std::unordered_map<const Node*, Value*> reduction_;  // accumulators (allocas)
+  std::unordered_set<const Node*> sorted_;             // keys whose order this query has
 };
 
 }  // namespace

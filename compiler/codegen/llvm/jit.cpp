@@ -3,12 +3,18 @@
 // code lives exactly as long as the JitModule, and modules share nothing.
 #include <stdexcept>
 
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/Support/MemoryBuffer.h>
+#if LLVM_VERSION_MAJOR >= 18
+#include <llvm/ExecutionEngine/Orc/AbsoluteSymbols.h>
+#endif
 
 #include "compiler/codegen/llvm/internal.h"
 #include "compiler/codegen/llvm/llvm_codegen.h"
+#include "compiler/codegen/llvm/scan_helpers.h"
 
 namespace losscc::llvm_backend {
 namespace {
@@ -18,6 +24,23 @@ T check(llvm::Expected<T> value, const char* what) {
   if (!value) throw std::runtime_error(std::string("llvm jit: ") + what + ": " +
                                        llvm::toString(value.takeError()));
   return std::move(*value);
+}
+
+// The scan helpers (scan_helpers.h), by address: a Python extension's symbols
+// are not in the process's global scope, so they cannot be looked up there.
+llvm::orc::SymbolMap scan_helpers(llvm::orc::LLJIT& jit) {
+  llvm::orc::SymbolMap symbols;
+  auto add = [&](const char* name, auto* fn) {
+#if LLVM_VERSION_MAJOR >= 17
+    symbols[jit.mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported};
+#else
+    symbols[jit.mangleAndIntern(name)] =
+        llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(fn), llvm::JITSymbolFlags::Exported);
+#endif
+  };
+  add(kScanOrderSymbol, &losscc_scan_order_f32);
+  add(kScanSumsSymbol, &losscc_scan_sums_f32);
+  return symbols;
 }
 
 }  // namespace
@@ -41,6 +64,8 @@ JitModule JitModule::load(std::string_view object_file, bool grouped) {
   dylib.addGenerator(check(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
                                impl->jit->getDataLayout().getGlobalPrefix()),
                            "process symbols"));
+  if (llvm::Error err = dylib.define(llvm::orc::absoluteSymbols(scan_helpers(*impl->jit))))
+    throw std::runtime_error("llvm jit: scan helpers: " + llvm::toString(std::move(err)));
   if (llvm::Error err = impl->jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
           llvm::StringRef(object_file.data(), object_file.size()), "losscc.o")))
     throw std::runtime_error("llvm jit: add object: " + llvm::toString(std::move(err)));

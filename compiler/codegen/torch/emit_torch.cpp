@@ -88,6 +88,19 @@ const std::map<std::string_view, std::string_view>& helpers() {
        "    earlier = torch.ones(n, n, dtype=torch.bool, device=like.device).tril(-1)  # [i, j]: j < i\n"
        "    above = (x[None, :] > x[:, None]) | ((x[None, :] == x[:, None]) & earlier)\n"
        "    return 1 + above.sum(dim=1).to(like.dtype)\n"},
+      {"_scan",
+       "def _scan(key, x, like, suffix):\n"
+       "    # Sums of x in the order of key (highest first, ties to the earlier document,\n"
+       "    # a NaN key last): at or above each document, or at or below it (suffix).\n"
+       "    n = like.shape[0]\n"
+       "    key = torch.as_tensor(key, dtype=like.dtype, device=like.device).expand(n)\n"
+       "    x = torch.as_tensor(x, dtype=like.dtype, device=like.device).expand(n)\n"
+       "    nan = torch.isnan(key)\n"
+       "    order = torch.sort(torch.where(nan, torch.zeros_like(key), key), descending=True, stable=True).indices\n"
+       "    order = order[torch.sort(nan[order].to(torch.int8), stable=True).indices]\n"
+       "    ordered = x[order].flip(0) if suffix else x[order]\n"
+       "    sums = torch.cumsum(ordered, 0).flip(0) if suffix else torch.cumsum(ordered, 0)\n"
+       "    return torch.empty_like(sums).scatter(0, order, sums)\n"},
       {"_pairsum",
        "def _pairsum(c, e, like):\n"
        "    # Row i: the sum over the other documents j with c[i, j] > 0 of e[i, j].\n"
@@ -310,6 +323,12 @@ class Emitter {
       case Op::Other:  // the value at the other document: a row vector
         if (arg_level(0) == Level::Query) return frag_.at(n->arg(0).get());
         return {wrap(frag_.at(n->arg(0).get()), kAtom) + "[None, :]", kAtom};
+      case Op::PrefixSum:
+      case Op::SuffixSum:
+        used_helpers.insert("_scan");
+        return {fmt::format("_scan({}, {}, {}, {})", operand(n, 0).text, operand(n, 1).text, first(),
+                            n->op() == Op::SuffixSum ? "True" : "False"),
+                kAtom};
       case Op::PairSum:
         used_helpers.insert("_pairsum");
         return {fmt::format("_pairsum({}, {}, {})", lifted(n->arg(0)).text, lifted(n->arg(1)).text, first()), kAtom};
