@@ -20,7 +20,10 @@ epochs, patience 20: five pairs, so its smallest possible Wilcoxon p is 1/16).
 
 --summarize compares, with losscc.compare_paired over the (fold, seed)
 pairs, the searched losses against each, in test NDCG@10 (standard
-convention, and the LETOR convention beside it), and writes --json.
+convention, and the LETOR convention beside it), and writes --json. Where
+the fits carry each test query's NDCG@10 (the effectiveness test's fits do
+since the trainer reports it; gbdt.py's do), it also compares them over the
+(fold, seed, query) triples (standard convention).
 
     PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py --out benchmarks/results/ltr-nested \\
         --budget-minutes 6
@@ -96,6 +99,21 @@ def summarize(args):
                 methods["LightGBM LambdaMART"].setdefault((fold, convention), []).append(
                     gbdt["test"][convention]["ndcg@10"])
 
+    # Per (fold, seed, query), where every fit has its per-query NDCG@10.
+    triples = {"searched": {}, "ours (best classic by validation)": {}, "LambdaLoss (allRank's NDCG-Loss2++)": {},
+               "LightGBM LambdaMART": {}}
+    for fold in args.folds:
+        rows = {r["name"]: r for r in json.load(open(out / f"fold-{fold}" / "summary.json"))["effectiveness"]}
+        fits = {"searched": rows["found-1"]["fits"], "ours (best classic by validation)": rows[chosen[fold]["ours"]]["fits"],
+                "LambdaLoss (allRank's NDCG-Loss2++)": rows["lambdaloss"]["fits"],
+                "LightGBM LambdaMART": [json.load(open(pathlib.Path(args.gbdt) / f"lambdamart-f{fold}-s{s}.json"))
+                                        for s in SEEDS]}
+        for method, method_fits in fits.items():
+            for k, fit in enumerate(method_fits):
+                if "test_ndcg@10_per_query" in fit:
+                    triples[method][(fold, k)] = fit["test_ndcg@10_per_query"]
+    complete = all(len(t) == len(args.folds) * len(SEEDS) for t in triples.values())
+
     def flat(method, convention, table=methods):
         return [v for fold in args.folds for v in table[method][(fold, convention)]]
 
@@ -116,6 +134,25 @@ def summarize(args):
         print(f"| {method} | {std['mean_diff']:+.4f} [{std['ci'][0]:+.4f}, {std['ci'][1]:+.4f}] | "
               f"{std['wilcoxon_p']:.3g} | {letor['mean_diff']:+.4f} [{letor['ci'][0]:+.4f}, {letor['ci'][1]:+.4f}] | "
               f"{letor['wilcoxon_p']:.3g} |")
+    if complete:
+        summary["searched_against_per_query"] = {}
+        print("\n| searched − (per fold, seed, query) | triples | mean diff std [95% CI] | Wilcoxon p |")
+        print("|---|---|---|---|")
+        for method in list(triples)[1:]:
+            a, b = [], []
+            for key, searched in triples["searched"].items():
+                theirs = triples[method][key]
+                for query in sorted(searched):
+                    if query not in theirs:
+                        raise SystemExit(f"{method}: fold {key[0]} seed {SEEDS[key[1]]}: no query {query}")
+                    a.append(searched[query])
+                    b.append(theirs[query])
+            r = losscc.compare_paired(a, b)
+            summary["searched_against_per_query"][method] = r
+            print(f"| {method} | {len(a)} | {r['mean_diff']:+.4f} [{r['ci'][0]:+.4f}, {r['ci'][1]:+.4f}] | "
+                  f"{r['wilcoxon_p']:.3g} |")
+    else:
+        print("\n(no per-query comparison: some fits lack test_ndcg@10_per_query)")
     for fold in args.folds:
         print(f"fold {fold}: ours = {chosen[fold]['ours']}; searched = "
               + chosen[fold]["searched"].replace("\n", " "))

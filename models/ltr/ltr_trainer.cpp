@@ -158,6 +158,14 @@ LtrTrainer::FitResult LtrTrainer::fit(const LtrDataset& data, const std::functio
   result.train = evaluate_split(*model_, data.train, config_.ideal_zero);
   result.valid = evaluate_split(*model_, data.valid, config_.ideal_zero);
   result.test = evaluate_split(*model_, data.test, config_.ideal_zero);
+  const std::vector<double> test_scores = score_split(*model_, data.test);
+  for (int64_t q = 0; q < data.test.queries(); ++q) {
+    const int64_t b = data.test.offsets[q], e = data.test.offsets[q + 1];
+    const double ndcg = query_ndcg(std::vector<double>(test_scores.begin() + b, test_scores.begin() + e),
+                                   std::vector<float>(data.test.labels.begin() + b, data.test.labels.begin() + e),
+                                   10, Convention::Standard);
+    if (!std::isnan(ndcg)) result.test_ndcg10_per_query[data.test.qids[q]] = ndcg;
+  }
   result.seconds = seconds_since(start);
   return result;
 }
@@ -168,7 +176,7 @@ nlohmann::json LtrTrainer::FitResult::to_json() const {
     h.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"valid_ndcg@10", e.valid_ndcg10}, {"seconds", e.seconds}});
   return {{"train", train.to_json()}, {"valid", valid.to_json()}, {"test", test.to_json()},
           {"best_epoch", best_epoch}, {"epochs", epochs},          {"seconds", seconds},
-          {"history", h}};
+          {"history", h},          {"test_ndcg@10_per_query", test_ndcg10_per_query}};
 }
 
 }  // namespace losscc::models::ltr

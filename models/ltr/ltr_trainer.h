@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -84,6 +85,10 @@ class LtrTrainer {
   };
   struct FitResult {
     SplitMetrics train, valid, test;  // at the best validation epoch
+    // Each test query's NDCG@10 (standard convention) by query id; queries
+    // with ideal DCG 0 left out: what paired comparisons over (fold, seed,
+    // query) read (to_json's "test_ndcg@10_per_query").
+    std::map<std::string, double> test_ndcg10_per_query;
     int best_epoch = 0;
     int epochs = 0;
     double seconds = 0;  // the whole fit, evaluation included

@@ -6,6 +6,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <string>
 
 #include "compiler/language/parse.h"
@@ -94,6 +95,17 @@ TEST_CASE("fit: reproducible from the seed; reports the best validation epoch's 
   CHECK(a.valid.standard.ndcg.at(10) == doctest::Approx(best));
   CHECK(a.history[a.best_epoch - 1].valid_ndcg10 == best);
   CHECK((a.epochs == 12 || a.epochs == a.best_epoch + 3));
+  // Per test query, keyed by query id: the queries the standard mean counts,
+  // and that mean.
+  const LtrDataset& d = data();
+  CHECK(static_cast<int64_t>(a.test_ndcg10_per_query.size()) == d.test.queries() - a.test.standard.skipped);
+  double sum = 0;
+  for (const auto& [qid, ndcg] : a.test_ndcg10_per_query) {
+    CHECK(std::find(d.test.qids.begin(), d.test.qids.end(), qid) != d.test.qids.end());
+    sum += ndcg;
+  }
+  CHECK(sum / a.test_ndcg10_per_query.size() == doctest::Approx(a.test.standard.ndcg.at(10)).epsilon(1e-12));
+  CHECK(a.to_json().at("test_ndcg@10_per_query").size() == a.test_ndcg10_per_query.size());
 }
 
 TEST_CASE("shuffling documents within queries: reproducible, and a different run") {
