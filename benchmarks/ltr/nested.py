@@ -37,8 +37,19 @@ instead of taking the reward's order:
     PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py \\
         --out benchmarks/results/ltr-nested-select --budget-minutes 6 --select-seeds 3
 
-A search folder whose summary.json exists is not searched again. A
-benchmark, never a test.
+A search folder whose summary.json exists is not searched again.
+
+Searches run before the trainer reported each test query's NDCG@10 lack it;
+--refit-per-query fits the three losses a comparison needs (found-1, the
+best classic by validation, LambdaLoss) again with build/tools/lossrank,
+with the effectiveness test's settings and seeds, into fold-F/per-query/,
+checking that each refit's test NDCG@10 equals the effectiveness test's
+(the fits are deterministic); --summarize then reads those:
+
+    PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py \
+        --out benchmarks/results/ltr-nested-select --refit-per-query
+
+A benchmark, never a test.
 """
 import argparse
 import json
@@ -68,6 +79,40 @@ def run_searches(args):
         subprocess.run(cmd, check=True)
 
 
+def best_classic(rows):
+    return max(CLASSICS, key=lambda n: sum(per_seed(rows[n], "valid")) / len(SEEDS))
+
+
+def refit_path(out, fold, name, seed):
+    return pathlib.Path(out) / f"fold-{fold}" / "per-query" / f"{name}-s{seed}.json"
+
+
+def refit_per_query(args):
+    for fold in args.folds:
+        folder = pathlib.Path(args.out) / f"fold-{fold}"
+        summary = json.load(open(folder / "summary.json"))
+        rows = {r["name"]: r for r in summary["effectiveness"]}
+        (folder / "per-query").mkdir(exist_ok=True)
+        for name in dict.fromkeys(["found-1", best_classic(rows), "lambdaloss"]):
+            loss = folder / "per-query" / f"{name}.loss"
+            loss.write_text(rows[name]["source"] if name == "found-1" else
+                            (pathlib.Path("examples") / f"{name}.loss").read_text())
+            for k, seed in enumerate(SEEDS):
+                path = refit_path(args.out, fold, name, seed)
+                if not path.exists():
+                    subprocess.run([args.lossrank, "--data", args.data, "--fold", str(fold), "--model", "mlp",
+                                    "--loss", str(loss), "--seed", str(seed), "--threads", "1",
+                                    "--epochs", str(summary["effectiveness_epochs"]),
+                                    "--patience", str(summary["effectiveness_patience"]), "--out", str(path)],
+                                   check=True, stdout=subprocess.DEVNULL)
+                got = json.load(open(path))["test"]["standard"]["ndcg@10"]
+                want = rows[name]["test_ndcg@10_per_seed"][k]
+                if got != want:
+                    raise SystemExit(f"fold {fold} {name} seed {seed}: the refit's test NDCG@10 {got} is not "
+                                     f"the effectiveness test's {want}")
+                print(f"fold {fold} {name} seed {seed}: {got:.4f} (as in the effectiveness test)", flush=True)
+
+
 def per_seed(row, split, convention="standard"):
     if convention == "standard":
         return row[f"{split}_ndcg@10_per_seed"]
@@ -83,7 +128,7 @@ def summarize(args):
     for fold in args.folds:
         rows = {r["name"]: r for r in json.load(open(out / f"fold-{fold}" / "summary.json"))["effectiveness"]}
         found = rows["found-1"]
-        best = max(CLASSICS, key=lambda n: sum(per_seed(rows[n], "valid")) / len(SEEDS))
+        best = best_classic(rows)
         chosen[fold] = {"searched": found["source"], "ours": best}
         peer = json.load(open(pathlib.Path(args.peers_dir) / f"peer-allrank-lambdaloss-f{fold}.json"))
         for convention in ("standard", "letor"):
@@ -108,8 +153,13 @@ def summarize(args):
                 "LambdaLoss (allRank's NDCG-Loss2++)": rows["lambdaloss"]["fits"],
                 "LightGBM LambdaMART": [json.load(open(pathlib.Path(args.gbdt) / f"lambdamart-f{fold}-s{s}.json"))
                                         for s in SEEDS]}
+        names = {"searched": "found-1", "ours (best classic by validation)": chosen[fold]["ours"],
+                 "LambdaLoss (allRank's NDCG-Loss2++)": "lambdaloss"}
         for method, method_fits in fits.items():
             for k, fit in enumerate(method_fits):
+                refit = refit_path(out, fold, names.get(method, "-"), SEEDS[k])
+                if "test_ndcg@10_per_query" not in fit and refit.exists():
+                    fit = json.load(open(refit))
                 if "test_ndcg@10_per_query" in fit:
                     triples[method][(fold, k)] = fit["test_ndcg@10_per_query"]
     complete = all(len(t) == len(args.folds) * len(SEEDS) for t in triples.values())
@@ -172,6 +222,9 @@ def main():
     p.add_argument("--select-seeds", type=int, default=0,
                    help="losssearch --select-seeds: finalists refitted on validation before found-1 is chosen")
     p.add_argument("--summarize", action="store_true")
+    p.add_argument("--refit-per-query", action="store_true",
+                   help="refit found-1, the best classic and LambdaLoss with --lossrank for per-query NDCG@10")
+    p.add_argument("--lossrank", default="build/tools/lossrank")
     p.add_argument("--gbdt", default="benchmarks/results/gbdt-mq2008", help="gbdt.py's results (lambdamart)")
     p.add_argument("--peers-dir", default="benchmarks/results/ltr-mq2008", help="ltr_peers.py's results (seed 1)")
     p.add_argument("--json")
@@ -179,6 +232,8 @@ def main():
     args.folds = [int(f) for f in args.folds.split(",")]
     if args.summarize:
         summarize(args)
+    elif args.refit_per_query:
+        refit_per_query(args)
     else:
         run_searches(args)
     return 0
