@@ -44,6 +44,22 @@ Expr pair_term(const Expr& a, Expr (*f)(const Expr& margin)) {
   return pairsum(label - other(label), f(a - other(a)));
 }
 
+// NDCG's weight of the pair (i, j) with b as the position: |ΔNDCG| of
+// LambdaRank when b is the discount at the score's rank, |gain_i − gain_j| ·
+// |b_i − b_j| / IDCG.
+Expr swap_weight(const Expr& b) {
+  const Expr g = gain(input("label"));
+  return abs((g - other(g)) * (b - other(b))) / ideal_dcg(input("label"));
+}
+
+// LambdaLoss's (NDCG-Loss2++) extra weight of the pair (i, j) with b as the
+// rank: |D(gap) − D(gap + 1)| · |gain_i − gain_j| / IDCG, gap = max(|b_i − b_j|, 1).
+Expr gap_weight(const Expr& b) {
+  const Expr g = gain(input("label"));
+  const Expr gap = max(abs(b - other(b)), constant(1.0));
+  return abs(discount(gap) - discount(gap + 1.0)) * abs(g - other(g)) / ideal_dcg(input("label"));
+}
+
 // The ranking space's operators, appended to the pointwise table (append new
 // ones at the end, as above).
 const std::vector<OpChoice> kRankingOps = {
@@ -62,6 +78,40 @@ const std::vector<OpChoice> kRankingOps = {
     // A smooth count of misordered pairs: sigmoid(a_j - a_i).
     {"pair_sigmoid", 1,
      [](const Expr& a, const Expr&) { return pair_term(a, [](const Expr& m) { return sigmoid(-m); }); }},
+    // The pieces of the listwise and NDCG-weighted losses: a hard rank (held
+    // constant in the gradient), the position discount 1/log2(1 + r), the
+    // query's ideal DCG, and ListMLE's Plackett-Luce suffix log-sum-exp of a
+    // in the label order, log Σ_{j at or below i} exp(a_j) (one scan).
+    {"rank", 1, [](const Expr& a, const Expr&) { return rank(a); }},
+    {"discount", 1, [](const Expr& a, const Expr&) { return discount(a); }},
+    {"idcg", 1, [](const Expr& a, const Expr&) { return ideal_dcg(a); }},
+    {"suffix_lse", 1,
+     [](const Expr& a, const Expr&) {
+       const Expr m = qmax(a);
+       return m + log(suffix_sum(input("label"), exp(a - m)));
+     }},
+    // A document's share of NDCG at position a: gain(label) · discount(a) /
+    // IDCG (ApproxNDCG's term at a smooth rank; 0 in a query without a
+    // relevant document).
+    {"ndcg_weight", 1,
+     [](const Expr& a, const Expr&) {
+       const Expr label = input("label");
+       return gain(label) * discount(a) / max(ideal_dcg(label), constant(1e-10));
+     }},
+    // RankNet's term over the label pairs weighted by the pair's NDCG swap
+    // cost with b as the position (swap_weight): LambdaRank for b the discount
+    // at the score's rank; and by LambdaLoss's rank-gap weight with b as the
+    // rank (gap_weight).
+    {"pair_lambda", 2,
+     [](const Expr& a, const Expr& b) {
+       const Expr label = input("label");
+       return pairsum(label - other(label), swap_weight(b) * softplus(other(a) - a));
+     }},
+    {"pair_lambda_gap", 2,
+     [](const Expr& a, const Expr& b) {
+       const Expr label = input("label");
+       return pairsum(label - other(label), gap_weight(b) * softplus(other(a) - a));
+     }},
 };
 
 std::vector<OpChoice> concat(const std::vector<OpChoice>& a, const std::vector<OpChoice>& b) {

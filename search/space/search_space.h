@@ -12,11 +12,18 @@
 //
 // A ranking space (learning to rank) has the leaves score, label and 1 and
 // adds per-query operators to the table: qmean, qmax, lse (log Σ exp over the
-// query), softmax, smooth_rank, gain, and pairwise terms over the pairs of a
-// query whose labels differ (pair_logistic, pair_hinge, pair_sigmoid; see
+// query), softmax, smooth_rank, gain, rank, discount, idcg, suffix_lse
+// (ListMLE's suffix log-sum-exp in the label order), ndcg_weight (a
+// document's share of NDCG at a position), and pairwise terms over
+// the pairs of a query whose labels differ (pair_logistic, pair_hinge,
+// pair_sigmoid, and RankNet's term weighted by NDCG's swap cost or LambdaLoss's
+// rank-gap cost at a given position: pair_lambda, pair_lambda_gap; see
 // search_space.cpp). The loss is the per-query sum of the last node, a
 // ranking loss over `input score: real as pred` and `input label: grade`,
-// mean-reduced over queries.
+// mean-reduced over queries. RankNet, ListMLE, LambdaRank and ApproxNDCG are
+// token programs of 1 to 3 layers, ListNet of 6, LambdaLoss (up to its factor
+// 1/ln 2) of 6 with μ = 2 and of 10 with allRank's μ = 10 (built from the
+// constant 1).
 #pragma once
 
 #include <cstdint>

@@ -40,12 +40,14 @@ ProgramResult run_on_lists(const LossFunction& fn, const losscc::testing::Lists&
                              lists.offsets.data(), lists.queries());
 }
 
-void same_loss(const LossFunction& a, const LossFunction& b) {
+// a equals scale · b in value and score gradient on random lists.
+void same_loss(const LossFunction& a, const LossFunction& b, double scale = 1.0, double tol = 1e-9) {
   const losscc::testing::Lists lists = losscc::testing::random_lists(3, 30);
   const ProgramResult x = run_on_lists(a, lists), y = run_on_lists(b, lists);
-  CHECK(x.loss == doctest::Approx(y.loss).epsilon(1e-9));
+  CHECK(x.loss == doctest::Approx(scale * y.loss).epsilon(tol));
   REQUIRE(x.grads[0].size() == y.grads[0].size());
-  for (size_t i = 0; i < x.grads[0].size(); ++i) CHECK(x.grads[0][i] == doctest::Approx(y.grads[0][i]).epsilon(1e-9));
+  for (size_t i = 0; i < x.grads[0].size(); ++i)
+    CHECK(x.grads[0][i] == doctest::Approx(scale * y.grads[0][i]).epsilon(tol).scale(1e-6));
 }
 
 LossFunction example(const std::string& name) {
@@ -75,6 +77,45 @@ TEST_CASE("ranking space: RankNet and ListNet as token programs") {
   // The pointwise space has none of the ranking operators.
   CHECK(SearchSpace(6).op_index("pair_logistic") == -1);
   CHECK(SearchSpace(6, true, true).op_index("exp") >= 0);
+}
+
+TEST_CASE("ranking space: ListMLE, LambdaRank, ApproxNDCG and LambdaLoss as token programs") {
+  const SearchSpace s3(3, false, true);
+  const LossFunction listmle = decode(s3, {t(s3, "suffix_lse", 0), t(s3, "neg", 0), t(s3, "add", 3, 4)});
+  same_loss(listmle, example("listmle"));
+  CHECK(check(simplify(listmle)).valid);
+
+  const LossFunction lambdarank = decode(s3, {t(s3, "rank", 0), t(s3, "discount", 3), t(s3, "pair_lambda", 0, 4)});
+  same_loss(lambdarank, example("lambdarank"));
+  CHECK(check(simplify(lambdarank)).valid);
+
+  const LossFunction approx_ndcg =
+      decode(s3, {t(s3, "smooth_rank", 0), t(s3, "ndcg_weight", 3), t(s3, "neg", 4)});
+  same_loss(approx_ndcg, example("approx_ndcg"));
+  CHECK(check(simplify(approx_ndcg)).valid);
+  // The same from the primitives; the space's reciprocal is guarded
+  // (1 / (IDCG + 1e-6) for the example's 1 / max(IDCG, 1e-10)).
+  const SearchSpace s8(8, false, true);
+  const LossFunction approx_ndcg_long =
+      decode(s8, {t(s8, "smooth_rank", 0), t(s8, "discount", 3), t(s8, "gain", 1), t(s8, "mul", 4, 5),
+                  t(s8, "idcg", 1), t(s8, "reciprocal", 7), t(s8, "mul", 6, 8), t(s8, "neg", 9)});
+  same_loss(approx_ndcg_long, example("approx_ndcg"), 1.0, 1e-5);
+
+  // (mu · the rank-gap term + LambdaRank's term), mu = 10 = ((1 + 1) · 2 · 2) + 2:
+  // the example divides by ln 2, a scale the space cannot build exactly.
+  const SearchSpace s10(10, false, true);
+  const LossFunction lambdaloss =
+      decode(s10, {t(s10, "rank", 0), t(s10, "discount", 3), t(s10, "pair_lambda", 0, 4),
+                   t(s10, "pair_lambda_gap", 0, 3), t(s10, "add", 2, 2), t(s10, "add", 7, 7), t(s10, "add", 8, 8),
+                   t(s10, "add", 9, 7), t(s10, "mul", 10, 6), t(s10, "add", 11, 5)});
+  same_loss(lambdaloss, example("lambdaloss"), std::log(2.0));
+  CHECK(check(simplify(lambdaloss)).valid);
+  // With mu = 2 in the rank search's default 6 layers.
+  const SearchSpace s6(6, false, true);
+  const LossFunction mu2 = decode(s6, {t(s6, "rank", 0), t(s6, "discount", 3), t(s6, "pair_lambda", 0, 4),
+                                       t(s6, "pair_lambda_gap", 0, 3), t(s6, "add", 6, 6), t(s6, "add", 7, 5)});
+  same_loss(mu2, parse_loss_file(std::string(LOSSCC_SOURCE_DIR "/examples/lambdaloss.loss"), {{"mu", 2.0}}),
+            std::log(2.0));
 }
 
 TEST_CASE("ranking space: random programs decode to ranking losses without level errors") {

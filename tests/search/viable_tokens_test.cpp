@@ -130,6 +130,48 @@ TEST_CASE("ranking: masked sampling gives mostly valid losses (unmasked: about 7
   CHECK(valid >= samples * 6 / 10);
 }
 
+namespace {
+
+// The token programs of ranking_search_test.cpp (LambdaLoss with mu = 2 in
+// 6 layers, with allRank's mu = 10 in 10), filled to the space's layers.
+std::vector<std::vector<Token>> strong_ranking_losses(const SearchSpace& s) {
+  std::vector<std::vector<Token>> losses = {
+      with_filler(s, {op(s, "softmax", 1), op(s, "lse", 0), op(s, "neg", 4), op(s, "add", 0, 5), op(s, "mul", 3, 6),
+                      op(s, "neg", 7)}),
+      with_filler(s, {op(s, "suffix_lse", 0), op(s, "neg", 0), op(s, "add", 3, 4)}),
+      with_filler(s, {op(s, "pair_logistic", 0)}),
+      with_filler(s, {op(s, "rank", 0), op(s, "discount", 3), op(s, "pair_lambda", 0, 4)}),
+      with_filler(s, {op(s, "smooth_rank", 0), op(s, "ndcg_weight", 3), op(s, "neg", 4)}),
+      with_filler(s, {op(s, "rank", 0), op(s, "discount", 3), op(s, "pair_lambda", 0, 4),
+                      op(s, "pair_lambda_gap", 0, 3), op(s, "add", 6, 6), op(s, "add", 7, 5)}),
+  };
+  if (s.layers() >= 10)
+    losses.push_back(with_filler(
+        s, {op(s, "rank", 0), op(s, "discount", 3), op(s, "pair_lambda", 0, 4), op(s, "pair_lambda_gap", 0, 3),
+            op(s, "add", 2, 2), op(s, "add", 7, 7), op(s, "add", 8, 8), op(s, "add", 9, 7), op(s, "mul", 10, 6),
+            op(s, "add", 11, 5)}));
+  return losses;
+}
+
+}  // namespace
+
+TEST_CASE("ranking: the masks keep ListNet, ListMLE, RankNet, LambdaRank, ApproxNDCG and LambdaLoss reachable") {
+  for (const int layers : {6, 10}) {
+    const SearchSpace s(layers, false, true);
+    ViableTokens viable(s);
+    for (const std::vector<Token>& tokens : strong_ranking_losses(s)) {
+      CAPTURE(format_tokens(s, tokens));
+      REQUIRE(check(simplify(decode(s, tokens))).valid);
+      viable.reset();
+      for (const Token& t : tokens) {
+        CHECK(viable.allows(t));
+        viable.push(t);
+      }
+      CHECK(viable.last_node_passes());
+    }
+  }
+}
+
 TEST_CASE("ranking: the masks keep RankNet and a ListNet-style loss reachable") {
   const SearchSpace s(6, false, true);
   ViableTokens viable(s);
