@@ -1,8 +1,11 @@
 #include "compiler/passes/hessian.h"
 
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "compiler/passes/grad.h"
 
@@ -150,28 +153,38 @@ class DiagonalTangent {
   Expr scan_cross(const Node* n) {
     const Node* x = n->arg(1).get();
     if (x->level() == Level::Query) return times(other(count(n)), tangent(t_, x));
-    // [i beyond k] at the pair (i, k): k is on the other side of i.
-    const Expr i_beyond_k = step(suffix(n) ? rank(n->arg(0)) - other(rank(n->arg(0)))
-                                           : other(rank(n->arg(0))) - rank(n->arg(0)));
+    // [i beyond k] at the pair (i, k): beyond() is antisymmetric in i and k.
+    const Expr i_beyond_k = step(-beyond(n));
     Expr direct = tangent(d_, x), sum;
-    if (cross(x)) {
-      const Expr& handle = handle_.at(x);
-      const Term term = document_term(handle);
-      for (const Node* q : term.reads) {
-        if (q->level() != Level::Query) {
-          if (cross(q))
-            throw std::invalid_argument(
-                "hessian: a scan sums a value that depends on other documents' scores through a pairsum or "
-                "a scan; its second derivative needs a sum over triples, which losscc does not compile");
-          continue;
-        }
-        const Expr a = tangent(t_, q) ? partial_of(handle, term, q) : Expr();
-        if (!a) continue;
+    if (cross(x))
+      for (const auto& [q, a] : through_queries(x, "a scan sums")) {
         direct = plus(direct, -times(a, tangent(t_, q)));
         sum = plus(sum, times(other(Expr::make(n->op(), {n->arg(0), a})), tangent(t_, q)));
       }
-    }
     return plus(times(i_beyond_k, direct), sum);
+  }
+
+  // The per-query values Q through which the per-document value y moves with
+  // other documents' x, each with ∂y/∂Q (y's elementwise term differentiated
+  // to Q). A per-document value y reads that moves with them itself, through a
+  // pairsum or a scan, would need a sum over triples: an error naming what
+  // reads y (`whose`).
+  std::vector<std::pair<const Node*, Expr>> through_queries(const Node* y, const char* whose) {
+    const Expr& handle = handle_.at(y);
+    const Term term = document_term(handle);
+    std::vector<std::pair<const Node*, Expr>> out;
+    for (const Node* q : term.reads) {
+      if (q->level() != Level::Query) {
+        if (cross(q))
+          throw std::invalid_argument(std::string("hessian: ") + whose +
+                                      " a value that depends on other documents' scores through a pairsum or a "
+                                      "scan; its second derivative needs a sum over triples, which losscc does "
+                                      "not compile");
+        continue;
+      }
+      if (const Expr a = tangent(t_, q) ? partial_of(handle, term, q) : Expr()) out.emplace_back(q, a);
+    }
+    return out;
   }
 
   Expr document_cross(const Node* n) {
@@ -300,19 +313,7 @@ class DiagonalTangent {
       if (!cross(y)) continue;
       // l ≠ i: y_l moves with x_i only through the per-query values Q it
       // reads (∂y_l/∂Q · T(Q)): the sum over l ≠ k less its term l = i.
-      const Expr& handle = handle_.at(y);
-      const Term y_term = document_term(handle);
-      for (const Node* q : y_term.reads) {
-        if (q->level() != Level::Query) {
-          if (cross(q))
-            throw std::invalid_argument(
-                "hessian: a pairsum reads, through other(...), a value that depends on other documents' "
-                "scores through a pairsum; its second derivative needs a sum over triples, which losscc "
-                "does not compile");
-          continue;
-        }
-        const Expr a = tangent(t_, q) ? partial_of(handle, y_term, q) : Expr();
-        if (!a) continue;
+      for (const auto& [q, a] : through_queries(y, "a pairsum reads, through other(...),")) {
         const Expr w = p * at_other(a);
         sum = plus(sum, times(other(pairsum(c, w)) - at_l_is_i(w), tangent(t_, q)));
       }

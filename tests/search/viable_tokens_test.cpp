@@ -132,6 +132,21 @@ TEST_CASE("ranking: masked sampling gives mostly valid losses (unmasked: about 7
 
 namespace {
 
+// Each program passes check(), and the masks allow it token by token.
+void check_reachable(const SearchSpace& s, const std::vector<std::vector<Token>>& losses) {
+  ViableTokens viable(s);
+  for (const std::vector<Token>& tokens : losses) {
+    CAPTURE(format_tokens(s, tokens));
+    REQUIRE(check(simplify(decode(s, tokens))).valid);
+    viable.reset();
+    for (const Token& t : tokens) {
+      CHECK(viable.allows(t));
+      viable.push(t);
+    }
+    CHECK(viable.last_node_passes());
+  }
+}
+
 // The token programs of ranking_search_test.cpp (LambdaLoss with mu = 2 in
 // 6 layers, with allRank's mu = 10 in 10), filled to the space's layers.
 std::vector<std::vector<Token>> strong_ranking_losses(const SearchSpace& s) {
@@ -158,23 +173,12 @@ std::vector<std::vector<Token>> strong_ranking_losses(const SearchSpace& s) {
 TEST_CASE("ranking: the masks keep ListNet, ListMLE, RankNet, LambdaRank, ApproxNDCG and LambdaLoss reachable") {
   for (const int layers : {6, 10}) {
     const SearchSpace s(layers, false, true);
-    ViableTokens viable(s);
-    for (const std::vector<Token>& tokens : strong_ranking_losses(s)) {
-      CAPTURE(format_tokens(s, tokens));
-      REQUIRE(check(simplify(decode(s, tokens))).valid);
-      viable.reset();
-      for (const Token& t : tokens) {
-        CHECK(viable.allows(t));
-        viable.push(t);
-      }
-      CHECK(viable.last_node_passes());
-    }
+    check_reachable(s, strong_ranking_losses(s));
   }
 }
 
 TEST_CASE("ranking: the masks keep RankNet and a ListNet-style loss reachable") {
   const SearchSpace s(6, false, true);
-  ViableTokens viable(s);
   // Nodes 0 score, 1 label, 2 one; two filler nodes, then the loss.
   const std::vector<std::vector<Token>> losses = {
       // RankNet: Σ over pairs with label_i > label_j of log(1 + exp(s_j - s_i)).
@@ -184,14 +188,5 @@ TEST_CASE("ranking: the masks keep RankNet and a ListNet-style loss reachable") 
       {op(s, "square", 0), op(s, "gain", 1), op(s, "softmax", 0), op(s, "log", 5), op(s, "mul", 6, 4),
        op(s, "neg", 7)},
   };
-  for (const std::vector<Token>& tokens : losses) {
-    CAPTURE(format_tokens(s, tokens));
-    REQUIRE(check(simplify(decode(s, tokens))).valid);
-    viable.reset();
-    for (const Token& t : tokens) {
-      CHECK(viable.allows(t));
-      viable.push(t);
-    }
-    CHECK(viable.last_node_passes());
-  }
+  check_reachable(s, losses);
 }
