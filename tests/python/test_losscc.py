@@ -318,6 +318,7 @@ SCAN_BODIES = [
     "qsum(qmax(score) + log(prefix_sum(label, exp(score - qmax(score)))) - score)",
     "qsum(sigmoid(suffix_sum(2 * score - label, score * label)) * label)",
     "qsum(suffix_sum(label, qmax(score)) * score + prefix_sum(qcount(), score) * label)",
+    "qsum(suffix_sum(label, score))",  # the gradient is a scan
 ]
 
 

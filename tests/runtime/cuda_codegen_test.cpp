@@ -197,12 +197,13 @@ TEST_CASE("nvrtc: every ranking example compiles, in one batch, and supports 1,0
   CHECK(count_of(listmle, "losscc_block_exclusive_sum(") == 3);
 }
 
-TEST_CASE("nvrtc: scans with computed, per-query and shared keys compile") {
+TEST_CASE("nvrtc: scans with computed, per-query and shared keys, and a scan as the gradient, compile") {
   std::vector<Program> programs;
   std::vector<std::string> names;
   for (const char* body : {"qsum(prefix_sum(2 * score - label, score * label) * label)",
                            "qsum(sigmoid(suffix_sum(label, prefix_sum(score, score * label))) * label)",
-                           "qsum(suffix_sum(label, qmax(score)) * score + prefix_sum(qcount(), score) * label)"}) {
+                           "qsum(suffix_sum(label, qmax(score)) * score + prefix_sum(qcount(), score) * label)",
+                           "qsum(suffix_sum(label, score))"}) {
     programs.push_back(build_program(
         parse_loss(std::string("input score: real as pred\ninput label: grade\n") + body + "\n", "scan.loss")));
     names.push_back(kernel_name(programs.back()));

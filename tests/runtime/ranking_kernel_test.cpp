@@ -80,13 +80,15 @@ TEST_CASE("ranking: LLVM kernels match the interpreter on every ranking example"
 }
 
 // Scans with every kind of key and operand: an input, a computed value, a
-// per-query value, a scan of a scan, two scans sharing one key's order.
+// per-query value, a scan of a scan, two scans sharing one key's order, a
+// gradient that is a scan.
 const char* const kScanBodies[] = {
     "qsum(qmax(score) + log(suffix_sum(label, exp(score - qmax(score)))) - score)",
     "qsum(prefix_sum(2 * score - label, score * label) * label)",
     "qsum(sigmoid(suffix_sum(label, prefix_sum(score, score * label))) * label)",
     "qsum(suffix_sum(label, qmax(score)) * score + prefix_sum(qcount(), score) * label)",
     "qsum(suffix_sum(label, score) * prefix_sum(label, score * score))",
+    "qsum(suffix_sum(label, score))",  // the gradient is a scan: prefix_sum(label, 1)
 };
 
 Program scan_program(const char* body) {

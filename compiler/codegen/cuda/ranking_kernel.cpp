@@ -110,15 +110,23 @@ class RankingEmitter {
       }
       fmt::format_to(o, "    const float {} = {};\n", var(x), rhs);
     }
-    for (const Node* x : plan_.scans(s)) scan(x, out);
+    // A scan that is itself a gradient is stored by this stage's loop.
+    std::vector<size_t> scan_grads;
+    for (const Node* x : plan_.scans(s)) {
+      scan(x, out);
+      for (size_t k = 0; k < p_.stored_outputs(); ++k)
+        if (p_.outputs[1 + k].get() == x) scan_grads.push_back(k);
+    }
     const std::vector<const Node*> loop = plan_.loop(s);
     const std::vector<const Node*> reductions = plan_.reductions(s);
     for (const Node* r : reductions)
       fmt::format_to(o, "    float r{} = {};\n", id_.at(r),
                      r->op() == Op::QMax ? "(-__int_as_float(0x7f800000))" : "0.0f");
-    if (loop.empty() && reductions.empty()) return;
+    if (loop.empty() && reductions.empty() && scan_grads.empty()) return;
 
     fmt::format_to(o, "    for (int i = threadIdx.x; i < n; i += losscc_block_size) {{\n");
+    for (size_t k : scan_grads)
+      fmt::format_to(o, "      g{}[base + i] = grad_scale * {};\n", k, shared_at(p_.outputs[1 + k].get(), "i"));
     std::unordered_set<const Node*> current;
     for (const Node* x : loop) {
       // An input that is not staged is read where it is used (at() reads it

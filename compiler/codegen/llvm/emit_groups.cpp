@@ -174,10 +174,16 @@ class GroupEmitter {
                              x->args().size() > 1 ? scalar_.at(x->arg(1).get()) : nullptr);
       scalar_[x] = v;
     }
-    for (const Node* x : plan_.scans(s)) scan(x);
+    // A scan that is itself a gradient is stored by this stage's loop.
+    std::vector<size_t> scan_grads;
+    for (const Node* x : plan_.scans(s)) {
+      scan(x);
+      for (size_t k = 0; k < grads_.size(); ++k)
+        if (p_.outputs[1 + k].get() == x) scan_grads.push_back(k);
+    }
     const std::vector<const Node*> loop = plan_.loop(s);
     const std::vector<const Node*> reductions = plan_.reductions(s);
-    if (loop.empty() && reductions.empty()) return;
+    if (loop.empty() && reductions.empty() && scan_grads.empty()) return;
     for (const Node* r : reductions)
       reduction_[r] = alloca_f32("reduce", r->op() == Op::QMax ? -std::numeric_limits<float>::infinity() : 0.0f);
 
@@ -196,6 +202,7 @@ class GroupEmitter {
         for (size_t k = 0; k < grads_.size(); ++k)
           if (p_.outputs[1 + k].get() == x) store_grad(k, i, v);
       }
+      for (size_t k : scan_grads) store_grad(k, i, at(p_.outputs[1 + k].get(), i, current));
       for (const Node* r : reductions) {
         Value* v = at(r->arg(0).get(), i, current);
         if (r->op() == Op::QSum) accumulate(reduction_.at(r), v);
