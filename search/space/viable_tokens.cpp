@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 
+#include "compiler/ir/stable_hash.h"
 #include "compiler/passes/probe_signature.h"
 #include "search/space/list_signature.h"
 
@@ -27,19 +31,59 @@ class ViableTokens::Signatures {
 
 namespace {
 
+// A signature's content as 64 bits: the key of the composition cache.
+std::string_view bytes(const std::vector<double>& v) {
+  return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)};
+}
+uint64_t fingerprint(const ListSignature& s) {
+  StableHasher h(s.reads);
+  for (const std::vector<double>& v : s.value) h.add(bytes(v));
+  return h.digest();
+}
+uint64_t fingerprint(const ProbeSignature& s) {
+  StableHasher h(0);
+  for (const std::vector<double>* v : {&s.value, &s.d_pred, &s.d_label}) h.add(bytes(*v));
+  return h.digest();
+}
+
+// Every sample composes every operator over the nodes it has, and the first
+// positions' nodes (the leaves, then what one operator makes of them) recur
+// from sample to sample: compositions are kept by (operator, operand
+// fingerprints), up to kCached of them. A template is a pure function of its
+// operands' signatures, so a kept one is what composing again would give.
+// (The ranking space's pair operators evaluate O(n²) pair terms over every
+// probe query; without the cache a masked sample cost about 0.1-0.3 s.)
+constexpr size_t kCached = 1 << 14;
+
 template <typename Signature, typename Template>
 class SignaturesOf final : public ViableTokens::Signatures {
  public:
   SignaturesOf(const SearchSpace& space, std::vector<Signature> leaves) : leaves_(std::move(leaves)) {
     const Expr a = input("a"), b = input("b");
     for (const OpChoice& op : space.ops()) templates_.emplace_back(op.build(a, b));
+    for (const Signature& leaf : leaves_) leaf_prints_.push_back(fingerprint(leaf));
     reset();
   }
-  void reset() override { nodes_ = leaves_; }
-  void push_candidate() override { nodes_.push_back(slot_[kCandidate]); }
+  void reset() override {
+    nodes_ = leaves_;
+    prints_ = leaf_prints_;
+  }
+  void push_candidate() override {
+    nodes_.push_back(slot_[kCandidate]);
+    prints_.push_back(slot_print_[kCandidate]);
+  }
   size_t size() const override { return nodes_.size(); }
   void compose(size_t op, size_t l, size_t r, Slot out) override {
+    const Key key{op, print(l), print(r)};
+    if (auto hit = cache_.find(key); hit != cache_.end()) {
+      slot_[out] = hit->second.first;
+      slot_print_[out] = hit->second.second;
+      return;
+    }
     templates_[op].compose(node(l), node(r), slot_[out]);
+    slot_print_[out] = fingerprint(slot_[out]);
+    if (cache_.size() >= kCached) cache_.clear();
+    cache_.emplace(key, std::make_pair(slot_[out], slot_print_[out]));
   }
   bool finite(Slot s) const override { return slot_[s].finite(); }
   bool repeats(Slot s) const override {
@@ -50,10 +94,23 @@ class SignaturesOf final : public ViableTokens::Signatures {
 
  private:
   const Signature& node(size_t k) const { return k < nodes_.size() ? nodes_[k] : slot_[kCandidate]; }
+  uint64_t print(size_t k) const { return k < prints_.size() ? prints_[k] : slot_print_[kCandidate]; }
+
+  struct Key {
+    size_t op;
+    uint64_t l, r;
+    bool operator==(const Key& o) const { return op == o.op && l == o.l && r == o.r; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return k.l * 0x9e3779b97f4a7c15ULL ^ (k.r + k.op * 0xff51afd7ed558ccdULL); }
+  };
 
   std::vector<Template> templates_;  // one per operator of the space
   std::vector<Signature> leaves_, nodes_;
+  std::vector<uint64_t> leaf_prints_, prints_;  // fingerprint() of each node
   Signature slot_[2];
+  uint64_t slot_print_[2] = {0, 0};
+  std::unordered_map<Key, std::pair<Signature, uint64_t>, KeyHash> cache_;
 };
 
 std::unique_ptr<ViableTokens::Signatures> signatures_for(const SearchSpace& space) {
