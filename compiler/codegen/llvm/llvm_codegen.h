@@ -32,7 +32,8 @@
 // For each query q in the range, documents [offsets[q], offsets[q+1]), it
 // runs the stages of compiler/ir/query_plan.h: loops over the documents,
 // inner loops over the documents j for pairsum and rank (O(n²) per query),
-// stores grads[k][i] = grad_scale · ∂L_q/∂x_i and returns the float sum of
+// calls to the scan helpers for prefix_sum and suffix_sum (scan_helpers.h:
+// a sort per key, O(n log n)), stores grads[k][i] = grad_scale · ∂L_q/∂x_i and returns the float sum of
 // the per-query losses L_q. Offsets are trusted: check them first
 // (check_offsets in program.h).
 #pragma once
