@@ -46,7 +46,7 @@ with the effectiveness test's settings and seeds, into fold-F/per-query/,
 checking that each refit's test NDCG@10 equals the effectiveness test's
 (the fits are deterministic); --summarize then reads those:
 
-    PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py \
+    PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/nested.py \\
         --out benchmarks/results/ltr-nested-select --refit-per-query
 
 A benchmark, never a test.
@@ -124,40 +124,29 @@ def summarize(args):
     methods = {"searched": {}, "ours (best classic by validation)": {}, "LambdaLoss (allRank's NDCG-Loss2++)": {},
                "LightGBM LambdaMART": {}}
     allrank_own = {"searched": {}, "allRank's own LambdaLoss (seed 1)": {}}
+    # Per (fold, seed index): each test query's NDCG@10, where the fit has it.
+    triples = {method: {} for method in methods}
     chosen = {}
     for fold in args.folds:
         rows = {r["name"]: r for r in json.load(open(out / f"fold-{fold}" / "summary.json"))["effectiveness"]}
         found = rows["found-1"]
         best = best_classic(rows)
         chosen[fold] = {"searched": found["source"], "ours": best}
+        ours = {"searched": "found-1", "ours (best classic by validation)": best,
+                "LambdaLoss (allRank's NDCG-Loss2++)": "lambdaloss"}
+        gbdt = [json.load(open(pathlib.Path(args.gbdt) / f"lambdamart-f{fold}-s{s}.json")) for s in SEEDS]
         peer = json.load(open(pathlib.Path(args.peers_dir) / f"peer-allrank-lambdaloss-f{fold}.json"))
         for convention in ("standard", "letor"):
-            methods["searched"][(fold, convention)] = per_seed(found, "test", convention)
-            methods["ours (best classic by validation)"][(fold, convention)] = per_seed(rows[best], "test", convention)
-            methods["LambdaLoss (allRank's NDCG-Loss2++)"][(fold, convention)] = per_seed(
-                rows["lambdaloss"], "test", convention)
+            for method, name in ours.items():
+                methods[method][(fold, convention)] = per_seed(rows[name], "test", convention)
+            methods["LightGBM LambdaMART"][(fold, convention)] = [g["test"][convention]["ndcg@10"] for g in gbdt]
             allrank_own["searched"][(fold, convention)] = per_seed(found, "test", convention)[:1]
             allrank_own["allRank's own LambdaLoss (seed 1)"][(fold, convention)] = [peer["test"][convention]["ndcg@10"]]
-        for s in SEEDS:
-            gbdt = json.load(open(pathlib.Path(args.gbdt) / f"lambdamart-f{fold}-s{s}.json"))
-            for convention in ("standard", "letor"):
-                methods["LightGBM LambdaMART"].setdefault((fold, convention), []).append(
-                    gbdt["test"][convention]["ndcg@10"])
-
-    # Per (fold, seed, query), where every fit has its per-query NDCG@10.
-    triples = {"searched": {}, "ours (best classic by validation)": {}, "LambdaLoss (allRank's NDCG-Loss2++)": {},
-               "LightGBM LambdaMART": {}}
-    for fold in args.folds:
-        rows = {r["name"]: r for r in json.load(open(out / f"fold-{fold}" / "summary.json"))["effectiveness"]}
-        fits = {"searched": rows["found-1"]["fits"], "ours (best classic by validation)": rows[chosen[fold]["ours"]]["fits"],
-                "LambdaLoss (allRank's NDCG-Loss2++)": rows["lambdaloss"]["fits"],
-                "LightGBM LambdaMART": [json.load(open(pathlib.Path(args.gbdt) / f"lambdamart-f{fold}-s{s}.json"))
-                                        for s in SEEDS]}
-        names = {"searched": "found-1", "ours (best classic by validation)": chosen[fold]["ours"],
-                 "LambdaLoss (allRank's NDCG-Loss2++)": "lambdaloss"}
+        fits = {method: rows[name]["fits"] for method, name in ours.items()}
+        fits["LightGBM LambdaMART"] = gbdt
         for method, method_fits in fits.items():
             for k, fit in enumerate(method_fits):
-                refit = refit_path(out, fold, names.get(method, "-"), SEEDS[k])
+                refit = refit_path(out, fold, ours.get(method, "-"), SEEDS[k])
                 if "test_ndcg@10_per_query" not in fit and refit.exists():
                     fit = json.load(open(refit))
                 if "test_ndcg@10_per_query" in fit:
