@@ -44,6 +44,12 @@ Expr pair_term(const Expr& a, Expr (*f)(const Expr& margin)) {
   return pairsum(label - other(label), f(a - other(a)));
 }
 
+// RankNet's term over the pairs with label_i > label_j, times a pair weight.
+Expr weighted_logistic(const Expr& a, const Expr& weight) {
+  const Expr label = input("label");
+  return pairsum(label - other(label), weight * softplus(other(a) - a));
+}
+
 // NDCG's weight of the pair (i, j) with b as the position: |ΔNDCG| of
 // LambdaRank when b is the discount at the score's rank, |gain_i − gain_j| ·
 // |b_i − b_j| / IDCG.
@@ -103,15 +109,9 @@ const std::vector<OpChoice> kRankingOps = {
     // at the score's rank; and by LambdaLoss's rank-gap weight with b as the
     // rank (gap_weight).
     {"pair_lambda", 2,
-     [](const Expr& a, const Expr& b) {
-       const Expr label = input("label");
-       return pairsum(label - other(label), swap_weight(b) * softplus(other(a) - a));
-     }},
+     [](const Expr& a, const Expr& b) { return weighted_logistic(a, swap_weight(b)); }},
     {"pair_lambda_gap", 2,
-     [](const Expr& a, const Expr& b) {
-       const Expr label = input("label");
-       return pairsum(label - other(label), gap_weight(b) * softplus(other(a) - a));
-     }},
+     [](const Expr& a, const Expr& b) { return weighted_logistic(a, gap_weight(b)); }},
 };
 
 std::vector<OpChoice> concat(const std::vector<OpChoice>& a, const std::vector<OpChoice>& b) {
