@@ -43,8 +43,9 @@ std::vector<double> score_split(Scorer& model, const LtrSplit& split) {
   return std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
 }
 
-SplitMetrics evaluate_split(Scorer& model, const LtrSplit& split, IdealZero ideal_zero) {
-  const std::vector<double> scores = score_split(model, split);
+namespace {
+
+SplitMetrics evaluate_scores(const std::vector<double>& scores, const LtrSplit& split, IdealZero ideal_zero) {
   SplitMetrics m;
   RankingOptions o;
   o.ideal_zero = ideal_zero;
@@ -52,6 +53,12 @@ SplitMetrics evaluate_split(Scorer& model, const LtrSplit& split, IdealZero idea
   o.convention = Convention::Letor;
   m.letor = evaluate_ranking(scores, split.labels, split.offsets, o);
   return m;
+}
+
+}  // namespace
+
+SplitMetrics evaluate_split(Scorer& model, const LtrSplit& split, IdealZero ideal_zero) {
+  return evaluate_scores(score_split(model, split), split, ideal_zero);
 }
 
 LtrTrainer::LtrTrainer(std::shared_ptr<Scorer> model, const LossFunction& loss, LtrTrainConfig config)
@@ -157,8 +164,8 @@ LtrTrainer::FitResult LtrTrainer::fit(const LtrDataset& data, const std::functio
   if (result.best_epoch > 0) torch::load(model_, best_state);
   result.train = evaluate_split(*model_, data.train, config_.ideal_zero);
   result.valid = evaluate_split(*model_, data.valid, config_.ideal_zero);
-  result.test = evaluate_split(*model_, data.test, config_.ideal_zero);
   const std::vector<double> test_scores = score_split(*model_, data.test);
+  result.test = evaluate_scores(test_scores, data.test, config_.ideal_zero);
   for (int64_t q = 0; q < data.test.queries(); ++q) {
     const int64_t b = data.test.offsets[q], e = data.test.offsets[q + 1];
     const double ndcg = query_ndcg(std::vector<double>(test_scores.begin() + b, test_scores.begin() + e),
