@@ -59,7 +59,7 @@ LossPolicyImpl::LossPolicyImpl(const SearchSpace& space, PolicyConfig config)
   lstm_ = register_module("lstm", torch::nn::LSTMCell(h, h));
   start_ = register_parameter("start", at::zeros({1, h}).uniform_(-0.1, 0.1));
   op_embedding_ = register_module("op_embedding", torch::nn::Embedding(space.num_ops(), h));
-  leaf_embedding_ = register_module("leaf_embedding", torch::nn::Embedding(kNumLeaves, h));
+  leaf_embedding_ = register_module("leaf_embedding", torch::nn::Embedding(space.num_leaves(), h));
   op_logits_ = register_module("op_logits", torch::nn::Linear(h, space.num_ops()));
   auto no_bias = [h](int out) { return torch::nn::LinearOptions(h, out).bias(false); };
   attn_key_ = register_module("attn_key", torch::nn::Linear(no_bias(h)));
@@ -92,7 +92,7 @@ LossPolicyImpl::Score LossPolicyImpl::walk(std::vector<Token>& tokens, std::mt19
   // Every node's representation (what is fed back when it is chosen as an
   // input) and its attention key.
   std::vector<at::Tensor> node_state, node_key;
-  for (int leaf = 0; leaf < kNumLeaves; ++leaf) {
+  for (int leaf = 0; leaf < space_.num_leaves(); ++leaf) {
     node_state.push_back(leaf_embedding_->weight.slice(0, leaf, leaf + 1));
     node_key.push_back(attn_key_(node_state.back()));
   }

@@ -92,9 +92,9 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
   SearchConfig& s = opt.search;
   if (opt.examples.empty()) opt.examples = LOSSCC_EXAMPLES_DIR;
   CLI::App app{"Search for a loss function (AutoLossGen's RL controller or random search) for a recommender, a "
-               "ranker or one task of a multi-task model, then compare the best found with the classic losses"};
-  app.add_option("--task", opt.task, "task family: rec (recommender), rank (learning to rank), mtl (one task of a "
-                 "multi-task model)")->check(CLI::IsMember(task_names()))->capture_default_str();
+               "ranker or a multi-task model, then compare the best found with the classic losses"};
+  app.add_option("--task", opt.task, "task family: rec (recommender), rank (learning to rank), mtl (the whole loss "
+                 "of a multi-task model, or one task's)")->check(CLI::IsMember(task_names()))->capture_default_str();
   app.add_option("--data", opt.data,
                  fmt::format("rec: ratings folder (NAME.train.csv[.gz], ...) or {} (the default, MovieLens built "
                              "in); rank: LETOR folder; mtl: a census-income file or folder or a session folder; every "
@@ -102,8 +102,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
                              models::kBuiltinMovielens, models::kBuiltinSynthetic))
       ->check(CLI::ExistingPath | CLI::IsMember({models::kBuiltinMovielens, models::kBuiltinSynthetic}));
   app.add_option("--fold", opt.fold, "rank: the LETOR fold searched on")->check(CLI::Range(1, 5))->capture_default_str();
-  app.add_option("--target", opt.target, "mtl: the task whose loss is searched (the others train on bce); default: "
-                 "the data's first task");
+  app.add_option("--target", opt.target, "mtl: search only this task's loss (the others train on bce); default: "
+                 "the whole multi-task loss, one program over every task's prediction and label");
   app.add_option("--model", opt.model, "rec: biasedmf, deepmodel; rank: linear, mlp; mtl: a multi-task model "
                  "(default: biasedmf, mlp, mmoe)");
   app.add_option("--hidden", opt.hidden, "rank: MLP hidden sizes")->delimiter(',')->capture_default_str();
@@ -112,7 +112,7 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
   auto* candidates = app.add_option("--budget-candidates", s.budget_candidates, "search this many candidates")
                          ->check(CLI::PositiveNumber);
   app.add_option("--searcher", s.searcher, "who proposes candidates")->check(CLI::IsMember(searcher_names()))->capture_default_str();
-  app.add_option("--layers", s.layers, "operator nodes per loss (default: 10; rank 6)")->check(CLI::Range(1, 64));
+  app.add_option("--layers", s.layers, "operator nodes per loss (default: 10; rank and the whole multi-task loss 6)")->check(CLI::Range(1, 64));
   app.add_flag("--extended", s.extended, "add sigmoid, tanh, relu, abs, guarded sqrt and exp to the operators");
   bool no_mask = false;
   app.add_flag("--no-mask", no_mask, "sample every token, not only those that can still give a valid loss");
@@ -179,7 +179,9 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
     app.parse(static_cast<int>(argv.size()), argv.data());
     const FamilyDefaults& f = family(opt.task);
     if (minutes->count() == 0 && candidates->count() == 0) s.budget_minutes = 10;
-    if (app.count("--layers") == 0) s.layers = f.layers;
+    // The whole multi-task loss: its leaves already hold each task's loss,
+    // and six layers reach every example program (search_space.h).
+    if (app.count("--layers") == 0) s.layers = opt.task == "mtl" && opt.target.empty() ? 6 : f.layers;
     if (opt.model.empty()) opt.model = f.model;
     for (auto [value, fallback] : {std::pair{&opt.reward_epochs, f.reward_epochs}, {&opt.reward_patience, f.reward_patience},
                                    {&opt.effect_epochs, f.effect_epochs}, {&opt.effect_patience, f.effect_patience}})
@@ -262,7 +264,7 @@ LoadedTask::LoadedTask(const SearchOptions& o) : data_(std::make_unique<Data>())
   } else {
     data_->mtl = models::mtl::load_mtl_data(o.data == models::kBuiltinSynthetic ? "" : o.data).data;
     MtlTaskConfig c;
-    c.task = o.target.empty() ? data_->mtl.tasks.at(0) : o.target;
+    c.task = o.target;
     c.model = o.model;
     c.reward_epochs = o.reward_epochs;
     c.reward_patience = o.reward_patience;
@@ -271,7 +273,10 @@ LoadedTask::LoadedTask(const SearchOptions& o) : data_(std::make_unique<Data>())
     if (o.batch > 0) c.train.batch = o.batch;
     c.train.epochs = o.effect_epochs;
     c.train.patience = o.effect_patience;
-    what = fmt::format("{} task {}: {} train rows; {} model", data_->mtl.name, c.task, data_->mtl.train.size(), o.model);
+    what = fmt::format("{} {}: {} train rows; {} model", data_->mtl.name,
+                       c.task.empty() ? fmt::format("tasks {} (one program)", fmt::join(data_->mtl.tasks, ", "))
+                                      : "task " + c.task,
+                       data_->mtl.train.size(), o.model);
     task_ = std::make_unique<MtlTask>(data_->mtl, c);
   }
 }

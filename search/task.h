@@ -54,9 +54,11 @@ class SearchTask {
   virtual std::string name() const = 0;
   // What the reward measures, as best.loss and found-K.loss name it.
   virtual std::string reward_name() const = 0;
-  // The token space of its candidates: the pointwise one, or the ranking one
-  // (search_space.h; the masks do not cover it).
+  // The token space of its candidates (search_space.h): the pointwise one,
+  // the ranking one, or the multi-task one of multi_task_space() tasks (0:
+  // not that space).
   virtual bool ranking_space() const { return false; }
+  virtual int multi_task_space() const { return 0; }
   // What a checkpoint must agree on with the command that resumes it: the
   // data and everything that sets a reward.
   virtual nlohmann::json identity() const = 0;

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -37,6 +40,23 @@ bool uses_role(const LossFunction& fn, Role r) {
   for (const InputDecl& in : fn.inputs)
     if (in.role == r && depends_on(fn.body, in.name)) return true;
   return false;
+}
+
+// Drop every other inner value of the longest axis until the grid is small.
+void thin(std::vector<std::vector<double>>& axes) {
+  auto size = [&] {
+    size_t s = 1;
+    for (auto& a : axes) s *= a.size();
+    return s;
+  };
+  while (size() > kMaxGridPoints) {
+    auto& a = *std::max_element(axes.begin(), axes.end(), [](auto& l, auto& r) { return l.size() < r.size(); });
+    if (a.size() <= 2) break;
+    std::vector<double> kept;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (i % 2 == 0 || i + 1 == a.size()) kept.push_back(a[i]);
+    a = kept;
+  }
 }
 
 class Checker {
@@ -229,24 +249,6 @@ class Checker {
                                              fn_.inputs[tasks_[k].pred].name));
   }
 
-  // Drop every other inner value of the longest axis until the grid is small.
-  static void thin(std::vector<std::vector<double>>& axes) {
-    auto size = [&] {
-      size_t s = 1;
-      for (auto& a : axes) s *= a.size();
-      return s;
-    };
-    while (size() > kMaxGridPoints) {
-      auto& a = *std::max_element(axes.begin(), axes.end(),
-                                  [](auto& l, auto& r) { return l.size() < r.size(); });
-      if (a.size() <= 2) break;
-      std::vector<double> kept;
-      for (size_t i = 0; i < a.size(); ++i)
-        if (i % 2 == 0 || i + 1 == a.size()) kept.push_back(a[i]);
-      a = kept;
-    }
-  }
-
   std::vector<double> middles() const {
     std::vector<double> x;
     for (const InputDecl& in : fn_.inputs) x.push_back(middle(in.domain));
@@ -393,5 +395,69 @@ nlohmann::json CheckReport::to_json() const {
 }
 
 CheckReport check(const LossFunction& fn) { return Checker(fn).run(); }
+
+const MultiTaskProbes& multi_task_probes(int tasks) {
+  if (tasks < 2) throw std::invalid_argument(fmt::format("a multi-task loss has at least 2 tasks, got {}", tasks));
+  // Built once per task count; the search asks for one or two counts.
+  static std::vector<std::unique_ptr<MultiTaskProbes>> built;
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (const auto& p : built)
+    if (p->tasks == tasks) return *p;
+  auto p = std::make_unique<MultiTaskProbes>();
+  p->tasks = tasks;
+  const size_t n = 2 * static_cast<size_t>(tasks);
+  std::vector<std::vector<double>> axes;
+  for (int k = 0; k < tasks; ++k) {
+    axes.push_back(domain_grid(Domain::Probability));
+    axes.push_back(domain_grid(Domain::Binary));
+  }
+  thin(axes);
+  // The order of check_grid(): an odometer, the first input fastest.
+  std::vector<size_t> idx(n, 0);
+  for (;;) {
+    std::vector<double> x(n);
+    for (size_t j = 0; j < n; ++j) x[j] = axes[j][idx[j]];
+    p->points.push_back(std::move(x));
+    size_t j = 0;
+    while (j < n && ++idx[j] == axes[j].size()) idx[j++] = 0;
+    if (j == n) break;
+  }
+  p->grid = p->points.size();
+  std::vector<double> middles;
+  for (int k = 0; k < tasks; ++k) middles.insert(middles.end(), {middle(Domain::Probability), middle(Domain::Binary)});
+  for (int k = 0; k < tasks; ++k) {
+    p->sweep_begin.push_back(p->points.size());
+    for (double label : {0.0, 1.0})
+      for (double pred : sweep(Domain::Probability, kMonotonicPoints)) {
+        std::vector<double> x = middles;
+        x[2 * k] = pred;
+        x[2 * k + 1] = label;
+        p->points.push_back(std::move(x));
+      }
+  }
+  built.push_back(std::move(p));
+  return *built.back();
+}
+
+bool passes_multi_task_probes(int tasks, const std::vector<double>& value,
+                              const std::vector<std::vector<double>>& grads) {
+  const MultiTaskProbes& probes = multi_task_probes(tasks);
+  std::vector<bool> task_nonzero(tasks, false);
+  for (size_t i = 0; i < probes.grid; ++i) {
+    if (!std::isfinite(value[i])) return false;
+    for (const std::vector<double>& g : grads)
+      if (!std::isfinite(g[i])) return false;
+    for (int k = 0; k < tasks; ++k) task_nonzero[k] = task_nonzero[k] || grads[2 * k][i] != 0;
+  }
+  for (int k = 0; k < tasks; ++k) {
+    if (!task_nonzero[k]) return false;
+    int held = 0, total = 0;
+    for (size_t i = probes.sweep_begin[k]; i < probes.sweep_begin[k] + 2 * kMonotonicPoints; ++i, ++total)
+      held += probes.points[i][2 * k + 1] == 1.0 ? grads[2 * k][i] < 0 : grads[2 * k][i] > 0;
+    if (static_cast<double>(held) / total <= kMonotonicThreshold) return false;
+  }
+  return true;
+}
 
 }  // namespace losscc

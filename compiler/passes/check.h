@@ -93,4 +93,26 @@ const PointwiseProbes& pointwise_probes();
 // label holds at most half of the direction checks).
 bool passes_pointwise_probes(const double* value, const double* d_pred, const double* d_label);
 
+// The same for a multi-task loss of K tasks whose inputs are declared as
+// p1: prob as pred, y1: binary as label, p2, y2, ... (check()'s pairing): each
+// point holds the 2K input values in that order. The finiteness grid is the
+// Cartesian grid of their domains (thinned as check() thins it), then each
+// task's sweep: its prediction swept with its label at 0, then 1, every other
+// input at its middle.
+struct MultiTaskProbes {
+  int tasks = 0;
+  std::vector<std::vector<double>> points;
+  size_t grid = 0;  // points[0, grid) is the finiteness grid
+  // points[sweep_begin[k], sweep_begin[k] + 2·N): task k's sweep, label 0 then 1.
+  std::vector<size_t> sweep_begin;
+};
+// Throws std::invalid_argument for tasks < 2.
+const MultiTaskProbes& multi_task_probes(int tasks);
+// check()'s finite, nonzero-gradient and per-task monotonic verdicts from the
+// loss's value and its gradient by each input (grads[j][point], inputs in the
+// order above) at multi_task_probes(tasks).points. As for one task, a task
+// that passes its direction test reads its prediction and its label.
+bool passes_multi_task_probes(int tasks, const std::vector<double>& value,
+                              const std::vector<std::vector<double>>& grads);
+
 }  // namespace losscc

@@ -23,12 +23,6 @@ bool close(double x, double y, double rel_tol) {
   return diff <= 1e-12 || diff <= rel_tol * std::max(std::fabs(x), std::fabs(y));
 }
 
-bool all_close(const std::vector<double>& a, const std::vector<double>& b, double rel_tol) {
-  for (size_t k = 0; k < a.size(); ++k)
-    if (!close(a[k], b[k], rel_tol)) return false;
-  return true;
-}
-
 // The template as a program: its value and ∂/∂a, ∂/∂b.
 std::vector<Expr> template_outputs(const Expr& body) {
   LossFunction fn;
@@ -38,6 +32,12 @@ std::vector<Expr> template_outputs(const Expr& body) {
 }
 
 }  // namespace
+
+bool all_close(const std::vector<double>& a, const std::vector<double>& b, double rel_tol) {
+  for (size_t k = 0; k < a.size(); ++k)
+    if (!close(a[k], b[k], rel_tol)) return false;
+  return true;
+}
 
 ProbeSignature ProbeSignature::pred() {
   ProbeSignature s = filled(0, 1, 0);
@@ -80,6 +80,11 @@ OpTemplate::OpTemplate(const Expr& body)
 OpTemplate::~OpTemplate() = default;
 OpTemplate::OpTemplate(OpTemplate&&) noexcept = default;
 OpTemplate& OpTemplate::operator=(OpTemplate&&) noexcept = default;
+
+void OpTemplate::evaluate(double a, double b, double out[3]) {
+  const double in[2] = {a, binary_ ? b : 0.0};
+  compiled_->eval.run(in, out);
+}
 
 void OpTemplate::compose(const ProbeSignature& a, const ProbeSignature& b, ProbeSignature& out) {
   const size_t n = a.value.size();

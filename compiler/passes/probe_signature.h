@@ -39,6 +39,10 @@ struct ProbeSignature {
   bool passes_check() const;
 };
 
+// Equal entries within rel_tol of the larger magnitude (absolute below
+// 1e-12; NaN equals NaN, an infinity only itself): same_as() per array.
+bool all_close(const std::vector<double>& a, const std::vector<double>& b, double rel_tol);
+
 class OpTemplate {
  public:
   // `body` reads input("a") and, for a binary operator, input("b").
@@ -50,6 +54,9 @@ class OpTemplate {
   // The signature of body(a, b) (b is ignored by a unary template). Not
   // thread-safe: the interpreter owns scratch registers.
   void compose(const ProbeSignature& a, const ProbeSignature& b, ProbeSignature& out);
+  // body, ∂body/∂a and ∂body/∂b at one point, into out[0..2] (for signatures
+  // of other shapes: search/space/task_signature.h). Not thread-safe.
+  void evaluate(double a, double b, double out[3]);
 
  private:
   struct Compiled;  // the interpreter's program of body, ∂body/∂a, ∂body/∂b

@@ -114,6 +114,12 @@ const std::vector<OpChoice> kRankingOps = {
      [](const Expr& a, const Expr& b) { return weighted_logistic(a, gap_weight(b)); }},
 };
 
+// The multi-task space's operators, appended to the pointwise table: a
+// node held constant in the gradient (a weight the loss does not train).
+const std::vector<OpChoice> kMultiTaskOps = {
+    {"detach", 1, [](const Expr& a, const Expr&) { return detach(a); }},
+};
+
 std::vector<OpChoice> concat(const std::vector<OpChoice>& a, const std::vector<OpChoice>& b) {
   std::vector<OpChoice> out = a;
   out.insert(out.end(), b.begin(), b.end());
@@ -121,6 +127,14 @@ std::vector<OpChoice> concat(const std::vector<OpChoice>& a, const std::vector<O
 }
 const std::vector<OpChoice> kRankingBasicOps = concat(kBasicOps, kRankingOps);
 const std::vector<OpChoice> kRankingAllOps = concat(kAllOps, kRankingOps);
+const std::vector<OpChoice> kMultiTaskBasicOps = concat(kBasicOps, kMultiTaskOps);
+const std::vector<OpChoice> kMultiTaskAllOps = concat(kAllOps, kMultiTaskOps);
+
+// A task's binary cross-entropy, as examples/mtl_equal.loss writes it.
+Expr task_bce(int task) {
+  const Expr p = input(fmt::format("p{}", task + 1)), y = input(fmt::format("y{}", task + 1));
+  return -(y * log(p) + (1.0 - y) * log(1.0 - p));
+}
 
 // 1 for a ≥ 0, -1 below.
 Expr sign_from_above(const Expr& a) { return constant(1.0) - constant(2.0) * step(-a); }
@@ -136,6 +150,20 @@ SearchSpace::SearchSpace(int layers, bool extended, bool ranking)
       ranking_(ranking),
       ops_(ranking ? (extended ? &kRankingAllOps : &kRankingBasicOps) : (extended ? &kAllOps : &kBasicOps)) {
   if (layers < 1) throw std::invalid_argument(fmt::format("a search space needs at least one layer, got {}", layers));
+  for (std::string_view name : ranking ? kRankingLeafNames : kLeafNames) leaf_names_.emplace_back(name);
+}
+
+SearchSpace SearchSpace::multi_task(int tasks, int layers, bool extended) {
+  if (tasks < 2) throw std::invalid_argument(fmt::format("a multi-task space needs at least 2 tasks, got {}", tasks));
+  SearchSpace space(layers, extended);
+  space.tasks_ = tasks;
+  space.ops_ = extended ? &kMultiTaskAllOps : &kMultiTaskBasicOps;
+  space.leaf_names_.clear();
+  for (int k = 1; k <= tasks; ++k)
+    for (const char* pattern : {"p{}", "y{}", "bce{}", "detach(bce{})"})
+      space.leaf_names_.push_back(fmt::format(fmt::runtime(pattern), k));
+  space.leaf_names_.emplace_back("1");
+  return space;
 }
 
 int SearchSpace::op_index(std::string_view name) const {
@@ -153,7 +181,7 @@ std::string validation_error(const SearchSpace& space, const std::vector<Token>&
     return fmt::format("expected {} tokens (one per layer), got {}", space.layers(), tokens.size());
   for (int pos = 0; pos < space.layers(); ++pos) {
     const Token& t = tokens[pos];
-    const int node = SearchSpace::inputs_available(pos);
+    const int node = space.inputs_available(pos);
     if (t.op < 0 || t.op >= space.num_ops())
       return fmt::format("token {} (node {}): operator {} is not in [0, {})", pos, node, t.op,
                          space.num_ops());
@@ -174,8 +202,18 @@ std::string validation_error(const SearchSpace& space, const std::vector<Token>&
 LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens) {
   if (std::string error = validation_error(space, tokens); !error.empty())
     throw InvalidTokens(error);
-  std::vector<Expr> nodes = {input(space.leaf_name(0)), input("label"), constant(1.0)};
-  nodes.reserve(kNumLeaves + tokens.size());
+  std::vector<Expr> nodes;
+  if (space.tasks()) {
+    for (int k = 0; k < space.tasks(); ++k) {
+      const Expr bce = task_bce(k);
+      nodes.insert(nodes.end(), {input(space.leaf_name(SearchSpace::task_leaf(k, SearchSpace::kPrediction))),
+                                 input(space.leaf_name(SearchSpace::task_leaf(k, SearchSpace::kLabel))), bce, detach(bce)});
+    }
+    nodes.push_back(constant(1.0));
+  } else {
+    nodes = {input(space.leaf_name(0)), input("label"), constant(1.0)};
+  }
+  nodes.reserve(nodes.size() + tokens.size());
   for (const Token& t : tokens) {
     const OpChoice& op = space.ops()[t.op];
     const Expr& a = nodes[t.lhs];
@@ -188,6 +226,14 @@ LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens) 
     fn.body = qsum(nodes.back());
     return fn;
   }
+  if (space.tasks()) {
+    for (int k = 1; k <= space.tasks(); ++k) {
+      fn.inputs.push_back({fmt::format("p{}", k), Domain::Probability, Role::Prediction});
+      fn.inputs.push_back({fmt::format("y{}", k), Domain::Binary, Role::Label});
+    }
+    fn.body = nodes.back();
+    return fn;
+  }
   fn.inputs = LossFunction::default_inputs();
   fn.body = nodes.back();
   return fn;
@@ -198,7 +244,7 @@ std::vector<Token> sample_uniform(const SearchSpace& space, std::mt19937_64& rng
   tokens.reserve(space.layers());
   std::uniform_int_distribution<int> pick_op(0, space.num_ops() - 1);
   for (int pos = 0; pos < space.layers(); ++pos) {
-    std::uniform_int_distribution<int> pick_input(0, SearchSpace::inputs_available(pos) - 1);
+    std::uniform_int_distribution<int> pick_input(0, space.inputs_available(pos) - 1);
     Token t;
     t.op = pick_op(rng);
     t.lhs = pick_input(rng);

@@ -24,6 +24,17 @@
 // token programs of 1 to 3 layers, ListNet of 6, LambdaLoss (up to its factor
 // 1/ln 2) of 6 with μ = 2 and of 10 with allRank's μ = 10 (built from the
 // constant 1).
+//
+// A multi-task space (K ≥ 2 tasks) searches the whole loss of a multi-task
+// model: its leaves are, per task k, the prediction pk, the label yk, the
+// task's binary cross-entropy bcek and that loss held constant
+// (detach(bcek), the row's own loss as a weight, as RMTL's critic estimates
+// it), then the constant 1; `detach` is appended to the operators. The last
+// node is the total per-sample loss over inputs p1: prob as pred, y1: binary
+// as label, p2, y2, ... (check()'s task pairing), mean-reduced. Equal
+// weighting is one token (add(bce1, bce2)), ESMM's chain of examples/
+// mtl_chain.loss three, fixed weights 1 and 1/2 four, and RMTL's closed-form
+// weights (examples/mtl_rmtl_closed_form.loss with λ = 1, uncapped) five.
 #pragma once
 
 #include <cstdint>
@@ -59,10 +70,12 @@ inline constexpr double kGuardEpsilon = 1e-6;
 Expr protected_log(const Expr& a);
 Expr protected_reciprocal(const Expr& a);
 
-// The three leaves every candidate may read.
+// The three leaves every pointwise and ranking candidate may read.
 inline constexpr int kNumLeaves = 3;
 inline constexpr std::string_view kLeafNames[kNumLeaves] = {"pred", "label", "1"};
 inline constexpr std::string_view kRankingLeafNames[kNumLeaves] = {"score", "label", "1"};
+// A multi-task space's leaves per task, and the constant after them.
+inline constexpr int kLeavesPerTask = 4;
 
 struct Token {
   int op = 0;    // index into SearchSpace::ops()
@@ -87,22 +100,32 @@ class SearchSpace {
   // `ranking`: the ranking space (leaves score, label, 1; per-query operators
   // appended to the table; decode() gives a ranking loss).
   explicit SearchSpace(int layers = 10, bool extended = false, bool ranking = false);
+  // The multi-task space of `tasks` (≥ 2) tasks.
+  static SearchSpace multi_task(int tasks, int layers = 6, bool extended = false);
 
   int layers() const { return layers_; }
   bool extended() const { return extended_; }
   bool ranking() const { return ranking_; }
-  std::string_view leaf_name(int leaf) const { return ranking_ ? kRankingLeafNames[leaf] : kLeafNames[leaf]; }
+  // Tasks of a multi-task space; 0 for the others.
+  int tasks() const { return tasks_; }
+  int num_leaves() const { return static_cast<int>(leaf_names_.size()); }
+  std::string_view leaf_name(int leaf) const { return leaf_names_[leaf]; }
+  // A multi-task space's leaf of task k (0-based): kPrediction, kLabel, kBce, kHeldBce.
+  enum TaskLeaf { kPrediction = 0, kLabel = 1, kBce = 2, kHeldBce = 3 };
+  static int task_leaf(int task, TaskLeaf leaf) { return kLeavesPerTask * task + leaf; }
   const std::vector<OpChoice>& ops() const { return *ops_; }
   int num_ops() const { return static_cast<int>(ops_->size()); }
   // Index of the operator called `name`, or -1.
   int op_index(std::string_view name) const;
   // Number of nodes (leaves included) that token `position` may read.
-  static int inputs_available(int position) { return kNumLeaves + position; }
+  int inputs_available(int position) const { return num_leaves() + position; }
 
  private:
   int layers_;
   bool extended_;
   bool ranking_;
+  int tasks_ = 0;
+  std::vector<std::string> leaf_names_;
   const std::vector<OpChoice>* ops_;
 };
 
@@ -113,8 +136,9 @@ std::string validation_error(const SearchSpace& space, const std::vector<Token>&
 
 // The loss the tokens describe: inputs pred: prob and label: binary, the last
 // node as body, mean reduction (ranking space: inputs score: real as pred and
-// label: grade, body qsum(last node), mean over queries). The body is built
-// without simplification.
+// label: grade, body qsum(last node), mean over queries; multi-task space:
+// inputs p1, y1, p2, y2, ..., the last node, mean reduction). The body is
+// built without simplification.
 // Throws InvalidTokens when validation_error() is not empty.
 LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens);
 

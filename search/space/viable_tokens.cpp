@@ -9,6 +9,7 @@
 #include "compiler/ir/stable_hash.h"
 #include "compiler/passes/probe_signature.h"
 #include "search/space/list_signature.h"
+#include "search/space/task_signature.h"
 
 namespace losscc::search {
 
@@ -43,6 +44,12 @@ uint64_t fingerprint(const ListSignature& s) {
 uint64_t fingerprint(const ProbeSignature& s) {
   StableHasher h(0);
   for (const std::vector<double>* v : {&s.value, &s.d_pred, &s.d_label}) h.add(bytes(*v));
+  return h.digest();
+}
+uint64_t fingerprint(const TaskSignature& s) {
+  StableHasher h(static_cast<uint64_t>(s.tasks));
+  h.add(bytes(s.value));
+  for (const std::vector<double>& g : s.grad) h.add(bytes(g));
   return h.digest();
 }
 
@@ -114,6 +121,14 @@ class SignaturesOf final : public ViableTokens::Signatures {
 };
 
 std::unique_ptr<ViableTokens::Signatures> signatures_for(const SearchSpace& space) {
+  if (const int tasks = space.tasks()) {
+    std::vector<TaskSignature> leaves;
+    for (int k = 0; k < tasks; ++k)
+      leaves.insert(leaves.end(), {TaskSignature::prediction(tasks, k), TaskSignature::label(tasks, k),
+                                   TaskSignature::bce(tasks, k, false), TaskSignature::bce(tasks, k, true)});
+    leaves.push_back(TaskSignature::constant(tasks, 1.0));
+    return std::make_unique<SignaturesOf<TaskSignature, TaskTemplate>>(space, std::move(leaves));
+  }
   if (space.ranking())
     return std::make_unique<SignaturesOf<ListSignature, ListTemplate>>(
         space, std::vector<ListSignature>{ListSignature::score(), ListSignature::label(), ListSignature::constant(1.0)});
@@ -142,7 +157,7 @@ ViableTokens::~ViableTokens() = default;
 ViableTokens::ViableTokens(ViableTokens&&) noexcept = default;
 ViableTokens& ViableTokens::operator=(ViableTokens&&) noexcept = default;
 
-int ViableTokens::position() const { return static_cast<int>(signatures_->size()) - kNumLeaves; }
+int ViableTokens::position() const { return static_cast<int>(signatures_->size()) - space_.num_leaves(); }
 
 bool ViableTokens::last_node_passes() const { return signatures_->last_passes(); }
 

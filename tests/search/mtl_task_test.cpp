@@ -1,6 +1,7 @@
-// Searching one task's loss of a multi-task model: the reward is that task's
-// best validation AUC of a from-scratch fit, and the search loop (candidates,
-// checkpoint identity) is the recommender search's.
+// Searching the loss of a multi-task model: one task's loss, whose reward is
+// that task's best validation AUC of a from-scratch fit, and the whole
+// multi-task loss, whose reward is the best mean validation AUC; the search
+// loop (candidates, checkpoint identity) is the recommender search's.
 #include "tests/doctest_torch.h"
 
 #include <ATen/Parallel.h>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/language/parse.h"
+#include "compiler/passes/check.h"
 #include "models/mtl/sessions.h"
 #include "search/mtl_task.h"
 #include "search/search.h"
@@ -137,4 +139,75 @@ TEST_CASE("multi-task fits on two threads at once give what they give one at a t
   const MtlTask task(data, config);
   const auto rewards = testing::rewards_alone_and_together(task);
   CHECK(rewards.second == rewards.first);
+}
+
+// ---- the whole multi-task loss ------------------------------------------------
+
+TEST_CASE("a whole multi-task program's reward is the best mean validation AUC of a fit from the seed") {
+  at::set_num_threads(1);
+  const mtl::MtlDataset& data = tiny_sessions();
+  MtlTaskConfig config = tiny_config("");
+  const LossFunction chain = parse_loss_file(LOSSCC_SOURCE_DIR "/examples/mtl_chain.loss");
+  const EffectFit fit = fit_program_from_scratch(data, config, chain, 5, 3, 3);
+
+  // The same fit by hand: the program as the model's one loss, equal weights.
+  mtl::ModelShape shape = config.shape;
+  shape.field_sizes = data.field_sizes;
+  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
+  shape.tasks = data.num_tasks();
+  mtl::MtlTrainConfig train = config.train;
+  train.seed = 5;
+  train.epochs = train.patience = 3;
+  mtl::MtlTrainer trainer(mtl::make_mtl_model(config.model, shape, 5), data, {chain}, config.weighting, train);
+  const auto by_hand = trainer.fit();
+  CHECK(fit.valid == doctest::Approx(by_hand.valid.mean_auc()).epsilon(1e-12));
+  CHECK(fit.test == doctest::Approx(by_hand.test.mean_auc()).epsilon(1e-12));
+  CHECK(fit.json.at("best_epoch") == by_hand.best_epoch);
+  CHECK(fit.json.at("valid").at("auc").get<double>() == fit.valid);
+  CHECK(fit.json.at("test").at("per_task").at("pay").at("auc").get<double>() == doctest::Approx(by_hand.test.tasks[1].auc));
+
+  MtlTaskConfig reward_config = config;
+  reward_config.seed = 5;
+  reward_config.reward_epochs = reward_config.reward_patience = 3;
+  const MtlTask task(data, reward_config);
+  CHECK(task.multi_task_space() == 2);
+  CHECK(task.reward_name() == "mean validation AUC");
+  CHECK(task.reward(chain, {}).reward == doctest::Approx(fit.valid).epsilon(1e-12));
+  std::vector<std::string> baselines;
+  for (const NamedLoss& b : task.baselines(LOSSCC_SOURCE_DIR "/examples")) baselines.push_back(b.name);
+  CHECK(baselines == std::vector<std::string>{"mtl_equal", "mtl_fixed", "mtl_chain", "mtl_rmtl_closed_form"});
+  // One task's search keeps the pointwise space.
+  CHECK(MtlTask(data, tiny_config("pay")).multi_task_space() == 0);
+}
+
+TEST_CASE("the loss search runs over whole multi-task programs") {
+  at::set_num_threads(1);
+  const mtl::MtlDataset& data = tiny_sessions();
+  MtlTaskConfig mtl_config = tiny_config("");
+  mtl_config.reward_epochs = mtl_config.reward_patience = 1;
+  SearchConfig config;
+  config.searcher = "rl";
+  config.layers = 6;
+  config.budget_candidates = 4;
+  config.workers = 2;
+  config.progress_seconds = 0;
+  config.out_dir = (fs::temp_directory_path() / "losscc-search-test-mtl-program").string();
+  fs::remove_all(config.out_dir);
+
+  MtlTask task(data, mtl_config);
+  LossSearch search(config, task);
+  search.start(false);
+  const std::atomic<bool> never{false};
+  CHECK(search.run(never) == LossSearch::Stop::Budget);
+  CHECK(search.counters().candidates == 4);
+  REQUIRE_FALSE(search.top().empty());
+  CHECK(search.top().front().reward > 0.4);
+  // Every kept candidate is one program over both tasks, and passes the check.
+  for (const FoundLoss& found : search.top()) {
+    const LossFunction fn = parse_loss(found.source, "found.loss");
+    CHECK(fn.inputs.size() == 4);
+    CHECK(check(fn).valid);
+  }
+  std::ifstream state(fs::path(config.out_dir) / "checkpoint" / "state.json");
+  CHECK(nlohmann::json::parse(state).at("identity").at("data") == data.name + " tasks click, pay (one program)");
 }
