@@ -46,6 +46,14 @@ DATASETS = {
     "synthetic": ["--synthetic", "--synthetic-sessions", "5000", "--epochs", "8", "--patience", "8",
                   "--lr", "3e-3", "--batch", "512", "--pretrain-epochs", "2"],
 }
+# --converge: the same data and optimiser, trained until the mean validation
+# AUC has not improved for 3 epochs (RMTL's code stops after 2), at most 40.
+CONVERGE = {"--epochs": "40", "--patience": "3"}
+
+
+def converged(flags):
+    return [CONVERGE.get(prev, flag) if prev in CONVERGE else flag
+            for prev, flag in zip([None] + flags[:-1], flags)]
 
 
 def runs(datasets, models, methods, seeds):
@@ -60,20 +68,21 @@ def runs(datasets, models, methods, seeds):
                     yield dataset, model, method, seed
 
 
-def command(tool, dataset, model, method, seed, out):
+def command(tool, dataset, model, method, seed, out, converge=False):
     weighting = METHOD_FLAGS.get(method, ["--weighting", method])
-    return [tool, *DATASETS[dataset], "--model", model, *weighting, "--seed", str(seed),
+    data = converged(DATASETS[dataset]) if converge else DATASETS[dataset]
+    return [tool, *data, "--model", model, *weighting, "--seed", str(seed),
             "--threads", "1", "--out", str(out)]
 
 
-def run_one(tool, folder, dataset, model, method, seed):
+def run_one(tool, folder, dataset, model, method, seed, converge=False):
     out = folder / dataset / f"{model}-{method}-s{seed}.json"
     if out.exists():
         return out, 0.0, "cached"
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     with open(out.with_suffix(".log"), "w") as log:
-        code = subprocess.call(command(tool, dataset, model, method, seed, out), stdout=log, stderr=subprocess.STDOUT)
+        code = subprocess.call(command(tool, dataset, model, method, seed, out, converge), stdout=log, stderr=subprocess.STDOUT)
     wall = time.time() - start
     if code != 0:
         return out, wall, f"exit {code}"
@@ -197,10 +206,22 @@ def main():
     ap.add_argument("--summarize", action="store_true", help="only summarise the JSON files in --out")
     ap.add_argument("--compare", action="append", default=[], metavar="A:B",
                     help="also compare method A with method B, paired by seed (every method is compared with equal)")
+    ap.add_argument("--converge", action="store_true",
+                    help="train every run until the mean validation AUC is 3 epochs old (at most 40), "
+                         "not the short fixed budget")
+    ap.add_argument("--loss-method", action="append", default=[], metavar="NAME=FILE",
+                    help="a method NAME: equal weighting of the multi-task program FILE (e.g. a found loss)")
     ap.add_argument("--print-commands", action="store_true")
     ap.add_argument("--markdown", type=pathlib.Path)
     ap.add_argument("--json", type=pathlib.Path)
     args = ap.parse_args()
+    for spec in args.loss_method:
+        name, _, path = spec.partition("=")
+        if not name or not path or "-s" in name:
+            ap.error(f"--loss-method {spec}: expected NAME=FILE (NAME without '-s')")
+        if not pathlib.Path(path).is_file():
+            ap.error(f"--loss-method {spec}: no file {path}")
+        METHOD_FLAGS[name] = ["--weighting", "equal", "--loss", str(pathlib.Path(path).resolve())]
     datasets = args.datasets.split(",")
     for d in datasets:
         if d not in DATASETS:
@@ -210,12 +231,12 @@ def main():
     if args.print_commands:
         for dataset, model, method, seed in grid:
             out = args.out / dataset / f"{model}-{method}-s{seed}.json"
-            print(" ".join(command(args.tool, dataset, model, method, seed, out)))
+            print(" ".join(command(args.tool, dataset, model, method, seed, out, args.converge)))
         return
     if not args.summarize:
         done = 0
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(run_one, args.tool, args.out, *r) for r in grid]
+            futures = [pool.submit(run_one, args.tool, args.out, *r, args.converge) for r in grid]
             for f in concurrent.futures.as_completed(futures):
                 out, wall, status = f.result()
                 done += 1
