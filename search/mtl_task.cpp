@@ -82,7 +82,8 @@ MtlTask::MtlTask(const mtl::MtlDataset& data, MtlTaskConfig config) : data_(data
 nlohmann::json MtlTask::identity() const {
   const std::string what = whole_program() ? fmt::format("{} tasks {} (one program)", data_.name, fmt::join(data_.tasks, ", "))
                                            : fmt::format("{} task {}", data_.name, config_.task);
-  return {{"data", what}, {"model", config_.model},
+  // The row count tells synthetic data of different sizes apart.
+  return {{"data", what}, {"train_rows", data_.train.size()}, {"model", config_.model},
           {"reward_epochs", config_.reward_epochs}, {"reward_patience", config_.reward_patience},
           {"fit_seed", config_.seed}, {"train", config_.train.to_json()}};
 }

@@ -104,6 +104,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
   app.add_option("--fold", opt.fold, "rank: the LETOR fold searched on")->check(CLI::Range(1, 5))->capture_default_str();
   app.add_option("--target", opt.target, "mtl: search only this task's loss (the others train on bce); default: "
                  "the whole multi-task loss, one program over every task's prediction and label");
+  app.add_option("--synthetic-sessions", opt.synthetic_sessions, "mtl: sessions of the built-in synthetic data")
+      ->check(CLI::Range(int64_t{10}, int64_t{10000000}))->capture_default_str();
   app.add_option("--model", opt.model, "rec: biasedmf, deepmodel; rank: linear, mlp; mtl: a multi-task model "
                  "(default: biasedmf, mlp, mmoe)");
   app.add_option("--hidden", opt.hidden, "rank: MLP hidden sizes")->delimiter(',')->capture_default_str();
@@ -204,6 +206,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
     if (app.count("--fold") && opt.task != "rank") throw CLI::ValidationError("--fold", "applies to --task rank only");
     if (app.count("--hidden") && opt.task != "rank") throw CLI::ValidationError("--hidden", "applies to --task rank only");
     if (app.count("--target") && opt.task != "mtl") throw CLI::ValidationError("--target", "applies to --task mtl only");
+    if (app.count("--synthetic-sessions") && (opt.task != "mtl" || !(opt.data.empty() || opt.data == models::kBuiltinSynthetic)))
+      throw CLI::ValidationError("--synthetic-sessions", "applies to --task mtl on its built-in synthetic data only");
     if (opt.data == models::kBuiltinMovielens && opt.task != "rec")
       throw CLI::ValidationError("--data", fmt::format("{} is recommendation data (--task rec)", opt.data));
   } catch (const CLI::CallForHelp& e) {
@@ -262,7 +266,9 @@ LoadedTask::LoadedTask(const SearchOptions& o) : data_(std::make_unique<Data>())
     what = fmt::format("{}: {} train queries; {} scorer", data_->rank.name, data_->rank.train.queries(), o.model);
     task_ = std::make_unique<RankTask>(data_->rank, c);
   } else {
-    data_->mtl = models::mtl::load_mtl_data(o.data == models::kBuiltinSynthetic ? "" : o.data).data;
+    models::mtl::MtlLoadOptions load;
+    load.synthetic_sessions = o.synthetic_sessions;
+    data_->mtl = models::mtl::load_mtl_data(o.data == models::kBuiltinSynthetic ? "" : o.data, load).data;
     MtlTaskConfig c;
     c.task = o.target;
     c.model = o.model;

@@ -28,7 +28,8 @@ struct SearchOptions {
   std::string task = "rec";  // task_names()
   std::string data;          // empty: the family's built-in synthetic data
   int fold = 1;              // rank: the LETOR fold
-  std::string target;        // mtl: the task whose loss is searched; empty: the data's first
+  std::string target;        // mtl: the task whose loss is searched; empty: the whole multi-task loss
+  int64_t synthetic_sessions = 3000;  // mtl: sessions of the built-in synthetic data
   std::string model;         // empty: the family's default
   std::vector<int64_t> hidden{64, 32};  // rank: MLP hidden sizes
   std::string reward = "scratch";       // rec: rec_reward_names()

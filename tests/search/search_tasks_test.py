@@ -81,13 +81,14 @@ with tempfile.TemporaryDirectory() as tmp:
                          (["--task", "rank", "--epochs", "3"], "--effect-epochs"),
                          (["--task", "rank", "--reward", "shared"], "--task rec only"),
                          (["--task", "mtl", "--model", "biasedmf"], "not a mtl model"),
+                         (["--task", "rank", "--synthetic-sessions", "50"], "--task mtl on its built-in synthetic"),
                          (["--task", "forecast"], "--task")]:
         code, _, err = run(losssearch, *args, "--out", os.path.join(tmp, "x"))
         expect(f"{args} exits 2 and says {needle!r}", code == 2 and needle in err, (code, err))
     code, _, err = run(lossrank_search, "--synthetic")
     expect("lossrank-search points to losssearch --task rank", code == 2 and "losssearch --task rank" in err, err)
     code, stdout, _ = run(losssearch, "--help")
-    for flag in ["--task", "--target", "--fold", "--fit-seed", "--effect-seeds", "--workers"]:
+    for flag in ["--task", "--target", "--synthetic-sessions", "--fold", "--fit-seed", "--effect-seeds", "--workers"]:
         expect(f"--help lists {flag}", flag in stdout)
 
 finish()
