@@ -1,10 +1,13 @@
 // bench_valid: how many sampled candidates pass the validity check, for each
 // searcher, with and without ViableTokens' masks, on the default space; with
 // --ranking on the ranking space (losssearch --task rank's, 6 layers), whose
-// masks compose list signatures (search/space/list_signature.h).
+// masks compose list signatures (search/space/list_signature.h); with --tasks K
+// on the multi-task space of K tasks (losssearch --task mtl's, 6 layers),
+// whose masks compose task signatures (search/space/task_signature.h).
 //
 //   bench_valid --samples 10000 --json benchmarks/results/valid-fraction.json
 //   bench_valid --ranking --layers 6 --json benchmarks/results/valid-fraction-ranking.json
+//   bench_valid --tasks 2 --layers 6 --json benchmarks/results/valid-fraction-mtl.json
 //
 // A candidate counts as valid when the evaluator would train it: check()
 // passes and its gradient fingerprint is finite and not all zero. The RL
@@ -53,21 +56,24 @@ int main(int argc, char** argv) {
   int samples = 10000, layers = 10;
   uint64_t seed = 1;
   bool extended = false, ranking = false;
+  int tasks = 0;
   std::string json_out;
   CLI::App app{"Valid fraction of sampled candidates: RL and random search, masked and not"};
   app.add_option("--samples", samples, "candidates per searcher and setting")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--layers", layers, "operator nodes per loss")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_flag("--extended", extended, "the extended operator set");
   app.add_flag("--ranking", ranking, "the ranking space (list signatures' masks)");
+  app.add_option("--tasks", tasks, "the multi-task space of this many tasks (task signatures' masks)")
+      ->check(CLI::Range(2, 8))->excludes("--ranking");
   app.add_option("--seed", seed, "sampling seed")->capture_default_str();
   app.add_option("--json", json_out, "write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
   at::set_num_threads(1);
-  const SearchSpace space(layers, extended, ranking);
+  const SearchSpace space = tasks ? SearchSpace::multi_task(tasks, layers, extended) : SearchSpace(layers, extended, ranking);
   nlohmann::json rows = nlohmann::json::array();
   fmt::print("{} samples per row, {} layers{}{}\n", samples, layers, extended ? ", extended" : "",
-             ranking ? ", ranking space" : "");
+             ranking ? ", ranking space" : tasks ? fmt::format(", multi-task space of {} tasks", tasks) : "");
   fmt::print("{:8} {:7} {:>8} {:>10} {:>11} {:>10}\n", "searcher", "masks", "valid %", "dead ends",
              "ms/sample", "agree %");
   for (const std::string searcher : {"random", "rl"})
@@ -110,7 +116,7 @@ int main(int argc, char** argv) {
     }
   if (!json_out.empty())
     std::ofstream(json_out) << nlohmann::json{{"benchmark", "valid_fraction"}, {"layers", layers},
-                                              {"extended", extended}, {"ranking", ranking},
+                                              {"extended", extended}, {"ranking", ranking}, {"tasks", tasks},
                                               {"seed", seed}, {"rows", rows}}
                                    .dump(2)
                             << "\n";
