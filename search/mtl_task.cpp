@@ -67,8 +67,8 @@ EffectFit fit_program_from_scratch(const mtl::MtlDataset& data, const MtlTaskCon
                                    const LossFunction& program, uint64_t seed, int epochs, int patience) {
   const mtl::MtlTrainer::FitResult fit = fit_from_scratch(data, config, {program}, seed, epochs, patience);
   EffectFit out;
-  out.valid = fit.valid.mean_auc();
-  out.test = fit.test.mean_auc();
+  out.valid = fit.valid.mean_auc(config.train.auc_weights);
+  out.test = fit.test.mean_auc(config.train.auc_weights);
   out.json = {{"tasks", data.tasks}, {"best_epoch", fit.best_epoch}, {"epochs", fit.epochs}, {"seconds", fit.seconds},
               {"valid", {{"auc", out.valid}, {"per_task", fit.valid.to_json(data.tasks)}}},
               {"test", {{"auc", out.test}, {"per_task", fit.test.to_json(data.tasks)}}}};

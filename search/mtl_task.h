@@ -55,8 +55,9 @@ EffectFit fit_task_from_scratch(const models::mtl::MtlDataset& data, const MtlTa
                                 const LossFunction& candidate, uint64_t seed, int epochs, int patience);
 
 // One fit from scratch with `program` as the whole multi-task loss, equal
-// weights. `valid`/`test`: the mean AUC over tasks at the epoch of the best
-// mean validation AUC; `json`: valid/test {auc: that mean, per_task: every
+// weights. `valid`/`test`: the mean AUC over tasks (weighted by
+// config.train.auc_weights when given) at the epoch of the best such mean
+// validation AUC; `json`: valid/test {auc: that mean, per_task: every
 // task's AUC and logloss there}, best_epoch, epochs, seconds. Throws models::NonFiniteLoss when training
 // diverges. Thread-safe.
 EffectFit fit_program_from_scratch(const models::mtl::MtlDataset& data, const MtlTaskConfig& config,

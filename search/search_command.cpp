@@ -106,6 +106,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
                  "the whole multi-task loss, one program over every task's prediction and label");
   app.add_option("--synthetic-sessions", opt.synthetic_sessions, "mtl: sessions of the built-in synthetic data")
       ->check(CLI::Range(int64_t{10}, int64_t{10000000}))->capture_default_str();
+  app.add_option("--auc-weights", opt.auc_weights, "mtl, the whole loss: weigh task k's validation AUC by the k-th "
+                 "weight in the reward and the fits' epoch choice (default: the plain mean)")->delimiter(',');
   app.add_option("--model", opt.model, "rec: biasedmf, deepmodel; rank: linear, mlp; mtl: a multi-task model "
                  "(default: biasedmf, mlp, mmoe)");
   app.add_option("--hidden", opt.hidden, "rank: MLP hidden sizes")->delimiter(',')->capture_default_str();
@@ -206,6 +208,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
     if (app.count("--fold") && opt.task != "rank") throw CLI::ValidationError("--fold", "applies to --task rank only");
     if (app.count("--hidden") && opt.task != "rank") throw CLI::ValidationError("--hidden", "applies to --task rank only");
     if (app.count("--target") && opt.task != "mtl") throw CLI::ValidationError("--target", "applies to --task mtl only");
+    if (app.count("--auc-weights") && (opt.task != "mtl" || !opt.target.empty()))
+      throw CLI::ValidationError("--auc-weights", "applies to --task mtl's whole-loss search only (not with --target)");
     if (app.count("--synthetic-sessions") && (opt.task != "mtl" || !(opt.data.empty() || opt.data == models::kBuiltinSynthetic)))
       throw CLI::ValidationError("--synthetic-sessions", "applies to --task mtl on its built-in synthetic data only");
     if (opt.data == models::kBuiltinMovielens && opt.task != "rec")
@@ -279,6 +283,10 @@ LoadedTask::LoadedTask(const SearchOptions& o) : data_(std::make_unique<Data>())
     if (o.batch > 0) c.train.batch = o.batch;
     c.train.epochs = o.effect_epochs;
     c.train.patience = o.effect_patience;
+    c.train.auc_weights = o.auc_weights;
+    if (!o.auc_weights.empty() && o.auc_weights.size() != data_->mtl.tasks.size())
+      throw std::invalid_argument(fmt::format("--auc-weights: {} weights for the {} tasks of {} ({})", o.auc_weights.size(),
+                                              data_->mtl.tasks.size(), data_->mtl.name, fmt::join(data_->mtl.tasks, ", ")));
     what = fmt::format("{} {}: {} train rows; {} model", data_->mtl.name,
                        c.task.empty() ? fmt::format("tasks {} (one program)", fmt::join(data_->mtl.tasks, ", "))
                                       : "task " + c.task,

@@ -14,6 +14,16 @@ double MtlMetrics::mean_auc() const {
   return tasks.empty() ? std::numeric_limits<double>::quiet_NaN() : total / static_cast<double>(tasks.size());
 }
 
+double MtlMetrics::mean_auc(const std::vector<double>& weights) const {
+  if (weights.empty()) return mean_auc();
+  double total = 0, weight = 0;
+  for (size_t k = 0; k < tasks.size() && k < weights.size(); ++k) {
+    total += weights[k] * tasks[k].auc;
+    weight += weights[k];
+  }
+  return total / weight;
+}
+
 nlohmann::json MtlMetrics::to_json(const std::vector<std::string>& names) const {
   nlohmann::json j = nlohmann::json::object();
   for (size_t k = 0; k < tasks.size(); ++k) {

@@ -24,6 +24,8 @@ struct TaskMetrics {
 struct MtlMetrics {
   std::vector<TaskMetrics> tasks;
   double mean_auc() const;
+  // Σ_k weights[k]·AUC_k / Σ_k weights[k]; mean_auc() for no weights.
+  double mean_auc(const std::vector<double>& weights) const;
   nlohmann::json to_json(const std::vector<std::string>& task_names) const;
 };
 

@@ -2,6 +2,7 @@
 
 #include <torch/autograd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <utility>
@@ -26,8 +27,10 @@ std::vector<LossFunction> losses_or_default(const std::vector<LossFunction>& giv
 }  // namespace
 
 nlohmann::json MtlTrainConfig::to_json() const {
-  return {{"optimizer", "adam"}, {"lr", lr},           {"weight_decay", weight_decay}, {"batch", batch},
-          {"epochs", epochs},    {"patience", patience}, {"seed", seed},               {"prob_clip", prob_clip}};
+  nlohmann::json j = {{"optimizer", "adam"}, {"lr", lr},           {"weight_decay", weight_decay}, {"batch", batch},
+                      {"epochs", epochs},    {"patience", patience}, {"seed", seed},               {"prob_clip", prob_clip}};
+  if (!auc_weights.empty()) j["auc_weights"] = auc_weights;
+  return j;
 }
 
 nlohmann::json MtlTrainer::FitResult::to_json(const std::vector<std::string>& tasks) const {
@@ -57,6 +60,14 @@ MtlTrainer::MtlTrainer(std::shared_ptr<MtlModel> model, const MtlDataset& data,
   if (config_.batch < 1) throw std::invalid_argument("MtlTrainer: batch must be at least 1");
   if (config_.lr <= 0 || config_.weight_decay < 0) throw std::invalid_argument("MtlTrainer: lr must be > 0, weight decay >= 0");
   if (data.train.size() == 0) throw std::invalid_argument("MtlTrainer: no training rows");
+  if (!config_.auc_weights.empty()) {
+    const auto& w = config_.auc_weights;
+    if (static_cast<int64_t>(w.size()) != data.num_tasks())
+      throw std::invalid_argument(fmt::format("{} AUC weights given for {} tasks", w.size(), data.num_tasks()));
+    if (std::any_of(w.begin(), w.end(), [](double x) { return !(x >= 0) || !std::isfinite(x); }) ||
+        std::all_of(w.begin(), w.end(), [](double x) { return x == 0; }))
+      throw std::invalid_argument("AUC weights must be finite, >= 0 and not all 0");
+  }
   if (weighting.method == "rmtl" && weighting.rmtl.pretrain_epochs >= config_.epochs)
     throw std::invalid_argument(fmt::format(
         "rmtl: {} pretraining epochs leave none of the {} epochs for the critics' weights",
@@ -142,7 +153,7 @@ MtlTrainer::FitResult MtlTrainer::fit(const std::function<void(const EpochLog&)>
     result.epochs = epoch;
     if (on_epoch) on_epoch(log);
     if (epoch < first_candidate) continue;
-    const double auc = log.valid.mean_auc();
+    const double auc = log.valid.mean_auc(config_.auc_weights);
     if (auc > best_auc) {  // a NaN AUC never counts as best
       best_auc = auc;
       result.best_epoch = epoch;

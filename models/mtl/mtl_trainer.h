@@ -38,6 +38,9 @@ struct MtlTrainConfig {
   int64_t batch = 1024;
   int epochs = 10;
   int patience = 2;  // stop when the best mean validation AUC is this many epochs old
+  // Model selection's mean AUC weighs task k's by auc_weights[k] (empty: the
+  // plain mean; else one non-negative weight per task, not all 0).
+  std::vector<double> auc_weights;
   uint64_t seed = 1;
   double prob_clip = 1e-7;
   nlohmann::json to_json() const;

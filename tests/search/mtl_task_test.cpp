@@ -6,6 +6,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -178,6 +179,34 @@ TEST_CASE("a whole multi-task program's reward is the best mean validation AUC o
   CHECK(baselines == std::vector<std::string>{"mtl_equal", "mtl_fixed", "mtl_chain", "mtl_rmtl_closed_form"});
   // One task's search keeps the pointwise space.
   CHECK(MtlTask(data, tiny_config("pay")).multi_task_space() == 0);
+}
+
+TEST_CASE("a user's task weights set the whole program's reward and the fit's epoch choice") {
+  at::set_num_threads(1);
+  const mtl::MtlDataset& data = tiny_sessions();
+  MtlTaskConfig config = tiny_config("");
+  config.train.auc_weights = {0, 1};  // pay alone
+  const LossFunction equal = parse_loss_file(LOSSCC_SOURCE_DIR "/examples/mtl_equal.loss");
+  const EffectFit fit = fit_program_from_scratch(data, config, equal, 3, 3, 3);
+  const double pay = fit.json.at("valid").at("per_task").at("pay").at("auc").get<double>();
+  CHECK(fit.valid == doctest::Approx(pay).epsilon(1e-12));
+  // The fit stopped at pay's best validation epoch: the same fit by hand.
+  mtl::ModelShape shape = config.shape;
+  shape.field_sizes = data.field_sizes;
+  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
+  mtl::MtlTrainConfig train = config.train;
+  train.seed = 3;
+  train.epochs = train.patience = 3;
+  train.auc_weights.clear();
+  mtl::MtlTrainer trainer(mtl::make_mtl_model(config.model, shape, 3), data, {equal}, config.weighting, train);
+  double best = -1;
+  for (const auto& e : trainer.fit().history) best = std::max(best, e.valid.tasks[1].auc);
+  CHECK(pay == doctest::Approx(best).epsilon(1e-12));
+
+  for (const std::vector<double>& bad : {std::vector<double>{1}, {0, 0}, {1, -1}}) {
+    config.train.auc_weights = bad;
+    CHECK_THROWS_AS(fit_program_from_scratch(data, config, equal, 3, 1, 1), std::invalid_argument);
+  }
 }
 
 TEST_CASE("the loss search runs over whole multi-task programs") {

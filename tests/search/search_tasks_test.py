@@ -82,6 +82,7 @@ with tempfile.TemporaryDirectory() as tmp:
                          (["--task", "rank", "--reward", "shared"], "--task rec only"),
                          (["--task", "mtl", "--model", "biasedmf"], "not a mtl model"),
                          (["--task", "rank", "--synthetic-sessions", "50"], "--task mtl on its built-in synthetic"),
+                         (["--task", "mtl", "--target", "click", "--auc-weights", "1,2"], "whole-loss search only"),
                          (["--task", "forecast"], "--task")]:
         code, _, err = run(losssearch, *args, "--out", os.path.join(tmp, "x"))
         expect(f"{args} exits 2 and says {needle!r}", code == 2 and needle in err, (code, err))
