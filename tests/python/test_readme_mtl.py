@@ -40,7 +40,23 @@ def test_readme_multi_task_loop_trains_both_tasks(monkeypatch):
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
 
+def test_readme_multi_task_loop_takes_the_found_loss(monkeypatch):
+    # The README's sentence after the loop: the search's find drops in.
+    monkeypatch.chdir(REPO)
+    scope = {}
+    exec(readme_block("examples/mtl_chain.loss").replace("mtl_chain.loss", "mtl_found_sessions.loss"), scope)
+    model, x, click, buy, mtl = scope["model"], scope["x"], scope["click"], scope["buy"], scope["mtl"]
+    with torch.no_grad():
+        p_click, p_buy = model(x)
+    for p, y in [(p_click, click), (p_buy, buy)]:
+        pos, neg = p[y == 1], p[y == 0]
+        assert (pos[:, None] > neg[None, :]).float().mean().item() > 0.85
+    want = (bce(p_click, click) + 2 * bce(p_buy, buy)).mean()
+    torch.testing.assert_close(mtl(p_click, click, p_buy, buy), want, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("name, ref", [
+    ("mtl_found_sessions", lambda p1, y1, p2, y2: bce(p1, y1) + 2 * bce(p2, y2)),
     ("mtl_equal", lambda p1, y1, p2, y2: bce(p1, y1) + bce(p2, y2)),
     ("mtl_fixed", lambda p1, y1, p2, y2: bce(p1, y1) + 0.5 * bce(p2, y2)),
     ("mtl_chain", lambda p1, y1, p2, y2: bce(p1, y1) + (1 + p1) * bce(p2, y2)),
