@@ -22,6 +22,7 @@
 #include <cmath>
 #include <fstream>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -174,10 +175,14 @@ int main(int argc, char** argv) {
     nlohmann::json programs = nlohmann::json::array();
     fmt::print("\n{:<22} {:>8} {:>9}   {}\n", "program", "reward", "test AUC", "expression");
     for (const PanelProgram& p : panel) {
-      // The body alone: every program declares the same inputs.
+      // The lets and the body: every program declares the same inputs.
       std::string expr = "(examples/" + p.name + ".loss)";
-      if (p.origin == "sampled") expr = p.source.substr(p.source.rfind('\n', p.source.size() - 2) + 1);
-      expr.erase(std::remove(expr.begin(), expr.end(), '\n'), expr.end());
+      if (p.origin == "sampled") {
+        expr.clear();
+        std::istringstream lines(p.source);
+        for (std::string line; std::getline(lines, line);)
+          if (!line.empty() && line.rfind("input ", 0) != 0) expr += (expr.empty() ? "" : "; ") + line;
+      }
       fmt::print("{:<22} {:>8.4f} {:>9.4f}   {}\n", p.name, p.rewards.back(), mean_of(p.test_auc), expr);
       programs.push_back({{"name", p.name}, {"origin", p.origin}, {"source", p.source}, {"rewards", p.rewards},
                           {"reward_seconds", p.reward_seconds}, {"test_mean_auc", p.test_auc},
