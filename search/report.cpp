@@ -152,10 +152,11 @@ fs::path write_report(const fs::path& out, const ReportInput& in) {
     md += "No search: the given .loss files against the classic losses, each trained from scratch.\n\n";
   else
     md += fmt::format(
-        "{} candidates in {:.1f} minutes: {} trained, {} invalid, {} filtered by the masks, {} duplicates. "
-        "Searcher {}, reward {}, seed {}, {} workers.\n\n",
-        counters.value("candidates", 0), counters.value("elapsed_seconds", 0.0) / 60, counters.value("trained", 0),
-        counters.value("invalid", 0), counters.value("filtered", 0), counters.value("duplicates", 0),
+        "{} candidates in {:.1f} minutes: {} trained ({} of them below the policy's reward baseline, left out of "
+        "its update), {} invalid, {} duplicates. Searcher {}, reward {}, seed {}, {} workers.\n\n",
+        counters.value("candidates", 0), counters.value("elapsed_seconds", 0.0) / 60,
+        counters.value("trained", 0) + counters.value("filtered", 0), counters.value("filtered", 0),
+        counters.value("invalid", 0), counters.value("duplicates", 0),
         summary.value("searcher", ""), summary.value("reward", ""), summary.value("seed", 0),
         summary.value("workers", 0));
   if (!plots.ok) md += fmt::format("_{}._\n\n", plots.why);
