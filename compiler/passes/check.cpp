@@ -59,6 +59,20 @@ void thin(std::vector<std::vector<double>>& axes) {
   }
 }
 
+// Every point of the Cartesian grid over `axes`, the first axis fastest (an odometer).
+template <typename Visit>
+void for_each_grid_point(const std::vector<std::vector<double>>& axes, Visit visit) {
+  std::vector<size_t> idx(axes.size(), 0);
+  std::vector<double> x(axes.size());
+  for (;;) {
+    for (size_t j = 0; j < axes.size(); ++j) x[j] = axes[j][idx[j]];
+    visit(x);
+    size_t j = 0;
+    while (j < idx.size() && ++idx[j] == axes[j].size()) idx[j++] = 0;
+    if (j == idx.size()) return;
+  }
+}
+
 class Checker {
  public:
   explicit Checker(const LossFunction& fn) : fn_(simplify(fn)) {}
@@ -222,13 +236,10 @@ class Checker {
     std::vector<std::vector<double>> axes;
     for (const InputDecl& in : fn_.inputs) axes.push_back(domain_grid(in.domain));
     thin(axes);
-    std::vector<size_t> idx(axes.size(), 0);
-    std::vector<double> x(axes.size());
     bool nonzero = false;
     std::vector<bool> task_nonzero(tasks_.size(), false);
     std::string first_bad;
-    for (;;) {
-      for (size_t j = 0; j < axes.size(); ++j) x[j] = axes[j][idx[j]];
+    for_each_grid_point(axes, [&](const std::vector<double>& x) {
       const std::vector<double>& out = probe.at(x);
       ++report_.grid_points;
       for (size_t k = 0; k < out.size() && first_bad.empty(); ++k)
@@ -237,10 +248,7 @@ class Checker {
                                   out[k], point(x));
       for (size_t j = 0; j < x.size(); ++j) nonzero = nonzero || (trained(j) && out[j + 1] != 0);
       for (size_t k = 0; k < tasks_.size(); ++k) task_nonzero[k] = task_nonzero[k] || out[tasks_[k].pred + 1] != 0;
-      size_t j = 0;  // odometer step
-      while (j < idx.size() && ++idx[j] == axes[j].size()) idx[j++] = 0;
-      if (j == idx.size()) break;
-    }
+    });
     if (!first_bad.empty()) fail("finite", first_bad);
     if (!nonzero) fail("nonzero-gradient", "every prediction gradient is 0 on the domain grid");
     for (size_t k = 0; k < tasks_.size() && nonzero; ++k)
@@ -406,23 +414,13 @@ const MultiTaskProbes& multi_task_probes(int tasks) {
     if (p->tasks == tasks) return *p;
   auto p = std::make_unique<MultiTaskProbes>();
   p->tasks = tasks;
-  const size_t n = 2 * static_cast<size_t>(tasks);
   std::vector<std::vector<double>> axes;
   for (int k = 0; k < tasks; ++k) {
     axes.push_back(domain_grid(Domain::Probability));
     axes.push_back(domain_grid(Domain::Binary));
   }
   thin(axes);
-  // The order of check_grid(): an odometer, the first input fastest.
-  std::vector<size_t> idx(n, 0);
-  for (;;) {
-    std::vector<double> x(n);
-    for (size_t j = 0; j < n; ++j) x[j] = axes[j][idx[j]];
-    p->points.push_back(std::move(x));
-    size_t j = 0;
-    while (j < n && ++idx[j] == axes[j].size()) idx[j++] = 0;
-    if (j == n) break;
-  }
+  for_each_grid_point(axes, [&](const std::vector<double>& x) { p->points.push_back(x); });  // check_grid()'s order
   p->grid = p->points.size();
   std::vector<double> middles;
   for (int k = 0; k < tasks; ++k) middles.insert(middles.end(), {middle(Domain::Probability), middle(Domain::Binary)});
