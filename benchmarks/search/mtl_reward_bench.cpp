@@ -45,9 +45,6 @@
 namespace {
 
 using namespace losscc;
-using losscc::bench::median;
-using losscc::bench::pearson;
-using losscc::bench::spearman;
 using namespace losscc::search;
 
 struct PanelProgram {
@@ -152,26 +149,7 @@ int main(int argc, char** argv) {
     for (int w = 0; w < workers; ++w) pool.emplace_back(work);
     for (std::thread& t : pool) t.join();
 
-    // A diverged reward ranks below every measured one (the search gives it
-    // the minimum reward); a diverged fit counts as chance (AUC 0.5).
-    std::vector<double> truth;
-    for (const PanelProgram& p : panel) {
-      const double m = mean_of(p.test_auc);
-      truth.push_back(std::isfinite(m) ? m : 0.5);
-    }
-    nlohmann::json settings = nlohmann::json::array();
-    fmt::print("{:>14} {:>10} {:>10} {:>16}\n", "reward epochs", "spearman", "pearson", "median cost s");
-    for (size_t r = 0; r < reward_epochs.size(); ++r) {
-      std::vector<double> reward, cost;
-      for (const PanelProgram& p : panel) {
-        reward.push_back(std::isfinite(p.rewards[r]) ? p.rewards[r] : 0.0);
-        cost.push_back(p.reward_seconds[r]);
-      }
-      const double rho = spearman(reward, truth), pr = pearson(reward, truth);
-      fmt::print("{:>14} {:>10.3f} {:>10.3f} {:>16.2f}\n", reward_epochs[r], rho, pr, median(cost));
-      settings.push_back({{"reward_epochs", reward_epochs[r]}, {"reward_patience", std::min(2, reward_epochs[r])},
-                          {"spearman", rho}, {"pearson", pr}, {"median_reward_seconds", median(cost)}});
-    }
+    const nlohmann::json settings = bench::reward_settings(panel, reward_epochs, 2);
     nlohmann::json programs = nlohmann::json::array();
     fmt::print("\n{:<22} {:>8} {:>9}   {}\n", "program", "reward", "test AUC", "expression");
     for (const PanelProgram& p : panel) {

@@ -5,8 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numeric>
 #include <random>
 #include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "benchmarks/common/stats.h"
 
 #include "compiler/passes/check.h"
 #include "compiler/passes/fingerprint.h"
@@ -37,6 +43,36 @@ inline std::vector<LossFunction> draw_distinct_losses(const search::SearchSpace&
     out.push_back(std::move(fn));
   }
   return out;
+}
+
+// The studies' verdict, per reward setting r (reward_epochs[r], patience
+// min(patience, epochs)): the Spearman and Pearson correlation of the panel's
+// rewards[r] with its mean test AUC, and the median reward cost, printed as a
+// table and returned as JSON rows. A rejected or diverged reward (NaN) ranks
+// below every measured one, as the search gives it the minimum reward; a
+// failed fit counts as chance (AUC 0.5). `Loss` has rewards, reward_seconds
+// and test_auc (per seed).
+template <typename Loss>
+nlohmann::json reward_settings(const std::vector<Loss>& panel, const std::vector<int>& reward_epochs, int patience) {
+  std::vector<double> truth;
+  for (const Loss& p : panel) {
+    const double m = std::accumulate(p.test_auc.begin(), p.test_auc.end(), 0.0) / static_cast<double>(p.test_auc.size());
+    truth.push_back(std::isfinite(m) ? m : 0.5);
+  }
+  nlohmann::json settings = nlohmann::json::array();
+  fmt::print("{:>14} {:>10} {:>10} {:>16}\n", "reward epochs", "spearman", "pearson", "median cost s");
+  for (size_t r = 0; r < reward_epochs.size(); ++r) {
+    std::vector<double> reward, cost;
+    for (const Loss& p : panel) {
+      reward.push_back(std::isfinite(p.rewards[r]) ? p.rewards[r] : 0.0);
+      cost.push_back(p.reward_seconds[r]);
+    }
+    const double rho = spearman(reward, truth), pr = pearson(reward, truth);
+    fmt::print("{:>14} {:>10.3f} {:>10.3f} {:>16.2f}\n", reward_epochs[r], rho, pr, median(cost));
+    settings.push_back({{"reward_epochs", reward_epochs[r]}, {"reward_patience", std::min(patience, reward_epochs[r])},
+                        {"spearman", rho}, {"pearson", pr}, {"median_reward_seconds", median(cost)}});
+  }
+  return settings;
 }
 
 }  // namespace losscc::bench

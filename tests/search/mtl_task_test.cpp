@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,44 @@ MtlTaskConfig tiny_config(const std::string& task) {
   return c;
 }
 
+// The fit a task's reward runs, by hand: `losses` on config's model from
+// `seed`, every epoch of `epochs` (patience `epochs`).
+mtl::MtlTrainer::FitResult fit_by_hand(const mtl::MtlDataset& data, const MtlTaskConfig& config,
+                                       const std::vector<LossFunction>& losses, uint64_t seed, int epochs) {
+  mtl::ModelShape shape = config.shape;
+  shape.field_sizes = data.field_sizes;
+  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
+  shape.tasks = data.num_tasks();
+  mtl::MtlTrainConfig train = config.train;
+  train.seed = seed;
+  train.epochs = train.patience = epochs;
+  mtl::MtlTrainer trainer(mtl::make_mtl_model(config.model, shape, seed), data, losses, config.weighting, train);
+  return trainer.fit();
+}
+
+// A search of 4 candidates on two workers into a fresh temporary folder,
+// run to its budget.
+void run_tiny_search(MtlTask& task, const std::string& searcher, int layers, const std::string& folder,
+                     const std::function<void(const LossSearch&, const fs::path&)>& inspect) {
+  SearchConfig config;
+  config.searcher = searcher;
+  config.layers = layers;
+  config.budget_candidates = 4;
+  config.workers = 2;
+  config.progress_seconds = 0;
+  config.out_dir = (fs::temp_directory_path() / folder).string();
+  fs::remove_all(config.out_dir);
+  LossSearch search(config, task);
+  search.start(false);
+  const std::atomic<bool> never{false};
+  CHECK(search.run(never) == LossSearch::Stop::Budget);
+  CHECK(search.counters().candidates == 4);
+  REQUIRE_FALSE(search.top().empty());
+  CHECK(search.top().front().reward > 0.4);
+  CHECK(search.top().front().reward <= 1.0);
+  inspect(search, config.out_dir);
+}
+
 }  // namespace
 
 TEST_CASE("a task's reward is its own best validation AUC of a fit from the seed") {
@@ -62,17 +101,7 @@ TEST_CASE("a task's reward is its own best validation AUC of a fit from the seed
   REQUIRE(fit.json.contains("best_epoch"));
 
   // The same fit by hand: pay's loss is mse, click's bce, model and batches from seed 5.
-  mtl::ModelShape shape = config.shape;
-  shape.field_sizes = data.field_sizes;
-  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
-  shape.tasks = data.num_tasks();
-  mtl::MtlTrainConfig train = config.train;
-  train.seed = 5;
-  train.epochs = 3;
-  train.patience = 3;
-  mtl::MtlTrainer trainer(mtl::make_mtl_model(config.model, shape, 5), data, {mtl::default_task_loss(), mse},
-                          config.weighting, train);
-  const auto by_hand = trainer.fit();
+  const auto by_hand = fit_by_hand(data, config, {mtl::default_task_loss(), mse}, 5, 3);
   const int64_t pay = task_column(data, "pay");
   REQUIRE(pay == 1);
   double best = -1, test_at_best = 0;
@@ -102,31 +131,16 @@ TEST_CASE("the loss search runs on a multi-task model's task") {
   const mtl::MtlDataset& data = tiny_sessions();
   MtlTaskConfig mtl_config = tiny_config("click");
   mtl_config.reward_epochs = mtl_config.reward_patience = 1;
-  SearchConfig config;
-  config.searcher = "random";
-  config.layers = 3;
-  config.budget_candidates = 4;
-  config.workers = 2;
-  config.progress_seconds = 0;
-  config.out_dir = (fs::temp_directory_path() / "losscc-search-test-mtl-task").string();
-  fs::remove_all(config.out_dir);
-
   MtlTask task(data, mtl_config);
-  LossSearch search(config, task);
-  search.start(false);
-  const std::atomic<bool> never{false};
-  CHECK(search.run(never) == LossSearch::Stop::Budget);
-  CHECK(search.counters().candidates == 4);
-  REQUIRE_FALSE(search.top().empty());
-  CHECK(search.top().front().reward > 0.4);
-  CHECK(search.top().front().reward <= 1.0);
-  std::ifstream state(fs::path(config.out_dir) / "checkpoint" / "state.json");
-  const nlohmann::json identity = nlohmann::json::parse(state).at("identity");
-  CHECK(identity.at("task") == "mtl");
-  CHECK(identity.at("data") == data.name + " task click");
-  // No shared model: nothing but the searcher's tensors in the checkpoint.
-  for (const auto& entry : fs::directory_iterator(fs::path(config.out_dir) / "checkpoint"))
-    CHECK(entry.path().filename().string().rfind("model-", 0) != 0);
+  run_tiny_search(task, "random", 3, "losscc-search-test-mtl-task", [&](const LossSearch&, const fs::path& out) {
+    std::ifstream state(out / "checkpoint" / "state.json");
+    const nlohmann::json identity = nlohmann::json::parse(state).at("identity");
+    CHECK(identity.at("task") == "mtl");
+    CHECK(identity.at("data") == data.name + " task click");
+    // No shared model: nothing but the searcher's tensors in the checkpoint.
+    for (const auto& entry : fs::directory_iterator(out / "checkpoint"))
+      CHECK(entry.path().filename().string().rfind("model-", 0) != 0);
+  });
 }
 
 TEST_CASE("multi-task fits on two threads at once give what they give one at a time") {
@@ -152,15 +166,7 @@ TEST_CASE("a whole multi-task program's reward is the best mean validation AUC o
   const EffectFit fit = fit_program_from_scratch(data, config, chain, 5, 3, 3);
 
   // The same fit by hand: the program as the model's one loss, equal weights.
-  mtl::ModelShape shape = config.shape;
-  shape.field_sizes = data.field_sizes;
-  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
-  shape.tasks = data.num_tasks();
-  mtl::MtlTrainConfig train = config.train;
-  train.seed = 5;
-  train.epochs = train.patience = 3;
-  mtl::MtlTrainer trainer(mtl::make_mtl_model(config.model, shape, 5), data, {chain}, config.weighting, train);
-  const auto by_hand = trainer.fit();
+  const auto by_hand = fit_by_hand(data, config, {chain}, 5, 3);
   CHECK(fit.valid == doctest::Approx(by_hand.valid.mean_auc()).epsilon(1e-12));
   CHECK(fit.test == doctest::Approx(by_hand.test.mean_auc()).epsilon(1e-12));
   CHECK(fit.json.at("best_epoch") == by_hand.best_epoch);
@@ -191,16 +197,10 @@ TEST_CASE("a user's task weights set the whole program's reward and the fit's ep
   const double pay = fit.json.at("valid").at("per_task").at("pay").at("auc").get<double>();
   CHECK(fit.valid == doctest::Approx(pay).epsilon(1e-12));
   // The fit stopped at pay's best validation epoch: the same fit by hand.
-  mtl::ModelShape shape = config.shape;
-  shape.field_sizes = data.field_sizes;
-  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
-  mtl::MtlTrainConfig train = config.train;
-  train.seed = 3;
-  train.epochs = train.patience = 3;
-  train.auc_weights.clear();
-  mtl::MtlTrainer trainer(mtl::make_mtl_model(config.model, shape, 3), data, {equal}, config.weighting, train);
+  MtlTaskConfig unweighted = config;
+  unweighted.train.auc_weights.clear();
   double best = -1;
-  for (const auto& e : trainer.fit().history) best = std::max(best, e.valid.tasks[1].auc);
+  for (const auto& e : fit_by_hand(data, unweighted, {equal}, 3, 3).history) best = std::max(best, e.valid.tasks[1].auc);
   CHECK(pay == doctest::Approx(best).epsilon(1e-12));
 
   for (const std::vector<double>& bad : {std::vector<double>{1}, {0, 0}, {1, -1}}) {
@@ -214,29 +214,15 @@ TEST_CASE("the loss search runs over whole multi-task programs") {
   const mtl::MtlDataset& data = tiny_sessions();
   MtlTaskConfig mtl_config = tiny_config("");
   mtl_config.reward_epochs = mtl_config.reward_patience = 1;
-  SearchConfig config;
-  config.searcher = "rl";
-  config.layers = 6;
-  config.budget_candidates = 4;
-  config.workers = 2;
-  config.progress_seconds = 0;
-  config.out_dir = (fs::temp_directory_path() / "losscc-search-test-mtl-program").string();
-  fs::remove_all(config.out_dir);
-
   MtlTask task(data, mtl_config);
-  LossSearch search(config, task);
-  search.start(false);
-  const std::atomic<bool> never{false};
-  CHECK(search.run(never) == LossSearch::Stop::Budget);
-  CHECK(search.counters().candidates == 4);
-  REQUIRE_FALSE(search.top().empty());
-  CHECK(search.top().front().reward > 0.4);
-  // Every kept candidate is one program over both tasks, and passes the check.
-  for (const FoundLoss& found : search.top()) {
-    const LossFunction fn = parse_loss(found.source, "found.loss");
-    CHECK(fn.inputs.size() == 4);
-    CHECK(check(fn).valid);
-  }
-  std::ifstream state(fs::path(config.out_dir) / "checkpoint" / "state.json");
-  CHECK(nlohmann::json::parse(state).at("identity").at("data") == data.name + " tasks click, pay (one program)");
+  run_tiny_search(task, "rl", 6, "losscc-search-test-mtl-program", [&](const LossSearch& search, const fs::path& out) {
+    // Every kept candidate is one program over both tasks, and passes the check.
+    for (const FoundLoss& found : search.top()) {
+      const LossFunction fn = parse_loss(found.source, "found.loss");
+      CHECK(fn.inputs.size() == 4);
+      CHECK(check(fn).valid);
+    }
+    std::ifstream state(out / "checkpoint" / "state.json");
+    CHECK(nlohmann::json::parse(state).at("identity").at("data") == data.name + " tasks click, pay (one program)");
+  });
 }

@@ -11,6 +11,7 @@
 
 using namespace losscc;
 using namespace losscc::search;
+using losscc::search::testing::check_reachable;
 using losscc::search::testing::op;
 
 namespace {
@@ -131,21 +132,6 @@ TEST_CASE("ranking: masked sampling gives mostly valid losses (unmasked: about 7
 }
 
 namespace {
-
-// Each program passes check(), and the masks allow it token by token.
-void check_reachable(const SearchSpace& s, const std::vector<std::vector<Token>>& losses) {
-  ViableTokens viable(s);
-  for (const std::vector<Token>& tokens : losses) {
-    CAPTURE(format_tokens(s, tokens));
-    REQUIRE(check(simplify(decode(s, tokens))).valid);
-    viable.reset();
-    for (const Token& t : tokens) {
-      CHECK(viable.allows(t));
-      viable.push(t);
-    }
-    CHECK(viable.last_node_passes());
-  }
-}
 
 // The token programs of ranking_search_test.cpp (LambdaLoss with mu = 2 in
 // 6 layers, with allRank's mu = 10 in 10), filled to the space's layers.
