@@ -1,5 +1,6 @@
-// The statistics the benchmarks quote: the median (of an even count, the
-// mean of the middle two), and the correlations the reward studies report.
+// The statistics the benchmarks quote: the mean, the median (of an even
+// count, the mean of the middle two), and the correlations the reward
+// studies report.
 #pragma once
 
 #include <algorithm>
@@ -10,6 +11,11 @@
 #include "search/paired.h"  // average_ranks
 
 namespace losscc::bench {
+
+// NaN for no values, and when any value is NaN.
+inline double mean(const std::vector<double>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
 
 inline double median(std::vector<double> v) {
   if (v.empty()) return 0;

@@ -46,6 +46,8 @@ namespace {
 
 using namespace losscc;
 using namespace losscc::search;
+using losscc::bench::mean;
+using losscc::bench::seconds_since;
 
 struct PanelProgram {
   std::string name, origin, source;
@@ -54,12 +56,6 @@ struct PanelProgram {
   std::vector<double> test_auc, valid_auc;       // mean over tasks, per seed; NaN: diverged
   double fit_seconds = 0;
 };
-
-double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 }  // namespace
 
@@ -142,7 +138,7 @@ int main(int argc, char** argv) {
         }
         p.fit_seconds = seconds_since(start);
         fmt::print(stderr, "[bench_mtl_reward] {}/{} {}: reward {:.4f}, converged test mean AUC {:.4f} ({:.0f} s)\n",
-                   ++done, panel.size(), p.name, p.rewards.back(), mean_of(p.test_auc), p.fit_seconds);
+                   ++done, panel.size(), p.name, p.rewards.back(), mean(p.test_auc), p.fit_seconds);
       }
     };
     std::vector<std::thread> pool;
@@ -161,10 +157,10 @@ int main(int argc, char** argv) {
         for (std::string line; std::getline(lines, line);)
           if (!line.empty() && line.rfind("input ", 0) != 0) expr += (expr.empty() ? "" : "; ") + line;
       }
-      fmt::print("{:<22} {:>8.4f} {:>9.4f}   {}\n", p.name, p.rewards.back(), mean_of(p.test_auc), expr);
+      fmt::print("{:<22} {:>8.4f} {:>9.4f}   {}\n", p.name, p.rewards.back(), mean(p.test_auc), expr);
       programs.push_back({{"name", p.name}, {"origin", p.origin}, {"source", p.source}, {"rewards", p.rewards},
                           {"reward_seconds", p.reward_seconds}, {"test_mean_auc", p.test_auc},
-                          {"valid_mean_auc", p.valid_auc}, {"test_mean_auc_mean", mean_of(p.test_auc)},
+                          {"valid_mean_auc", p.valid_auc}, {"test_mean_auc_mean", mean(p.test_auc)},
                           {"effectiveness_seconds", p.fit_seconds}});
     }
     if (!json_out.empty()) {

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <numeric>
 #include <random>
 #include <vector>
 
@@ -20,6 +20,10 @@
 #include "search/space/viable_tokens.h"
 
 namespace losscc::bench {
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 // `count` losses drawn by masked random search in `space` from `seed`, each
 // passing check() with a finite, not all-zero gradient fingerprint that no
@@ -56,7 +60,7 @@ template <typename Loss>
 nlohmann::json reward_settings(const std::vector<Loss>& panel, const std::vector<int>& reward_epochs, int patience) {
   std::vector<double> truth;
   for (const Loss& p : panel) {
-    const double m = std::accumulate(p.test_auc.begin(), p.test_auc.end(), 0.0) / static_cast<double>(p.test_auc.size());
+    const double m = mean(p.test_auc);
     truth.push_back(std::isfinite(m) ? m : 0.5);
   }
   nlohmann::json settings = nlohmann::json::array();

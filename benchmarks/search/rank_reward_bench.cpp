@@ -46,6 +46,8 @@ namespace {
 
 using namespace losscc;
 using namespace losscc::search;
+using losscc::bench::mean;
+using losscc::bench::seconds_since;
 using losscc::bench::median;
 using losscc::bench::pearson;
 using losscc::bench::spearman;
@@ -58,12 +60,6 @@ struct PanelLoss {
   std::vector<std::vector<double>> test_ndcg;
   double fit_seconds = 0;
 };
-
-double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // The reward as the search ranks it: a diverged fit gets the minimum (0).
 double reward_or_zero(double r) { return std::isfinite(r) ? r : 0.0; }
@@ -181,16 +177,16 @@ int main(int argc, char** argv) {
           tf.push_back(mean_or_zero(p.test_ndcg[f]));
           cost.push_back(p.reward_seconds[r][f]);
         }
-        reward.push_back(mean_of(rf));
-        truth.push_back(mean_of(tf));
+        reward.push_back(mean(rf));
+        truth.push_back(mean(tf));
       }
       const double pooled = spearman(reward, truth), pr = pearson(reward, truth);
       const double min_fold = *std::min_element(per_fold.begin(), per_fold.end());
-      fmt::print("{:>14} {:>14.3f} {:>14.3f} {:>10.3f} {:>10.3f} {:>16.2f}\n", reward_epochs[r], mean_of(per_fold),
+      fmt::print("{:>14} {:>14.3f} {:>14.3f} {:>10.3f} {:>10.3f} {:>16.2f}\n", reward_epochs[r], mean(per_fold),
                  min_fold, pooled, pr, median(cost));
       settings.push_back({{"reward_epochs", reward_epochs[r]},
                           {"reward_patience", std::min(reward_patience, reward_epochs[r])},
-                          {"spearman_per_fold", per_fold}, {"spearman_fold_mean", mean_of(per_fold)},
+                          {"spearman_per_fold", per_fold}, {"spearman_fold_mean", mean(per_fold)},
                           {"spearman_fold_min", min_fold}, {"spearman_pooled", pooled}, {"pearson_pooled", pr},
                           {"median_reward_seconds", median(cost)}});
     }
@@ -204,10 +200,10 @@ int main(int argc, char** argv) {
       }
       std::string expr = p.origin == "sampled" ? p.source : "(examples/" + p.name + ".loss)";
       std::replace(expr.begin(), expr.end(), '\n', ' ');
-      fmt::print("{:<12} {:>8.4f} {:>9.4f}   {}\n", p.name, mean_of(rf), mean_of(tf), expr);
+      fmt::print("{:<12} {:>8.4f} {:>9.4f}   {}\n", p.name, mean(rf), mean(tf), expr);
       losses.push_back({{"name", p.name}, {"origin", p.origin}, {"source", p.source}, {"rewards", p.rewards},
                         {"reward_seconds", p.reward_seconds}, {"test_ndcg@10", p.test_ndcg},
-                        {"test_ndcg@10_mean", mean_of(tf)}, {"full_fit_seconds", p.fit_seconds}});
+                        {"test_ndcg@10_mean", mean(tf)}, {"full_fit_seconds", p.fit_seconds}});
     }
     if (!json_out.empty()) {
       const nlohmann::json out = {{"benchmark", "rank_reward_spearman"}, {"data", data_dir}, {"folds", folds},

@@ -49,6 +49,8 @@ namespace {
 
 using namespace losscc;
 using namespace losscc::search;
+using losscc::bench::mean;
+using losscc::bench::seconds_since;
 
 struct PanelLoss {
   std::string name, origin, source;
@@ -57,12 +59,6 @@ struct PanelLoss {
   std::vector<double> test_auc, valid_auc;       // per seed; NaN: the fit failed
   double fit_seconds = 0;
 };
-
-double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 }  // namespace
 
@@ -138,7 +134,7 @@ int main(int argc, char** argv) {
         }
         p.fit_seconds = seconds_since(start);
         fmt::print(stderr, "[bench_reward] {}/{} {}: reward {:.4f}, test AUC {:.4f}\n", ++done, panel.size(), p.name,
-                   p.rewards.back(), mean_of(p.test_auc));
+                   p.rewards.back(), mean(p.test_auc));
       }
     };
     std::vector<std::thread> pool;
@@ -149,7 +145,7 @@ int main(int argc, char** argv) {
     nlohmann::json losses = nlohmann::json::array();
     fmt::print("\n{:<12} {:>8} {:>9} {:>9}   {}\n", "loss", "reward", "test AUC", "± std", "expression");
     for (const PanelLoss& p : panel) {
-      const double m = mean_of(p.test_auc);
+      const double m = mean(p.test_auc);
       double var = 0;
       for (double x : p.test_auc) var += (x - m) * (x - m);
       const double sd = p.test_auc.size() > 1 ? std::sqrt(var / static_cast<double>(p.test_auc.size() - 1)) : 0.0;
