@@ -75,6 +75,8 @@ def run_searches(args):
                "--out", str(folder)]
         if args.select_seeds:
             cmd += ["--select-seeds", str(args.select_seeds)]
+        if args.finalists:
+            cmd += ["--finalists", str(args.finalists)]
         print("$", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
 
@@ -210,6 +212,8 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--select-seeds", type=int, default=0,
                    help="losssearch --select-seeds: finalists refitted on validation before found-1 is chosen")
+    p.add_argument("--finalists", type=int, default=0,
+                   help="losssearch --finalists: the best distinct losses found-1 is chosen from (default 3 × --top-k)")
     p.add_argument("--summarize", action="store_true")
     p.add_argument("--refit-per-query", action="store_true",
                    help="refit found-1, the best classic and LambdaLoss with --lossrank for per-query NDCG@10")
