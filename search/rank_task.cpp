@@ -20,15 +20,28 @@ ltr::LtrTrainer::FitResult fit_ranker(const ltr::LtrDataset& data, const RankTas
   return trainer.fit(data);
 }
 
+RankTask::RankTask(const ltr::LtrDataset& data, RankTaskConfig config) : data_(data), config_(std::move(config)) {
+  if (config_.reward_holdout <= 0) return;
+  ltr::HeldOutQueries parts = ltr::hold_out_queries(data_.train, config_.reward_holdout, config_.train.seed);
+  reward_data_.name = fmt::format("{} (reward: {:g} of the training queries held out)", data_.name,
+                                  config_.reward_holdout);
+  reward_data_.dims = data_.dims;
+  reward_data_.train = std::move(parts.kept);
+  reward_data_.valid = parts.held;
+  reward_data_.test = std::move(parts.held);
+}
+
 nlohmann::json RankTask::identity() const {
-  return {{"data", data_.name}, {"model", config_.model}, {"shape", config_.shape.to_json()},
-          {"train", config_.train.to_json()}, {"reward_epochs", config_.reward_epochs},
-          {"reward_patience", config_.reward_patience}};
+  nlohmann::json id = {{"data", data_.name}, {"model", config_.model}, {"shape", config_.shape.to_json()},
+                       {"train", config_.train.to_json()}, {"reward_epochs", config_.reward_epochs},
+                       {"reward_patience", config_.reward_patience}};
+  if (config_.reward_holdout > 0) id["reward_holdout"] = config_.reward_holdout;
+  return id;
 }
 
 TrainOutcome RankTask::reward(const LossFunction& fn, const WorkItem&) const {
   const ltr::LtrTrainer::FitResult r =
-      fit_ranker(data_, config_, fn, config_.reward_epochs, config_.reward_patience, config_.train.seed);
+      fit_ranker(reward_data(), config_, fn, config_.reward_epochs, config_.reward_patience, config_.train.seed);
   TrainOutcome out;
   out.reward = r.best_epoch > 0 ? r.valid.standard.ndcg.at(10) : std::numeric_limits<double>::quiet_NaN();
   out.train_seconds = r.seconds;

@@ -25,6 +25,11 @@ struct RankTaskConfig {
   models::ltr::ScorerShape shape;         // dims come from the data
   models::ltr::LtrTrainConfig train;      // the effectiveness fits' epochs and patience; seed: the reward fits'
   int reward_epochs = 20, reward_patience = 5;
+  // > 0: the reward fits train on the training queries less this fraction of
+  // them (drawn with train.seed), which are their validation: the finalists'
+  // selection and the effectiveness test then read validation queries the
+  // search's reward never did.
+  double reward_holdout = 0;
 };
 
 // One fit from scratch of a `config.model` scorer from `seed` (initialisation
@@ -35,8 +40,9 @@ models::ltr::LtrTrainer::FitResult fit_ranker(const models::ltr::LtrDataset& dat
 
 class RankTask : public SearchTask {
  public:
-  // `data` must outlive the task.
-  RankTask(const models::ltr::LtrDataset& data, RankTaskConfig config) : data_(data), config_(std::move(config)) {}
+  // `data` must outlive the task. Throws std::invalid_argument for a
+  // reward_holdout that leaves a part without a query.
+  RankTask(const models::ltr::LtrDataset& data, RankTaskConfig config);
 
   std::string name() const override { return "rank"; }
   std::string reward_name() const override { return "validation NDCG@10"; }
@@ -44,7 +50,7 @@ class RankTask : public SearchTask {
   nlohmann::json identity() const override;
   // fit_ranker() with the reward fits' epochs and patience from
   // config.train.seed; the reward is the validation NDCG@10 (standard
-  // convention) at the best epoch.
+  // convention) at the best epoch, on reward_data().
   TrainOutcome reward(const LossFunction& fn, const WorkItem& item) const override;
 
   std::vector<NamedLoss> baselines(const std::string& examples_dir) const override;
@@ -56,9 +62,14 @@ class RankTask : public SearchTask {
   std::string format_row(const nlohmann::json& row) const override;
   std::string format_table(const nlohmann::json& rows) const override;
 
+  // What the reward fits train and validate on: the data, or with
+  // reward_holdout its training queries split in two (test: the held part).
+  const models::ltr::LtrDataset& reward_data() const { return config_.reward_holdout > 0 ? reward_data_ : data_; }
+
  private:
   const models::ltr::LtrDataset& data_;
   RankTaskConfig config_;
+  models::ltr::LtrDataset reward_data_;
 };
 
 }  // namespace losscc::search

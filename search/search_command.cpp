@@ -139,6 +139,10 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
       ->check(CLI::PositiveNumber);
   app.add_option("--reward-patience", opt.reward_patience, "early stopping of a reward fit (default: rec 2, rank 5, "
                  "mtl 2)")->check(CLI::PositiveNumber);
+  app.add_option("--reward-holdout", opt.reward_holdout, "rank: the reward fits train on the training queries less "
+                 "this fraction of them, which they validate on; selection and the effectiveness test keep the "
+                 "fold's validation queries (default 0: the reward reads them too)")
+      ->check(CLI::Range(0.0, 0.9));
   app.add_option("--train-steps", opt.candidate_steps, "rec, shared reward: minibatches each candidate trains for")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--model-steps", opt.model_steps, "rec, shared reward: minibatches of a model phase; 0: one epoch")
@@ -207,6 +211,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
       throw CLI::ValidationError("--ray-address", "applies to --executor ray only");
     if (app.count("--fold") && opt.task != "rank") throw CLI::ValidationError("--fold", "applies to --task rank only");
     if (app.count("--hidden") && opt.task != "rank") throw CLI::ValidationError("--hidden", "applies to --task rank only");
+    if (app.count("--reward-holdout") && opt.task != "rank")
+      throw CLI::ValidationError("--reward-holdout", "applies to --task rank only");
     if (app.count("--target") && opt.task != "mtl") throw CLI::ValidationError("--target", "applies to --task mtl only");
     if (app.count("--auc-weights") && (opt.task != "mtl" || !opt.target.empty()))
       throw CLI::ValidationError("--auc-weights", "applies to --task mtl's whole-loss search only (not with --target)");
@@ -262,13 +268,18 @@ LoadedTask::LoadedTask(const SearchOptions& o) : data_(std::make_unique<Data>())
     c.shape.hidden = o.hidden;
     c.reward_epochs = o.reward_epochs;
     c.reward_patience = o.reward_patience;
+    c.reward_holdout = o.reward_holdout;
     c.train.seed = o.fit_seed;
     if (o.lr > 0) c.train.lr = o.lr;
     if (o.batch > 0) c.train.batch = o.batch;
     c.train.epochs = o.effect_epochs;
     c.train.patience = o.effect_patience;
     what = fmt::format("{}: {} train queries; {} scorer", data_->rank.name, data_->rank.train.queries(), o.model);
-    task_ = std::make_unique<RankTask>(data_->rank, c);
+    auto rank = std::make_unique<RankTask>(data_->rank, c);
+    if (c.reward_holdout > 0)
+      what += fmt::format("; reward fits on {} of them, validated on the other {}", rank->reward_data().train.queries(),
+                          rank->reward_data().valid.queries());
+    task_ = std::move(rank);
   } else {
     models::mtl::MtlLoadOptions load;
     load.synthetic_sessions = o.synthetic_sessions;

@@ -31,6 +31,7 @@ struct SearchOptions {
   std::string target;        // mtl: the task whose loss is searched; empty: the whole multi-task loss
   int64_t synthetic_sessions = 3000;  // mtl: sessions of the built-in synthetic data
   std::vector<double> auc_weights;    // mtl, the whole loss: the reward's task weights (empty: equal)
+  double reward_holdout = 0;          // rank: training queries held out as the reward fits' validation
   std::string model;         // empty: the family's default
   std::vector<int64_t> hidden{64, 32};  // rank: MLP hidden sizes
   std::string reward = "scratch";       // rec: rec_reward_names()

@@ -77,6 +77,8 @@ def run_searches(args):
             cmd += ["--select-seeds", str(args.select_seeds)]
         if args.finalists:
             cmd += ["--finalists", str(args.finalists)]
+        if args.reward_holdout:
+            cmd += ["--reward-holdout", str(args.reward_holdout)]
         print("$", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
 
@@ -214,6 +216,8 @@ def main():
                    help="losssearch --select-seeds: finalists refitted on validation before found-1 is chosen")
     p.add_argument("--finalists", type=int, default=0,
                    help="losssearch --finalists: the best distinct losses found-1 is chosen from (default 3 × --top-k)")
+    p.add_argument("--reward-holdout", type=float, default=0.0,
+                   help="losssearch --reward-holdout: the reward fits validate on held-out training queries")
     p.add_argument("--summarize", action="store_true")
     p.add_argument("--refit-per-query", action="store_true",
                    help="refit found-1, the best classic and LambdaLoss with --lossrank for per-query NDCG@10")

@@ -186,6 +186,38 @@ LtrSplit concatenate(const std::vector<LtrSplit>& parts) {
   return out;
 }
 
+LtrSplit select_queries(const LtrSplit& split, const std::vector<int64_t>& keep) {
+  LtrSplit out;
+  out.dims = split.dims;
+  for (int64_t q : keep) {
+    const int64_t begin = split.offsets.at(q), end = split.offsets.at(q + 1);
+    out.features.insert(out.features.end(), split.features.begin() + begin * split.dims,
+                        split.features.begin() + end * split.dims);
+    out.labels.insert(out.labels.end(), split.labels.begin() + begin, split.labels.begin() + end);
+    if (!split.source_row.empty())
+      out.source_row.insert(out.source_row.end(), split.source_row.begin() + begin, split.source_row.begin() + end);
+    out.qids.push_back(split.qids.at(q));
+    out.offsets.push_back(out.documents());
+  }
+  return out;
+}
+
+HeldOutQueries hold_out_queries(const LtrSplit& split, double fraction, uint64_t seed) {
+  const int64_t queries = split.queries();
+  const auto held_count = static_cast<int64_t>(std::llround(fraction * static_cast<double>(queries)));
+  if (!(fraction > 0 && fraction < 1) || held_count < 1 || held_count >= queries)
+    throw std::invalid_argument(fmt::format("holding out {} of {} queries leaves a part without a query", fraction,
+                                            queries));
+  std::vector<int64_t> order(queries);
+  for (int64_t q = 0; q < queries; ++q) order[q] = q;
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<int64_t> held(order.begin(), order.begin() + held_count), kept(order.begin() + held_count, order.end());
+  std::sort(held.begin(), held.end());
+  std::sort(kept.begin(), kept.end());
+  return {select_queries(split, kept), select_queries(split, held)};
+}
+
 FoldFiles fold_files(const std::string& dir, int fold) {
   namespace fs = std::filesystem;
   if (fold < 1 || fold > 5) throw std::invalid_argument(fmt::format("fold {}: expected 1..5", fold));

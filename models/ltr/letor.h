@@ -83,6 +83,19 @@ LtrDataset load_letor_fold(const std::string& dir, int fold, const LetorOptions&
 // Queries of several files as one split (qids are not merged across parts).
 LtrSplit concatenate(const std::vector<LtrSplit>& parts);
 
+// The queries `keep` (indices, in that order) of a split as a split of their
+// own; rows keep their source_row.
+LtrSplit select_queries(const LtrSplit& split, const std::vector<int64_t>& keep);
+
+// A split's queries in two, for a validation the model selection has not
+// read: a random `fraction` of the queries (whole queries; seed `seed`) held
+// out, the rest kept, each in file order. Throws std::invalid_argument unless
+// 0 < fraction < 1 and both parts get a query.
+struct HeldOutQueries {
+  LtrSplit kept, held;
+};
+HeldOutQueries hold_out_queries(const LtrSplit& split, double fraction, uint64_t seed);
+
 // A tiny built-in ranking set, so the tools run with no files: queries of
 // 3..max_docs documents with `dims` N(0, 1) features; labels 0..2 by
 // thresholds on a hidden score (a linear term plus an interaction), with

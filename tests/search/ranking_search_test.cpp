@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "compiler/passes/build_program.h"
 #include "compiler/passes/check.h"
 #include "compiler/passes/simplify.h"
+#include "search/rank_task.h"
 #include "search/search.h"
 #include "tests/compiler/ranking_lists.h"
 
@@ -166,4 +168,36 @@ TEST_CASE("a search in the ranking space writes candidates.jsonl and best.loss")
   CHECK(first.find("validation NDCG@10") != std::string::npos);
   CHECK(parse_loss_file((dir / "best.loss").string()).grouped());
   fs::remove_all(dir);
+}
+
+TEST_CASE("the held-out reward: rank fits train and validate on training queries only") {
+  const models::ltr::LtrDataset data = models::ltr::synthetic_ltr();
+  RankTaskConfig config;
+  config.model = "linear";
+  config.reward_epochs = 2;
+  config.reward_patience = 1;
+  config.reward_holdout = 0.25;
+  const RankTask task(data, config);
+  const models::ltr::LtrDataset& inner = task.reward_data();
+  CHECK(inner.valid.queries() == 30);  // a quarter of the 120 training queries
+  CHECK(inner.train.queries() + inner.valid.queries() == data.train.queries());
+  CHECK(inner.test.qids == inner.valid.qids);  // the reward never reads the fold's test queries
+  std::set<std::string> kept(inner.train.qids.begin(), inner.train.qids.end());
+  const std::set<std::string> training(data.train.qids.begin(), data.train.qids.end());
+  for (const std::string& q : inner.valid.qids) {
+    CHECK(training.count(q) == 1);
+    CHECK(kept.count(q) == 0);
+  }
+  const LossFunction ranknet = parse_loss_file(std::string(LOSSCC_SOURCE_DIR) + "/examples/ranknet.loss");
+  const double by_hand = fit_ranker(inner, config, ranknet, 2, 1, config.train.seed).valid.standard.ndcg.at(10);
+  CHECK(task.reward(ranknet, WorkItem{}).reward == by_hand);
+  // The checkpoint's identity tells a held-out search from a plain one; a plain one keeps its identity.
+  RankTaskConfig plain = config;
+  plain.reward_holdout = 0;
+  CHECK(task.identity().at("reward_holdout") == 0.25);
+  CHECK_FALSE(RankTask(data, plain).identity().contains("reward_holdout"));
+  CHECK(&RankTask(data, plain).reward_data() == &data);  // a plain task fits on the fold itself
+  RankTaskConfig none_left = config;
+  none_left.reward_holdout = 0.999;
+  CHECK_THROWS_AS(RankTask(data, none_left), std::invalid_argument);
 }

@@ -83,6 +83,8 @@ with tempfile.TemporaryDirectory() as tmp:
                          (["--task", "mtl", "--model", "biasedmf"], "not a mtl model"),
                          (["--task", "rank", "--synthetic-sessions", "50"], "--task mtl on its built-in synthetic"),
                          (["--task", "mtl", "--target", "click", "--auc-weights", "1,2"], "whole-loss search only"),
+                         (["--task", "mtl", "--reward-holdout", "0.2"], "--task rank only"),
+                         (["--task", "rank", "--reward-holdout", "0.95"], "--reward-holdout"),
                          (["--task", "forecast"], "--task")]:
         code, _, err = run(losssearch, *args, "--out", os.path.join(tmp, "x"))
         expect(f"{args} exits 2 and says {needle!r}", code == 2 and needle in err, (code, err))

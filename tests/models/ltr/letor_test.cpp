@@ -3,6 +3,7 @@
 // files, and the synthetic set.
 #include "tests/doctest_torch.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -139,6 +140,34 @@ TEST_CASE("LETOR folds: S1..S5 rotation and the Fold<K>/ layout") {
   const FoldFiles f2 = fold_files(folds.path.string(), 2);
   CHECK(name(f2.valid[0]) == "vali.txt");
   CHECK_THROWS_AS(fold_files(folds.path.string(), 1), LtrDataError);
+}
+
+TEST_CASE("LETOR splits: selected queries, and queries held out whole") {
+  TempDir dir;
+  // Four queries of 2, 1, 3 and 2 documents; feature 1 is the row's number.
+  const LtrSplit split = load_letor_file(dir.write("s.txt", "1 qid:a 1:0\n0 qid:a 1:1\n2 qid:b 1:2\n0 qid:c 1:3\n"
+                                                              "1 qid:c 1:4\n0 qid:c 1:5\n1 qid:d 1:6\n0 qid:d 1:7\n"));
+  const LtrSplit picked = select_queries(split, {2, 0});
+  CHECK(picked.qids == std::vector<std::string>{"c", "a"});
+  CHECK(picked.offsets == std::vector<int64_t>{0, 3, 5});
+  CHECK(picked.features == std::vector<float>{3, 4, 5, 0, 1});
+  CHECK(picked.labels == std::vector<float>{0, 1, 0, 1, 0});
+  CHECK(picked.source_row == std::vector<int64_t>{3, 4, 5, 0, 1});
+
+  const HeldOutQueries parts = hold_out_queries(split, 0.5, 7);
+  CHECK(parts.held.queries() == 2);
+  CHECK(parts.kept.queries() == 2);
+  CHECK(parts.kept.documents() + parts.held.documents() == split.documents());
+  std::vector<std::string> all = parts.kept.qids;
+  all.insert(all.end(), parts.held.qids.begin(), parts.held.qids.end());
+  std::sort(all.begin(), all.end());
+  CHECK(all == split.qids);  // every query once, whole
+  for (const LtrSplit* part : {&parts.kept, &parts.held})
+    CHECK(std::is_sorted(part->source_row.begin(), part->source_row.end()));  // file order kept
+  CHECK(hold_out_queries(split, 0.5, 7).held.qids == parts.held.qids);  // a seed gives one split
+  CHECK_THROWS_AS(hold_out_queries(split, 0.1, 7), std::invalid_argument);   // no query held out
+  CHECK_THROWS_AS(hold_out_queries(split, 0.95, 7), std::invalid_argument);  // none kept
+  CHECK_THROWS_AS(hold_out_queries(split, 0.0, 7), std::invalid_argument);
 }
 
 TEST_CASE("MQ2008 fold 1 from the shared data") {
