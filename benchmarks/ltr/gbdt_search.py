@@ -24,8 +24,8 @@ For each MQ2008 fold F, on fold F's training and validation queries only:
               compares every method with LambdaMART, paired over (fold, seed) and over
               (fold, seed, query), with bootstrap intervals and Wilcoxon p.
 
-OUT/fold-F/search/ holds the search's candidates (candidates.jsonl, the tree rewards), its
-checkpoint and reward.png; OUT/fold-F/selection.json the finalists' refits. Every step resumes:
+OUT/fold-F/search/ holds the search's candidates (candidates.jsonl.gz, the tree rewards) and
+reward.png (its checkpoint while it runs); OUT/fold-F/selection.json the finalists' refits. Every step resumes:
 a fold whose search is done is not searched again, a run whose file exists is skipped.
 
     PYTHONPATH=build/python build/venv/bin/python benchmarks/ltr/gbdt_search.py \\
@@ -37,9 +37,11 @@ Requires lightgbm and the search extension (a source build: scripts/setup.sh). A
 never a test (tests/python/test_gbdt_search.py tests the reward and a short search).
 """
 import argparse
+import gzip
 import json
 import math
 import pathlib
+import shutil
 import statistics
 import sys
 import time
@@ -48,7 +50,7 @@ import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import gbdt  # noqa: E402  (the trees' settings, fits and run files)
+# gbdt.py: the trees' settings, fits and run files.
 from gbdt import ValidNdcg10, fit_lightgbm, hessian_choice, load_fold, run_one  # noqa: E402
 
 import losscc  # noqa: E402
@@ -158,6 +160,16 @@ def select(fold, finalists, split, args):
     return folder / "searched.loss"
 
 
+def archive(folder):
+    """A finished search as losssearch leaves one: candidates.jsonl gzipped, no checkpoint."""
+    log = folder / "candidates.jsonl"
+    if log.exists():
+        with open(log, "rb") as raw, gzip.open(folder / "candidates.jsonl.gz", "wb") as packed:
+            shutil.copyfileobj(raw, packed)
+        log.unlink()
+    shutil.rmtree(folder / "checkpoint", ignore_errors=True)
+
+
 def test(fold, searched, split, args):
     out = pathlib.Path(args.out)
     for method, path in [*BASELINES.items(), (SEARCHED, str(searched))]:
@@ -199,6 +211,7 @@ def main():
         if not searched.exists():
             folder.mkdir(parents=True, exist_ok=True)
             searched = select(fold, search_fold(fold, split, args), split, args)
+            archive(folder / "search")
         test(fold, searched, split, args)
     return 0
 
