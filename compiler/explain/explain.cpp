@@ -126,10 +126,63 @@ std::vector<std::pair<std::string, Expr>> held_inputs(const LossFunction& fn, st
   return bindings;
 }
 
+std::vector<const InputDecl*> inputs_with_role(const LossFunction& fn, Role role) {
+  std::vector<const InputDecl*> out;
+  for (const InputDecl& in : fn.inputs)
+    if (in.role == role) out.push_back(&in);
+  return out;
+}
+
+// Several predictions, each with its label: task k's are the k-th of each.
+bool multi_task(const LossFunction& fn) {
+  const size_t tasks = inputs_with_role(fn, Role::Prediction).size();
+  return tasks > 1 && inputs_with_role(fn, Role::Label).size() == tasks;
+}
+
 std::string kind_of(const LossFunction& fn) {
   if (fn.grouped()) return "ranking";
   if (input_with_role(fn, Role::Positive) || input_with_role(fn, Role::Negative)) return "pairwise";
+  if (multi_task(fn)) return "multi-task";
   return "pointwise";
+}
+
+// Read at every combination of the label values (the first task's slowest),
+// up to kMaxCases of them; each expression folded on every prediction's domain.
+constexpr size_t kMaxCases = 27;
+
+void explain_tasks(const LossFunction& fn, Explanation& e) {
+  const std::vector<const InputDecl*> preds = inputs_with_role(fn, Role::Prediction);
+  const std::vector<const InputDecl*> labels = inputs_with_role(fn, Role::Label);
+  std::vector<std::string> names;
+  for (const InputDecl* p : preds) names.push_back(p->name);
+  const std::vector<Expr> grads = gradient(e.simplified, names);
+  std::vector<std::vector<double>> values;
+  size_t cases = 1;
+  for (const InputDecl* l : labels) {
+    values.push_back(label_values(l->domain));
+    cases *= values.back().size();
+  }
+  for (const InputDecl* p : preds) e.predictions.push_back(p->name);
+  for (const InputDecl* l : labels) e.labels.push_back(l->name);
+  if (cases > kMaxCases) return;
+  for (size_t c = 0; c < cases; ++c) {
+    TaskLabelsCase out;
+    std::vector<std::pair<std::string, Expr>> at;
+    for (size_t k = labels.size(), rest = c; k-- > 0; rest /= values[k].size()) {
+      out.labels.insert(out.labels.begin(), values[k][rest % values[k].size()]);
+      at.emplace_back(labels[k]->name, constant(out.labels.front()));
+    }
+    std::vector<DomainFolder> folders;
+    for (const InputDecl* p : preds) folders.emplace_back(p->name, p->domain);
+    const auto read = [&](const Expr& x) {
+      Expr r = simplify(substitute(x, at));
+      for (DomainFolder& f : folders) r = simplify(f.fold(r));
+      return r;
+    };
+    out.loss = read(e.simplified);
+    for (const Expr& g : grads) out.grads.push_back(read(g));
+    e.task_cases.push_back(std::move(out));
+  }
 }
 
 // One curve: the loss and its first probed gradient as x[moved] sweeps
@@ -223,6 +276,7 @@ Explanation explain(const LossFunction& fn) {
   const InputDecl* label = input_with_role(fn, Role::Label);
   if (pred) e.prediction = pred->name;
   if (label) e.label = label->name;
+  if (e.kind == "multi-task") explain_tasks(fn, e);
   if (e.kind != "pointwise" || !pred || !label) return e;
   const Expr grad = gradient(e.simplified, {pred->name})[0];
   for (double y : label_values(label->domain)) {
@@ -243,6 +297,20 @@ std::string format_explanation(const LossFunction& fn, const Explanation& e) {
     for (size_t k = 0; k < e.cases.size(); ++k)
       text += fmt::format("{:<{}} loss {}\n{:<{}} ∂/∂{} {}\n", heads[k], width, to_string(e.cases[k].loss), "", width,
                           e.prediction, to_string(e.cases[k].grad));
+  } else if (!e.task_cases.empty()) {
+    std::vector<std::string> heads;
+    for (const TaskLabelsCase& c : e.task_cases) {
+      std::string head;
+      for (size_t k = 0; k < e.labels.size(); ++k)
+        head += fmt::format("{}{} = {}", k ? ", " : "", e.labels[k], format_number(c.labels[k]));
+      heads.push_back(head + ":");
+    }
+    const size_t width = std::max_element(heads.begin(), heads.end(), [](auto& a, auto& b) { return a.size() < b.size(); })->size();
+    for (size_t c = 0; c < e.task_cases.size(); ++c) {
+      text += fmt::format("{:<{}} loss {}\n", heads[c], width, to_string(e.task_cases[c].loss));
+      for (size_t k = 0; k < e.predictions.size(); ++k)
+        text += fmt::format("{:<{}} ∂/∂{} {}\n", "", width, e.predictions[k], to_string(e.task_cases[c].grads[k]));
+    }
   } else {
     text += fmt::format("{} loss: {}\n", e.kind, to_string(e.simplified));
   }
@@ -274,6 +342,17 @@ nlohmann::json loss_card(const LossFunction& fn, const std::string& name) {
   for (const LabelCase& c : e.cases)
     cases.push_back({{"label", c.label}, {"loss", to_string(c.loss)}, {"grad", to_string(c.grad)}});
   card["cases"] = cases;
+  if (!e.task_cases.empty()) {
+    nlohmann::json tasks = nlohmann::json::array();
+    for (const TaskLabelsCase& c : e.task_cases) {
+      nlohmann::json grads = nlohmann::json::object();
+      for (size_t k = 0; k < e.predictions.size(); ++k) grads[e.predictions[k]] = to_string(c.grads[k]);
+      nlohmann::json labels = nlohmann::json::object();
+      for (size_t k = 0; k < e.labels.size(); ++k) labels[e.labels[k]] = c.labels[k];
+      tasks.push_back({{"labels", labels}, {"loss", to_string(c.loss)}, {"grads", grads}});
+    }
+    card["task_cases"] = tasks;
+  }
   const InputDecl* pred = input_with_role(fn, Role::Prediction);
   const InputDecl* label = input_with_role(fn, Role::Label);
   if (e.kind == "ranking" && pred)

@@ -1,6 +1,8 @@
 // What a loss does, told to a person: the loss and its gradient written out
 // for each value of the label (substituted, simplified, then read on the
-// prediction's domain: see DomainFolder in the .cpp), the check's verdict,
+// prediction's domain: see DomainFolder in the .cpp) — of a multi-task loss
+// for each combination of its tasks' label values, with the gradient by
+// every task's prediction — the check's verdict,
 // and a loss card, the numbers a picture of it is drawn from.
 //
 //   label = 1: loss -(2 * log(pred))
@@ -34,11 +36,23 @@ struct LabelCase {
   Expr grad;  // ∂loss/∂prediction, the same way
 };
 
+// A multi-task loss read at one value of every task's label: the loss and
+// its gradient by each task's prediction.
+struct TaskLabelsCase {
+  std::vector<double> labels;  // task k's label value
+  Expr loss;
+  std::vector<Expr> grads;     // ∂loss/∂(task k's prediction)
+};
+
 struct Explanation {
-  std::string kind;         // "pointwise", "pairwise" or "ranking"
+  std::string kind;         // "pointwise", "pairwise", "ranking" or "multi-task"
   std::string prediction;   // the Prediction input's name (pointwise, ranking)
   std::string label;        // the Label input's name (pointwise, ranking)
   std::vector<LabelCase> cases;       // pointwise losses with a label
+  // Multi-task: the k-th prediction and the k-th label input are task k's
+  // (check()'s pairing); a case for each combination of label values.
+  std::vector<std::string> predictions, labels;
+  std::vector<TaskLabelsCase> task_cases;
   std::vector<std::string> held;      // "w = 0.5": inputs held at a middle value
   Expr simplified;                    // the whole body, simplified
   CheckReport check;

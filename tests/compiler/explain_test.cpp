@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "compiler/explain/explain.h"
 #include "compiler/interp/interp.h"
@@ -111,4 +113,33 @@ TEST_CASE("loss_card: a pairwise loss is drawn against pos") {
   // softplus(neg - pos) falls as pos rises
   CHECK(c["loss"].front().get<double>() > c["loss"].back().get<double>());
   CHECK(c["grad"][50].get<double>() < 0);
+}
+
+TEST_CASE("explain: a multi-task loss is read at every combination of its labels, by every prediction") {
+  const LossFunction fn = example("mtl_found_sessions");  // bce(p1, y1) + 2·bce(p2, y2)
+  const Explanation e = explain(fn);
+  CHECK(e.kind == "multi-task");
+  CHECK(e.predictions == std::vector<std::string>{"p1", "p2"});
+  CHECK(e.labels == std::vector<std::string>{"y1", "y2"});
+  REQUIRE(e.task_cases.size() == 4);
+  const std::map<std::string, double> point = {{"p1", 0.3}, {"p2", 0.8}};
+  for (const TaskLabelsCase& c : e.task_cases) {
+    const double y1 = c.labels[0], y2 = c.labels[1];
+    const double bce1 = y1 ? -std::log(0.3) : -std::log(0.7), bce2 = y2 ? -std::log(0.8) : -std::log(0.2);
+    CHECK(eval(c.loss, point) == doctest::Approx(bce1 + 2 * bce2));
+    REQUIRE(c.grads.size() == 2);
+    CHECK(eval(c.grads[0], point) == doctest::Approx(y1 ? -1 / 0.3 : 1 / 0.7));
+    CHECK(eval(c.grads[1], point) == doctest::Approx(2 * (y2 ? -1 / 0.8 : 1 / 0.2)));
+    // Read at the labels: no label is left in the expressions.
+    CHECK(to_string(c.loss).find('y') == std::string::npos);
+  }
+  CHECK(e.task_cases.front().labels == std::vector<double>{1, 1});  // the first task's values slowest
+  CHECK(e.task_cases[1].labels == std::vector<double>{1, 0});
+  const std::string text = format_explanation(fn, e);
+  CHECK(text.find("y1 = 0, y2 = 1:") != std::string::npos);
+  CHECK(text.find("∂/∂p2") != std::string::npos);
+  const nlohmann::json card = loss_card(fn, "found");
+  CHECK(card["kind"] == "multi-task");
+  CHECK(card["task_cases"].size() == 4);
+  CHECK(card["task_cases"][0]["grads"].contains("p2"));
 }
