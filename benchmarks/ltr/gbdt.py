@@ -325,6 +325,40 @@ def summarize(args):
             print(f"| {method} | {pairs['n']} | {cell(pairs)} | {triples['n']} | {cell(triples)} |")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
+    if args.png:
+        plot_folds(runs, order, args.png)
+
+
+def plot_folds(runs, order, path):
+    """Test NDCG@10 (standard) per fold: each method's seeds as dots, their mean as a bar."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    folds = sorted({f for rs in runs.values() for f, _ in rs})
+    width = 0.8 / len(order)
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    for i, method in enumerate(order):
+        xs, means = [], []
+        for j, fold in enumerate(folds):
+            values = [r["test"]["standard"]["ndcg@10"] for (f, _), r in runs[method].items() if f == fold]
+            if not values:
+                continue
+            x = j + (i - (len(order) - 1) / 2) * width
+            ax.scatter([x] * len(values), values, s=10, color=f"C{i}", zorder=3)
+            xs.append(x)
+            means.append(statistics.mean(values))
+        ax.bar(xs, means, width=width * 0.9, color=f"C{i}", alpha=0.35, label=method)
+    ax.set_xticks(range(len(folds)), [f"fold {f}" for f in folds])
+    ax.set_ylabel("test NDCG@10 (standard)")
+    low = min(r["test"]["standard"]["ndcg@10"] for rs in runs.values() for r in rs.values())
+    high = max(r["test"]["standard"]["ndcg@10"] for rs in runs.values() for r in rs.values())
+    ax.set_ylim(low - 0.01, high + 0.01)
+    ax.legend(fontsize=8, ncol=min(len(order), 4), loc="lower left")
+    ax.set_title("per fold: each seed (dots) and the mean (bars)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 def main():
@@ -341,6 +375,7 @@ def main():
                    help="rows per tree (LightGBM bagging_fraction with bagging_freq 1, XGBoost subsample)")
     p.add_argument("--summarize", action="store_true")
     p.add_argument("--json", help="with --summarize: also write the summary here")
+    p.add_argument("--png", help="with --summarize: also plot each fold's test NDCG@10 by method (matplotlib)")
     args = p.parse_args()
     if args.summarize:
         return summarize(args)
