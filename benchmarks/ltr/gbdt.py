@@ -42,7 +42,7 @@ kept. A run whose file exists is skipped, so an interrupted sweep resumes.
 
 --summarize prints a markdown table (mean ± std over folds × seeds of test
 NDCG@10 in both conventions, NDCG@5 and MAP (standard), trees, seconds) and
-each method against lambdamart with losscc.compare_paired, over (fold, seed)
+each method against lambdamart (or --baseline) with losscc.compare_paired, over (fold, seed)
 pairs of mean test NDCG@10 and over (fold, seed, query) triples of per-query
 NDCG@10 (the triples are not independent across seeds, so their interval is
 the optimistic one); --json also writes it.
@@ -268,6 +268,7 @@ def mean_std(values):
 
 
 def summarize(args):
+    baseline = args.baseline
     runs = {}
     for path in sorted(pathlib.Path(args.out).glob("*-f*-s*.json")):
         r = json.loads(path.read_text())
@@ -280,14 +281,14 @@ def summarize(args):
                ("MAP std", lambda r: r["test"]["standard"]["map"]),
                ("trees", lambda r: r["trees"]),
                ("s / fit", lambda r: r["seconds"])]
-    summary = {"methods": {}, "paired_vs_" + BASELINE: {}}
+    summary = {"methods": {}, "paired_vs_" + baseline: {}}
     for method, rs in runs.items():
         row = {"runs": len(rs), "folds": sorted({f for f, _ in rs}), "seeds": sorted({s for _, s in rs})}
         for name, get in columns:
             m, s = mean_std([get(r) for r in rs.values()])
             row[name] = {"mean": m, "std": s}
         summary["methods"][method] = row
-    order = sorted(runs, key=lambda m: (m != BASELINE, -summary["methods"][m]["NDCG@10 std"]["mean"]))
+    order = sorted(runs, key=lambda m: (m != baseline, -summary["methods"][m]["NDCG@10 std"]["mean"]))
     lines = ["| method | runs | " + " | ".join(n for n, _ in columns) + " |",
              "|---|---|" + "---|" * len(columns)]
     for method in order:
@@ -297,14 +298,14 @@ def summarize(args):
         lines.append(f"| {method} | {row['runs']} | " + " | ".join(cells) + " |")
     print(f"**Test, mean ± std over folds × seeds** ({args.out})\n")
     print("\n".join(lines))
-    base = runs.get(BASELINE)
+    base = runs.get(baseline)
     if base:
-        print(f"\n**Against {BASELINE}** (test NDCG@10, standard; a − {BASELINE}, 95% bootstrap interval, "
+        print(f"\n**Against {baseline}** (test NDCG@10, standard; a − {baseline}, 95% bootstrap interval, "
               "Wilcoxon p)\n")
         print("| method | (fold, seed) pairs | mean diff [95% CI] | p | (fold, seed, query) triples | "
               "mean diff [95% CI] | p |\n|---|---|---|---|---|---|---|")
         for method in order:
-            if method == BASELINE:
+            if method == baseline:
                 continue
             keys = sorted(set(runs[method]) & set(base))
             if not keys:
@@ -319,7 +320,7 @@ def summarize(args):
                     qa.append(mine[q])
                     qb.append(theirs[q])
             triples = losscc.compare_paired(qa, qb)
-            summary["paired_vs_" + BASELINE][method] = {"fold_seed": pairs, "fold_seed_query": triples}
+            summary["paired_vs_" + baseline][method] = {"fold_seed": pairs, "fold_seed_query": triples}
             cell = lambda c: (f"{c['mean_diff']:+.4f} [{c['ci'][0]:+.4f}, {c['ci'][1]:+.4f}] | "
                               f"{c['wilcoxon_p']:.3g}")
             print(f"| {method} | {pairs['n']} | {cell(pairs)} | {triples['n']} | {cell(triples)} |")
@@ -375,6 +376,7 @@ def main():
                    help="rows per tree (LightGBM bagging_fraction with bagging_freq 1, XGBoost subsample)")
     p.add_argument("--summarize", action="store_true")
     p.add_argument("--json", help="with --summarize: also write the summary here")
+    p.add_argument("--baseline", default=BASELINE, help="with --summarize: the method every other is paired with")
     p.add_argument("--png", help="with --summarize: also plot each fold's test NDCG@10 by method (matplotlib)")
     args = p.parse_args()
     if args.summarize:
