@@ -6,7 +6,7 @@
 # in the space with the listwise operators), the losses inside
 # gradient-boosted trees, the reward's fidelity and the valid-sample fraction.
 # Each step writes under benchmarks/results/ and skips what is already there
-# (run_ltr.py, ltr_peers.py, gbdt.py and nested.py resume; the other steps
+# (run_ltr.py, ltr_peers.py, gbdt.py, gbdt_search.py and nested.py resume; the other steps
 # are skipped when their result exists or are quick); delete a result to
 # measure it again. On the 2-core machine the whole run takes several hours
 # (RESULTS-ltr.md gives each step's time). A benchmark, never a test.
@@ -66,7 +66,8 @@ S=$R/ltr-search-mq2008
 "$PY" benchmarks/ltr/gbdt.py --out $R/gbdt-mq2008 --summarize --json $R/gbdt-mq2008.json
 
 step "five nested searches: plain, with selection, and in the space with the listwise operators"
-for variant in "ltr-nested" "ltr-nested-select --select-seeds 3" "ltr-nested-listwise --select-seeds 3"; do
+for variant in "ltr-nested" "ltr-nested-select --select-seeds 3" "ltr-nested-listwise --select-seeds 3" \
+               "ltr-nested-holdout --select-seeds 3 --reward-holdout 0.25"; do
   set -- $variant
   out=$1
   shift
@@ -74,6 +75,15 @@ for variant in "ltr-nested" "ltr-nested-select --select-seeds 3" "ltr-nested-lis
   "$PY" benchmarks/ltr/nested.py --data "$DATA" --out $R/$out --summarize --json $R/$out.json
 done
 
+step "five nested searches for the trees (LightGBM's validation NDCG@10 as the reward), plain and held out"
+for variant in "gbdt-nested" "gbdt-nested-holdout --reward-holdout 0.25"; do
+  set -- $variant
+  out=$1
+  shift
+  "$PY" benchmarks/ltr/gbdt_search.py --data "$DATA" --out $R/$out --budget-minutes 10 "$@"
+  "$PY" benchmarks/ltr/gbdt.py --out $R/$out --summarize --json $R/$out.json --png benchmarks/ltr/$out.png
+  "$PY" benchmarks/ltr/gbdt.py --out $R/$out --summarize --baseline lgb:lambdarank
+done
 step "the ranking reward's fidelity (31 losses, 5 folds, 3 seeds)"
 [ -f $R/reward-spearman-ranking.json ] ||
   build/benchmarks/search/bench_rank_reward --data "$DATA" --json $R/reward-spearman-ranking.json
