@@ -73,7 +73,7 @@ class TreeReward:
         self.args = args
 
     def fit(self, source, seed):
-        """(validation NDCG@10, trees kept) of `source` (.loss text or path) as the trees' objective."""
+        """The validation NDCG@10 of `source` (.loss text or path) as the trees' objective."""
         loss = losscc.compile(source)
         derivatives = losscc.lightgbm_objective(loss, constant_hessian=hessian_choice(loss, self.train))
 
@@ -83,11 +83,11 @@ class TreeReward:
                 raise FloatingPointError("non-finite gradient or Hessian")
             return grad, hess
 
-        scorer, info = fit_lightgbm(objective, self.train, self.valid, seed, self.args)
+        scorer, _ = fit_lightgbm(objective, self.train, self.valid, seed, self.args)
         scores = scorer(self.valid[0])
         if not np.all(np.isfinite(scores)):
             raise FloatingPointError("non-finite scores")
-        return self.metric(scores), info["trees"]
+        return self.metric(scores)
 
     def __call__(self, candidate, seed):
         """The search's Result for a Candidate: its reward, or its failure."""
@@ -95,7 +95,7 @@ class TreeReward:
         result.id = candidate.id
         start = time.perf_counter()
         try:
-            result.reward, _ = self.fit(candidate.source, seed)
+            result.reward = self.fit(candidate.source, seed)
         except (ValueError, RuntimeError) as error:  # a loss the compiler or its Hessian refuses
             result.failure, result.error = "compile", str(error).splitlines()[0]
         except (FloatingPointError, ArithmeticError) as error:
@@ -146,7 +146,7 @@ def select(fold, finalists, split, args):
     rows = []
     for rank, finalist in enumerate(finalists, 1):
         seeds = [SELECT_SEED0 + i for i in range(args.select_seeds)]
-        scores = [reward.fit(finalist["source"], seed)[0] for seed in seeds]
+        scores = [reward.fit(finalist["source"], seed) for seed in seeds]
         mean, std = statistics.mean(scores), statistics.stdev(scores) if len(scores) > 1 else 0.0
         rows.append({"finalist": rank, "id": finalist["id"], "search_reward": finalist["reward"], "seeds": seeds,
                      "valid_ndcg@10": scores, "mean": mean, "std": std, "score": mean - std,
@@ -154,8 +154,10 @@ def select(fold, finalists, split, args):
         print(f"fold {fold} finalist {rank} (candidate {finalist['id']}): reward {finalist['reward']:.4f}, "
               f"refits {mean:.4f} ± {std:.4f}", flush=True)
     chosen = max(rows, key=lambda r: r["score"])
-    (folder / "selection.json").write_text(json.dumps({"chosen": chosen["finalist"], "finalists": rows},
-                                                      indent=1) + "\n")
+    settings = {k: getattr(args, k) for k in ("budget_minutes", "layers", "reward_seed", "reward_holdout", "trees",
+                                              "bagging_fraction")}
+    (folder / "selection.json").write_text(json.dumps({"chosen": chosen["finalist"], "settings": settings,
+                                                       "finalists": rows}, indent=1) + "\n")
     (folder / "searched.loss").write_text(chosen["source"])
     return folder / "searched.loss"
 
@@ -171,6 +173,7 @@ def archive(folder):
 
 
 def test(fold, searched, split, args):
+    """The searched loss and the baselines, seeds 1-3, tested on the fold's test queries (gbdt.py's runs)."""
     out = pathlib.Path(args.out)
     for method, path in [*BASELINES.items(), (SEARCHED, str(searched))]:
         for seed in TEST_SEEDS:
