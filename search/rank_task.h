@@ -45,7 +45,9 @@ class RankTask : public SearchTask {
   RankTask(const models::ltr::LtrDataset& data, RankTaskConfig config);
 
   std::string name() const override { return "rank"; }
-  std::string reward_name() const override { return "validation NDCG@10"; }
+  std::string reward_name() const override {
+    return config_.reward_holdout > 0 ? "NDCG@10 on held-out training queries" : "validation NDCG@10";
+  }
   bool ranking_space() const override { return true; }
   nlohmann::json identity() const override;
   // fit_ranker() with the reward fits' epochs and patience from

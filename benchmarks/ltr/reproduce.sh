@@ -67,7 +67,8 @@ S=$R/ltr-search-mq2008
 
 step "five nested searches: plain, with selection, and in the space with the listwise operators"
 for variant in "ltr-nested" "ltr-nested-select --select-seeds 3" "ltr-nested-listwise --select-seeds 3" \
-               "ltr-nested-holdout --select-seeds 3 --reward-holdout 0.25"; do
+               "ltr-nested-holdout --select-seeds 3 --reward-holdout 0.25" \
+               "ltr-nested-wide --select-seeds 5 --finalists 12 --reward-holdout 0.25 --budget-minutes 5"; do
   set -- $variant
   out=$1
   shift

@@ -194,6 +194,7 @@ TEST_CASE("the held-out reward: rank fits train and validate on training queries
   // The checkpoint's identity tells a held-out search from a plain one; a plain one keeps its identity.
   RankTaskConfig plain = config;
   plain.reward_holdout = 0;
+  CHECK(task.reward_name() == "NDCG@10 on held-out training queries");
   CHECK(task.identity().at("reward_holdout") == 0.25);
   CHECK_FALSE(RankTask(data, plain).identity().contains("reward_holdout"));
   CHECK(&RankTask(data, plain).reward_data() == &data);  // a plain task fits on the fold itself
