@@ -275,6 +275,8 @@ def summarize(args):
         runs.setdefault(r["method"], {})[(r["fold"], r["seed"])] = r
     if not runs:
         sys.exit(f"gbdt.py: no results in {args.out}")
+    if baseline not in runs:
+        sys.exit(f"gbdt.py: --baseline {baseline}: no runs of it in {args.out} (methods: {', '.join(sorted(runs))})")
     columns = [("NDCG@10 std", lambda r: r["test"]["standard"]["ndcg@10"]),
                ("NDCG@10 letor", lambda r: r["test"]["letor"]["ndcg@10"]),
                ("NDCG@5 std", lambda r: r["test"]["standard"]["ndcg@5"]),
