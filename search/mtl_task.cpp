@@ -20,11 +20,9 @@ int64_t task_column(const mtl::MtlDataset& data, const std::string& task) {
   return it - data.tasks.begin();
 }
 
-namespace {
-
-mtl::MtlTrainer::FitResult fit_from_scratch(const mtl::MtlDataset& data, const MtlTaskConfig& config,
-                                            const std::vector<LossFunction>& losses, uint64_t seed, int epochs,
-                                            int patience) {
+mtl::MtlTrainer::FitResult fit_multi_task(const mtl::MtlDataset& data, const MtlTaskConfig& config,
+                                          const std::vector<LossFunction>& losses, uint64_t seed, int epochs,
+                                          int patience) {
   mtl::ModelShape shape = config.shape;
   shape.field_sizes = data.field_sizes;
   shape.numerical = static_cast<int64_t>(data.numerical_names.size());
@@ -37,15 +35,13 @@ mtl::MtlTrainer::FitResult fit_from_scratch(const mtl::MtlDataset& data, const M
   return trainer.fit();
 }
 
-}  // namespace
-
 EffectFit fit_task_from_scratch(const mtl::MtlDataset& data, const MtlTaskConfig& config, const LossFunction& candidate,
                                 uint64_t seed, int epochs, int patience) {
   const int64_t k = task_column(data, config.task);
   std::vector<LossFunction> losses = config.task_losses;
   losses.resize(data.tasks.size(), mtl::default_task_loss());
   losses[static_cast<size_t>(k)] = candidate;
-  const mtl::MtlTrainer::FitResult fit = fit_from_scratch(data, config, losses, seed, epochs, patience);
+  const mtl::MtlTrainer::FitResult fit = fit_multi_task(data, config, losses, seed, epochs, patience);
   // The epoch where this task's validation AUC was best (NaN never is).
   const mtl::MtlTrainer::EpochLog* best = nullptr;
   for (const auto& e : fit.history)
@@ -65,7 +61,7 @@ EffectFit fit_task_from_scratch(const mtl::MtlDataset& data, const MtlTaskConfig
 
 EffectFit fit_program_from_scratch(const mtl::MtlDataset& data, const MtlTaskConfig& config,
                                    const LossFunction& program, uint64_t seed, int epochs, int patience) {
-  const mtl::MtlTrainer::FitResult fit = fit_from_scratch(data, config, {program}, seed, epochs, patience);
+  const mtl::MtlTrainer::FitResult fit = fit_multi_task(data, config, {program}, seed, epochs, patience);
   EffectFit out;
   out.valid = fit.valid.mean_auc(config.train.auc_weights);
   out.test = fit.test.mean_auc(config.train.auc_weights);

@@ -46,6 +46,14 @@ struct MtlTaskConfig {
 // The task's column in `data`. Throws std::invalid_argument naming the tasks.
 int64_t task_column(const models::mtl::MtlDataset& data, const std::string& task);
 
+// One fit from scratch of `config.model` with one loss per task (or one
+// program over every task), config.weighting, the model and batch order from
+// `seed`, at most `epochs` epochs, patience `patience`. Throws
+// models::NonFiniteLoss when training diverges. Thread-safe.
+models::mtl::MtlTrainer::FitResult fit_multi_task(const models::mtl::MtlDataset& data, const MtlTaskConfig& config,
+                                                  const std::vector<LossFunction>& losses, uint64_t seed, int epochs,
+                                                  int patience);
+
 // One fit from scratch with `candidate` as the task's loss (model and batch
 // order from `seed`, at most `epochs` epochs, patience `patience`).
 // `json`: valid/test AUC and logloss of the task, best_epoch, epochs,

@@ -51,21 +51,6 @@ MtlTaskConfig tiny_config(const std::string& task) {
   return c;
 }
 
-// The fit a task's reward runs, by hand: `losses` on config's model from
-// `seed`, every epoch of `epochs` (patience `epochs`).
-mtl::MtlTrainer::FitResult fit_by_hand(const mtl::MtlDataset& data, const MtlTaskConfig& config,
-                                       const std::vector<LossFunction>& losses, uint64_t seed, int epochs) {
-  mtl::ModelShape shape = config.shape;
-  shape.field_sizes = data.field_sizes;
-  shape.numerical = static_cast<int64_t>(data.numerical_names.size());
-  shape.tasks = data.num_tasks();
-  mtl::MtlTrainConfig train = config.train;
-  train.seed = seed;
-  train.epochs = train.patience = epochs;
-  mtl::MtlTrainer trainer(mtl::make_mtl_model(config.model, shape, seed), data, losses, config.weighting, train);
-  return trainer.fit();
-}
-
 // A search of 4 candidates on two workers into a fresh temporary folder,
 // run to its budget.
 void run_tiny_search(MtlTask& task, const std::string& searcher, int layers, const std::string& folder,
@@ -101,7 +86,7 @@ TEST_CASE("a task's reward is its own best validation AUC of a fit from the seed
   REQUIRE(fit.json.contains("best_epoch"));
 
   // The same fit by hand: pay's loss is mse, click's bce, model and batches from seed 5.
-  const auto by_hand = fit_by_hand(data, config, {mtl::default_task_loss(), mse}, 5, 3);
+  const auto by_hand = fit_multi_task(data, config, {mtl::default_task_loss(), mse}, 5, 3, 3);
   const int64_t pay = task_column(data, "pay");
   REQUIRE(pay == 1);
   double best = -1, test_at_best = 0;
@@ -166,7 +151,7 @@ TEST_CASE("a whole multi-task program's reward is the best mean validation AUC o
   const EffectFit fit = fit_program_from_scratch(data, config, chain, 5, 3, 3);
 
   // The same fit by hand: the program as the model's one loss, equal weights.
-  const auto by_hand = fit_by_hand(data, config, {chain}, 5, 3);
+  const auto by_hand = fit_multi_task(data, config, {chain}, 5, 3, 3);
   CHECK(fit.valid == doctest::Approx(by_hand.valid.mean_auc()).epsilon(1e-12));
   CHECK(fit.test == doctest::Approx(by_hand.test.mean_auc()).epsilon(1e-12));
   CHECK(fit.json.at("best_epoch") == by_hand.best_epoch);
@@ -200,7 +185,7 @@ TEST_CASE("a user's task weights set the whole program's reward and the fit's ep
   MtlTaskConfig unweighted = config;
   unweighted.train.auc_weights.clear();
   double best = -1;
-  for (const auto& e : fit_by_hand(data, unweighted, {equal}, 3, 3).history) best = std::max(best, e.valid.tasks[1].auc);
+  for (const auto& e : fit_multi_task(data, unweighted, {equal}, 3, 3, 3).history) best = std::max(best, e.valid.tasks[1].auc);
   CHECK(pay == doctest::Approx(best).epsilon(1e-12));
 
   for (const std::vector<double>& bad : {std::vector<double>{1}, {0, 0}, {1, -1}}) {
