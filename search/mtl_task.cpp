@@ -102,7 +102,7 @@ TrainOutcome MtlTask::reward(const LossFunction& fn, const WorkItem&) const {
 std::vector<NamedLoss> MtlTask::baselines(const std::string& examples_dir) const {
   if (!whole_program()) return example_losses(examples_dir, {"bce", "mse", "hinge", "focal", "maxr", "sumr", "logmin"});
   if (data_.num_tasks() != 2) return {};  // the example programs are two tasks'
-  return example_losses(examples_dir, {"mtl_equal", "mtl_fixed", "mtl_chain", "mtl_rmtl_closed_form"});
+  return example_losses(examples_dir, {"mtl_equal", "mtl_fixed", "mtl_chain", "mtl_rmtl_closed_form", "mtl_loss_ratio"});
 }
 
 nlohmann::json MtlTask::effectiveness(const std::vector<NamedLoss>& losses, uint64_t seed, int seeds, int workers,

@@ -62,7 +62,8 @@ LossSearch::LossSearch(SearchConfig config, SearchTask& task, std::unique_ptr<Ex
     : config_(std::move(config)),
       task_(task),
       executor_(executor ? std::move(executor) : std::make_unique<ThreadExecutor>(config_.workers)),
-      space_(task.multi_task_space() ? SearchSpace::multi_task(task.multi_task_space(), config_.layers, config_.extended)
+      space_(task.multi_task_space() ? SearchSpace::multi_task(task.multi_task_space(), config_.layers, config_.extended,
+                                                                        config_.batch_statistics)
                                      : SearchSpace(config_.layers, config_.extended, task.ranking_space())),
       searcher_(seeded_searcher(config_, space_)),
       evaluator_(config_.evaluator),

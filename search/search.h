@@ -45,6 +45,7 @@ struct SearchConfig {
   std::string searcher = "rl";  // searcher_names()
   int layers = 10;
   bool extended = false;        // the extended operator set
+  bool batch_statistics = false;  // the multi-task space's batch-mean leaves
   uint64_t seed = 1;            // the searcher's
 
   // Budget: the search stops at whichever set limit it reaches first (0: unset).

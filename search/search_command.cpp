@@ -118,6 +118,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
   app.add_option("--searcher", s.searcher, "who proposes candidates")->check(CLI::IsMember(searcher_names()))->capture_default_str();
   app.add_option("--layers", s.layers, "operator nodes per loss (default: 10; rank and the whole multi-task loss 6)")->check(CLI::Range(1, 64));
   app.add_flag("--extended", s.extended, "add sigmoid, tanh, relu, abs, guarded sqrt and exp to the operators");
+  app.add_flag("--batch-stats", s.batch_statistics, "mtl, the whole loss: add each task's batch mean loss "
+               "mean(bceK) (held constant) to the leaves, so loss-ratio weightings are programs");
   bool no_mask = false;
   app.add_flag("--no-mask", no_mask, "sample every token, not only those that can still give a valid loss");
   app.add_option("--seed", s.seed, "seed of the searcher (and of the fits unless --fit-seed)")->capture_default_str();
@@ -214,6 +216,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
     if (app.count("--reward-holdout") && opt.task != "rank")
       throw CLI::ValidationError("--reward-holdout", "applies to --task rank only");
     if (app.count("--target") && opt.task != "mtl") throw CLI::ValidationError("--target", "applies to --task mtl only");
+    if (s.batch_statistics && (opt.task != "mtl" || !opt.target.empty()))
+      throw CLI::ValidationError("--batch-stats", "applies to --task mtl's whole-loss search only (not with --target)");
     if (app.count("--auc-weights") && (opt.task != "mtl" || !opt.target.empty()))
       throw CLI::ValidationError("--auc-weights", "applies to --task mtl's whole-loss search only (not with --target)");
     if (app.count("--synthetic-sessions") && (opt.task != "mtl" || !(opt.data.empty() || opt.data == models::kBuiltinSynthetic)))
@@ -321,8 +325,9 @@ SearchSession::SearchSession(SearchOptions options) : options_(std::move(options
   }
   compared_ = given_losses(o.compare);
   const SearchConfig& s = o.search;
-  fmt::print(stderr, "[losssearch] {}; searcher {}, {} layers{}, reward {}, out {}\n", loaded_.description(),
-             s.searcher, s.layers, s.extended ? " (extended ops)" : "", loaded_.task().reward_name(), s.out_dir);
+  fmt::print(stderr, "[losssearch] {}; searcher {}, {} layers{}{}, reward {}, out {}\n", loaded_.description(),
+             s.searcher, s.layers, s.extended ? " (extended ops)" : "", s.batch_statistics ? " (batch means)" : "",
+             loaded_.task().reward_name(), s.out_dir);
   search_ = std::make_unique<LossSearch>(s, loaded_.task());
 }
 
@@ -407,7 +412,8 @@ int SearchSession::finish() {
   const SearchConfig& s = o.search;
   report.summary = {
       {"task", task.name()},      {"settings", task.summary()}, {"searcher", s.searcher},
-      {"layers", s.layers},         {"extended", s.extended},       {"seed", s.seed},
+      {"layers", s.layers},         {"extended", s.extended},       {"batch_statistics", s.batch_statistics},
+      {"seed", s.seed},
       {"fit_seed", o.fit_seed},     {"workers", s.workers},         {"mask", s.policy.mask},
       {"reward", task.reward_name()}, {"search", search_->counters().to_json()},
       {"effectiveness_epochs", o.effect_epochs}, {"effectiveness_patience", o.effect_patience},

@@ -55,7 +55,7 @@ bool trainable(const LossFunction& fn) {
 int main(int argc, char** argv) {
   int samples = 10000, layers = 10;
   uint64_t seed = 1;
-  bool extended = false, ranking = false;
+  bool extended = false, ranking = false, batch_stats = false;
   int tasks = 0;
   std::string json_out;
   CLI::App app{"Valid fraction of sampled candidates: RL and random search, masked and not"};
@@ -65,15 +65,20 @@ int main(int argc, char** argv) {
   app.add_flag("--ranking", ranking, "the ranking space (list signatures' masks)");
   app.add_option("--tasks", tasks, "the multi-task space of this many tasks (task signatures' masks)")
       ->check(CLI::Range(2, 8))->excludes("--ranking");
+  app.add_flag("--batch-stats", batch_stats, "the multi-task space with each task's batch mean loss as leaves")
+      ->needs("--tasks");
   app.add_option("--seed", seed, "sampling seed")->capture_default_str();
   app.add_option("--json", json_out, "write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
   at::set_num_threads(1);
-  const SearchSpace space = tasks ? SearchSpace::multi_task(tasks, layers, extended) : SearchSpace(layers, extended, ranking);
+  const SearchSpace space =
+      tasks ? SearchSpace::multi_task(tasks, layers, extended, batch_stats) : SearchSpace(layers, extended, ranking);
   nlohmann::json rows = nlohmann::json::array();
   fmt::print("{} samples per row, {} layers{}{}\n", samples, layers, extended ? ", extended" : "",
-             ranking ? ", ranking space" : tasks ? fmt::format(", multi-task space of {} tasks", tasks) : "");
+             ranking ? ", ranking space"
+             : tasks ? fmt::format(", multi-task space of {} tasks{}", tasks, batch_stats ? " with batch means" : "")
+                     : "");
   fmt::print("{:8} {:7} {:>8} {:>10} {:>11} {:>10}\n", "searcher", "masks", "valid %", "dead ends",
              "ms/sample", "agree %");
   for (const std::string searcher : {"random", "rl"})
@@ -116,7 +121,7 @@ int main(int argc, char** argv) {
     }
   if (!json_out.empty())
     std::ofstream(json_out) << nlohmann::json{{"benchmark", "valid_fraction"}, {"layers", layers},
-                                              {"extended", extended}, {"ranking", ranking}, {"tasks", tasks},
+                                              {"extended", extended}, {"ranking", ranking}, {"tasks", tasks}, {"batch_stats", batch_stats},
                                               {"seed", seed}, {"rows", rows}}
                                    .dump(2)
                             << "\n";

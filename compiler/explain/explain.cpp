@@ -140,7 +140,7 @@ bool multi_task(const LossFunction& fn) {
 }
 
 std::string kind_of(const LossFunction& fn) {
-  if (fn.grouped()) return "ranking";
+  if (fn.grouped()) return multi_task(fn) ? "multi-task batch" : "ranking";
   if (input_with_role(fn, Role::Positive) || input_with_role(fn, Role::Negative)) return "pairwise";
   if (multi_task(fn)) return "multi-task";
   return "pointwise";
@@ -234,6 +234,8 @@ nlohmann::json pairwise_card(const LossFunction& fn, const InputDecl* pos, const
 // One query of 24 documents: labels drawn from the label's domain (a graded
 // label from 0..2, as LETOR's), scores N(0, 1) nudged up with the label so the
 // order is realistic but imperfect; every document's gradient by its rank.
+// A multi-task loss over a batch gets a batch of 24 rows the same way (its
+// first task's; every other input at its middle).
 nlohmann::json ranking_card(const LossFunction& fn, const InputDecl& pred, const InputDecl* label) {
   constexpr int kDocs = 24;
   std::mt19937_64 rng(20240521);
@@ -247,7 +249,9 @@ nlohmann::json ranking_card(const LossFunction& fn, const InputDecl& pred, const
   for (int i = 0; i < kDocs; ++i) {
     const double y = l >= 0 ? grade(rng) : 0;
     if (l >= 0) list[l][i] = y;
-    list[p][i] = noise(rng) + 0.8 * y;
+    const double score = noise(rng) + 0.8 * y;
+    // A probability prediction (a multi-task loss over a batch) is the score's sigmoid.
+    list[p][i] = pred.domain == Domain::Real ? score : 1 / (1 + std::exp(-score));
   }
   probes::GroupProbe probe(fn, {p});
   const std::vector<std::vector<double>>& out = probe.at(list);
@@ -355,7 +359,7 @@ nlohmann::json loss_card(const LossFunction& fn, const std::string& name) {
   }
   const InputDecl* pred = input_with_role(fn, Role::Prediction);
   const InputDecl* label = input_with_role(fn, Role::Label);
-  if (e.kind == "ranking" && pred)
+  if ((e.kind == "ranking" || e.kind == "multi-task batch") && pred)
     card["ranking"] = ranking_card(fn, *pred, label);
   else if (e.kind == "pairwise")
     card["pointwise"] = pairwise_card(fn, input_with_role(fn, Role::Positive), input_with_role(fn, Role::Negative));

@@ -45,7 +45,9 @@ struct TaskLabelsCase {
 };
 
 struct Explanation {
-  std::string kind;         // "pointwise", "pairwise", "ranking" or "multi-task"
+  std::string kind;         // "pointwise", "pairwise", "ranking", "multi-task" or "multi-task batch"
+                            // (a multi-task loss that reads batch statistics: its card is a probe
+                            // batch's rows, as a ranking loss's is a probe list's documents)
   std::string prediction;   // the Prediction input's name (pointwise, ranking)
   std::string label;        // the Label input's name (pointwise, ranking)
   std::vector<LabelCase> cases;       // pointwise losses with a label

@@ -90,7 +90,8 @@ class Checker {
     find_tasks();
     check_dependence();
     if (fn_.grouped()) {
-      check_ranking();
+      if (tasks_.empty()) check_ranking();
+      else check_batch_tasks();
       return report_;
     }
     Probe probe(fn_, all_inputs(fn_));
@@ -195,6 +196,57 @@ class Checker {
                                  "(∂ℓ/∂s_i < ∂ℓ/∂s_j where label_i > label_j)");
   }
 
+  // ---- multi-task losses over a batch ---------------------------------------
+
+  // A multi-task loss that reads batch statistics (qmean of a task's loss:
+  // the batch is its one query) is judged on the probe lists as batches:
+  // finite, and per task a non-zero gradient by its prediction and the right
+  // direction at each row against that row's label.
+  void check_batch_tasks() {
+    GroupProbe probe(fn_, all_inputs(fn_));
+    const std::vector<ProbeList> lists = probes::probe_lists(fn_, kProbeLists);
+    std::string first_bad;
+    std::vector<Votes> votes(tasks_.size());
+    std::vector<bool> task_nonzero(tasks_.size(), false);
+    for (size_t l = 0; l < lists.size(); ++l) {
+      const auto& out = probe.at(lists[l]);
+      report_.grid_points += static_cast<int>(lists[l][0].size());
+      for (size_t o = 0; o < out.size() && first_bad.empty(); ++o)
+        for (size_t i = 0; i < out[o].size() && first_bad.empty(); ++i)
+          if (!std::isfinite(out[o][i]))
+            first_bad = fmt::format("{} is {} on probe batch {} ({} rows{})",
+                                    o == 0 ? std::string("the loss") : "∂ℓ/∂" + fn_.inputs[o - 1].name, out[o][i], l,
+                                    lists[l][0].size(), o == 0 ? "" : fmt::format(", row {}", i));
+      for (size_t k = 0; k < tasks_.size(); ++k) {
+        const std::vector<double>& g = out[tasks_[k].pred + 1];
+        const std::vector<double>& y = lists[l][tasks_[k].label];
+        for (size_t i = 0; i < g.size(); ++i) {
+          task_nonzero[k] = task_nonzero[k] || g[i] != 0;
+          votes[k].held += y[i] >= 0.5 ? g[i] < 0 : g[i] > 0;
+          ++votes[k].total;
+        }
+      }
+    }
+    if (!first_bad.empty()) fail("finite", first_bad);
+    double lowest = 1;
+    for (size_t k = 0; k < tasks_.size(); ++k) {
+      const Task& t = tasks_[k];
+      if (!task_nonzero[k]) {
+        fail("nonzero-gradient", fmt::format("task {}: ∂ℓ/∂{} is 0 on every probe batch", k + 1, fn_.inputs[t.pred].name));
+        continue;
+      }
+      const double fraction = static_cast<double>(votes[k].held) / votes[k].total;
+      lowest = std::min(lowest, fraction);
+      if (fraction <= kMonotonicThreshold)
+        fail("monotonic", fmt::format("task {}: at rows with {} = 1 the loss must fall as {} rises, with {} = 0 rise; "
+                                      "{} of {} checks hold ({:.0f}%, need more than {:.0f}%)",
+                                      t.index + 1, fn_.inputs[t.label].name, fn_.inputs[t.pred].name,
+                                      fn_.inputs[t.label].name, votes[k].held, votes[k].total, 100 * fraction,
+                                      100 * kMonotonicThreshold));
+    }
+    report_.monotonic_fraction = lowest;
+  }
+
   // ---- pointwise and pairwise losses ---------------------------------------
 
   void check_dependence() {
@@ -221,7 +273,7 @@ class Checker {
       if (fn_.inputs[j].role == Role::Prediction) preds.push_back(j);
       if (fn_.inputs[j].role == Role::Label) labels.push_back(j);
     }
-    if (pairwise_ || fn_.grouped() || preds.size() < 2 || preds.size() != labels.size()) return;
+    if (pairwise_ || preds.size() < 2 || preds.size() != labels.size()) return;
     for (size_t k = 0; k < preds.size(); ++k) tasks_.push_back({static_cast<int>(k), preds[k], labels[k]});
   }
 

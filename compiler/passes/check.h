@@ -23,11 +23,15 @@
 // monotonicity test and swept with the rest by the finiteness test.
 //
 // A multi-task loss (K >= 2 prediction inputs and K label inputs, not
-// pairwise, not ranking) pairs them in declaration order: task k is the k-th
-// prediction judged by the k-th label. Then depends-on-*, nonzero-gradient
-// and monotonic hold per task: each task's prediction and label are used,
-// its gradient is somewhere non-zero, and with every other input at its
-// middle its prediction passes the direction test against its own label.
+// pairwise) pairs them in declaration order: task k is the k-th prediction
+// judged by the k-th label. Then depends-on-*, nonzero-gradient and monotonic
+// hold per task: each task's prediction and label are used, its gradient is
+// somewhere non-zero, and with every other input at its middle its
+// prediction passes the direction test against its own label. One that reads
+// batch statistics (a per-query reduction: the batch is its one query, e.g.
+// qmean(bce1 / qmean(detach(bce1)) + ...)) is probed on the ranking checks'
+// probe lists as batches instead: finite there, and per task a non-zero
+// gradient and the direction test at every row against that row's label.
 //
 // A ranking loss (LossFunction::grouped()) is checked on lists instead of a
 // grid: a fixed, seeded set of probe queries of 1 to 40 documents, with labels

@@ -61,7 +61,11 @@ Fused fuse_program(const LossFunction& fn, const std::vector<std::string>& names
     out.sources.push_back(3);
     weight_sum = weight_sum ? weight_sum + input(prefix + "w") : input(prefix + "w");
   }
-  out.fn.body = weight_sum * (1.0 / static_cast<double>(names.size())) * substitute(fn.body, renames);
+  // A program that reads batch statistics is one value per batch (its one
+  // query): the weights enter as their batch mean, so that ∂L/∂w_k[i] is
+  // still the program's value over (K·n).
+  const Expr weight = weight_sum * (1.0 / static_cast<double>(names.size()));
+  out.fn.body = (fn.grouped() ? qmean(weight) : weight) * substitute(fn.body, renames);
   out.fn.reduction = Reduction::Mean;
   out.whole_program = true;
   return out;
@@ -117,6 +121,7 @@ MultiTaskLoss::MultiTaskLoss(const std::vector<LossFunction>& task_losses,
     : prob_clip_(prob_clip), loss_([&] {
         Fused fused = fuse(task_losses, task_names);
         whole_program_ = fused.whole_program;
+        batch_program_ = fused.fn.grouped();
         for (int s : fused.sources) sources_.push_back(static_cast<Source>(s));
         return fused.fn;
       }()) {
@@ -140,7 +145,9 @@ at::Tensor MultiTaskLoss::operator()(const MtlOutput& out, const at::Tensor& lab
       case Source::Weight: inputs.push_back(weights.select(1, k)); break;
     }
   }
-  return loss_(inputs);
+  if (!batch_program_) return loss_(inputs);
+  const at::Tensor whole_batch = at::tensor({int64_t{0}, prob.size(0)}, at::kLong);
+  return loss_(inputs, whole_batch);
 }
 
 at::Tensor MultiTaskLoss::per_sample_from_grad(const at::Tensor& weight_grad) const {

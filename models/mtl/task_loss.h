@@ -24,6 +24,11 @@
 // weights the program's mean, and each task's per-sample loss below is the
 // program's value (a whole program has no per-task parts).
 //
+// A whole program may read batch statistics through the per-query
+// reductions (qmean(detach(bce1)): the batch mean of task 1's loss), the
+// batch being its one query; it is then one value per batch, its body of the
+// form qmean(per-row loss), and L = qmean((1/K)·Σ_k w_k) · program.
+//
 // Per-sample task losses come from the same program: ∂L/∂w_k[i] = ℓ_k[i]/(K·n),
 // so the gradient the weights receive in backward() is the table of per-sample
 // losses, scaled (per_sample_from_grad()).
@@ -54,6 +59,8 @@ class MultiTaskLoss {
   int64_t tasks() const { return static_cast<int64_t>(sources_.size() / 3); }
   // Whether the loss is one multi-task program (not a loss per task).
   bool whole_program() const { return whole_program_; }
+  // Whether it is a whole program over the batch (reads batch statistics).
+  bool batch_program() const { return batch_program_; }
   // The fused program (inputs t0_pred, t0_label, t0_w, t1_pred, ...).
   const LossFunction& fused() const { return loss_.function(); }
 
@@ -68,6 +75,7 @@ class MultiTaskLoss {
  private:
   enum class Source { Prob, Score, Label, Weight };
   bool whole_program_ = false;
+  bool batch_program_ = false;
   std::vector<Source> sources_;  // per fused input: what feeds it
   double prob_clip_;
   CompiledLoss loss_;

@@ -153,16 +153,21 @@ SearchSpace::SearchSpace(int layers, bool extended, bool ranking)
   for (std::string_view name : ranking ? kRankingLeafNames : kLeafNames) leaf_names_.emplace_back(name);
 }
 
-SearchSpace SearchSpace::multi_task(int tasks, int layers, bool extended) {
+SearchSpace SearchSpace::multi_task(int tasks, int layers, bool extended, bool batch_statistics) {
   if (tasks < 2) throw std::invalid_argument(fmt::format("a multi-task space needs at least 2 tasks, got {}", tasks));
+  if (batch_statistics && tasks > 32)
+    throw std::invalid_argument(fmt::format("batch statistics take at most 32 tasks, got {}", tasks));
   SearchSpace space(layers, extended);
   space.tasks_ = tasks;
+  space.batch_statistics_ = batch_statistics;
   space.ops_ = extended ? &kMultiTaskAllOps : &kMultiTaskBasicOps;
   space.leaf_names_.clear();
   for (int k = 1; k <= tasks; ++k)
     for (const char* pattern : {"p{}", "y{}", "bce{}", "detach(bce{})"})
       space.leaf_names_.push_back(fmt::format(fmt::runtime(pattern), k));
   space.leaf_names_.emplace_back("1");
+  if (batch_statistics)
+    for (int k = 1; k <= tasks; ++k) space.leaf_names_.push_back(fmt::format("mean(bce{})", k));
   return space;
 }
 
@@ -210,6 +215,8 @@ LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens) 
                                  input(space.leaf_name(SearchSpace::task_leaf(k, SearchSpace::kLabel))), bce, detach(bce)});
     }
     nodes.push_back(constant(1.0));
+    if (space.batch_statistics())
+      for (int k = 0; k < space.tasks(); ++k) nodes.push_back(qmean(detach(task_bce(k))));
   } else {
     nodes = {input(space.leaf_name(0)), input("label"), constant(1.0)};
   }
@@ -231,7 +238,8 @@ LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens) 
       fn.inputs.push_back({fmt::format("p{}", k), Domain::Probability, Role::Prediction});
       fn.inputs.push_back({fmt::format("y{}", k), Domain::Binary, Role::Label});
     }
-    fn.body = nodes.back();
+    // A program that reads a batch mean is one value per batch: its mean.
+    fn.body = nodes.back()->segmented() ? qmean(nodes.back()) : nodes.back();
     return fn;
   }
   fn.inputs = LossFunction::default_inputs();

@@ -35,6 +35,11 @@
 // weighting is one token (add(bce1, bce2)), ESMM's chain of examples/
 // mtl_chain.loss three, fixed weights 1 and 1/2 four, and RMTL's closed-form
 // weights (examples/mtl_rmtl_closed_form.loss with λ = 1, uncapped) five.
+// With batch statistics, the leaves mean(bcek) = qmean(detach(bcek)) (task
+// k's mean loss over the batch, held constant) follow the constant, and a
+// program that reads one is the batch mean of its last node (the batch is
+// its one query; models/mtl/task_loss.h): loss-ratio weightings such as
+// bce1/mean(bce1) + bce2/mean(bce2) are then programs.
 #pragma once
 
 #include <cstdint>
@@ -100,19 +105,25 @@ class SearchSpace {
   // `ranking`: the ranking space (leaves score, label, 1; per-query operators
   // appended to the table; decode() gives a ranking loss).
   explicit SearchSpace(int layers = 10, bool extended = false, bool ranking = false);
-  // The multi-task space of `tasks` (≥ 2) tasks.
-  static SearchSpace multi_task(int tasks, int layers = 6, bool extended = false);
+  // The multi-task space of `tasks` (≥ 2) tasks; `batch_statistics` adds the
+  // leaves mean(bce1), ..., mean(bceK) after the constant.
+  static SearchSpace multi_task(int tasks, int layers = 6, bool extended = false, bool batch_statistics = false);
 
   int layers() const { return layers_; }
   bool extended() const { return extended_; }
   bool ranking() const { return ranking_; }
   // Tasks of a multi-task space; 0 for the others.
   int tasks() const { return tasks_; }
+  // Whether a multi-task space has the batch-mean leaves.
+  bool batch_statistics() const { return batch_statistics_; }
   int num_leaves() const { return static_cast<int>(leaf_names_.size()); }
   std::string_view leaf_name(int leaf) const { return leaf_names_[leaf]; }
   // A multi-task space's leaf of task k (0-based): kPrediction, kLabel, kBce, kHeldBce.
   enum TaskLeaf { kPrediction = 0, kLabel = 1, kBce = 2, kHeldBce = 3 };
   static int task_leaf(int task, TaskLeaf leaf) { return kLeavesPerTask * task + leaf; }
+  // The constant 1 of a multi-task space, and task k's mean(bce) leaf.
+  int constant_leaf() const { return kLeavesPerTask * tasks_; }
+  int batch_mean_leaf(int task) const { return kLeavesPerTask * tasks_ + 1 + task; }
   const std::vector<OpChoice>& ops() const { return *ops_; }
   int num_ops() const { return static_cast<int>(ops_->size()); }
   // Index of the operator called `name`, or -1.
@@ -125,6 +136,7 @@ class SearchSpace {
   bool extended_;
   bool ranking_;
   int tasks_ = 0;
+  bool batch_statistics_ = false;
   std::vector<std::string> leaf_names_;
   const std::vector<OpChoice>* ops_;
 };
@@ -137,7 +149,8 @@ std::string validation_error(const SearchSpace& space, const std::vector<Token>&
 // The loss the tokens describe: inputs pred: prob and label: binary, the last
 // node as body, mean reduction (ranking space: inputs score: real as pred and
 // label: grade, body qsum(last node), mean over queries; multi-task space:
-// inputs p1, y1, p2, y2, ..., the last node, mean reduction). The body is
+// inputs p1, y1, p2, y2, ..., the last node, mean reduction; qmean(last node)
+// when it reads a batch-mean leaf). The body is
 // built without simplification.
 // Throws InvalidTokens when validation_error() is not empty.
 LossFunction decode(const SearchSpace& space, const std::vector<Token>& tokens);

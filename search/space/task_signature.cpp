@@ -49,12 +49,22 @@ TaskSignature TaskSignature::bce(int tasks, int task, bool held) {
   return s;
 }
 
+TaskSignature TaskSignature::batch_mean_bce(int tasks, int task) {
+  const TaskSignature loss = bce(tasks, task, true);
+  double sum = 0;
+  for (double v : loss.value) sum += v;
+  TaskSignature s = filled(tasks, sum / static_cast<double>(loss.value.size()));
+  s.batch_means = uint32_t{1} << task;
+  return s;
+}
+
 bool TaskSignature::finite() const {
   auto ok = [](const std::vector<double>& v) { return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); }); };
   return ok(value) && std::all_of(grad.begin(), grad.end(), ok);
 }
 
 bool TaskSignature::same_as(const TaskSignature& other, double rel_tol) const {
+  if (batch_means != other.batch_means) return false;
   if (!all_close(value, other.value, rel_tol)) return false;
   for (size_t j = 0; j < grad.size(); ++j)
     if (!all_close(grad[j], other.grad[j], rel_tol)) return false;
@@ -66,6 +76,7 @@ bool TaskSignature::passes_check() const { return passes_multi_task_probes(tasks
 void TaskTemplate::compose(const TaskSignature& a, const TaskSignature& b, TaskSignature& out) {
   const size_t n = a.value.size(), inputs = a.grad.size();
   out.tasks = a.tasks;
+  out.batch_means = a.batch_means | (op_.binary() ? b.batch_means : 0);
   out.value.resize(n);
   out.grad.resize(inputs);
   for (std::vector<double>& g : out.grad) g.resize(n);

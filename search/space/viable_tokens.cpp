@@ -47,7 +47,7 @@ uint64_t fingerprint(const ProbeSignature& s) {
   return h.digest();
 }
 uint64_t fingerprint(const TaskSignature& s) {
-  StableHasher h(static_cast<uint64_t>(s.tasks));
+  StableHasher h(static_cast<uint64_t>(s.tasks) | uint64_t{s.batch_means} << 32);
   h.add(bytes(s.value));
   for (const std::vector<double>& g : s.grad) h.add(bytes(g));
   return h.digest();
@@ -127,6 +127,8 @@ std::unique_ptr<ViableTokens::Signatures> signatures_for(const SearchSpace& spac
       leaves.insert(leaves.end(), {TaskSignature::prediction(tasks, k), TaskSignature::label(tasks, k),
                                    TaskSignature::bce(tasks, k, false), TaskSignature::bce(tasks, k, true)});
     leaves.push_back(TaskSignature::constant(tasks, 1.0));
+    if (space.batch_statistics())
+      for (int k = 0; k < tasks; ++k) leaves.push_back(TaskSignature::batch_mean_bce(tasks, k));
     return std::make_unique<SignaturesOf<TaskSignature, TaskTemplate>>(space, std::move(leaves));
   }
   if (space.ranking())

@@ -205,3 +205,27 @@ TEST_CASE("check: a multi-task loss is judged task by task") {
     CHECK(joined(no_label).find("does not use y2") != std::string::npos);
   }
 }
+
+TEST_CASE("check: a multi-task loss over the batch (batch statistics) is judged task by task on probe batches") {
+  const std::string lets = std::string(kTwoTasks) + "let l1 = " + bce("p1", "y1") + "\nlet l2 = " + bce("p2", "y2") + "\n";
+  SUBCASE("each task's loss over its batch mean is valid") {
+    const CheckReport r = check_source(lets + "qmean(l1 / qmean(detach(l1)) + l2 / qmean(detach(l2)))");
+    INFO(joined(r));
+    CHECK(r.valid);
+    CHECK(r.monotonic_fraction > 0.9);
+  }
+  SUBCASE("a task trained backwards fails, named") {
+    const CheckReport r = check_source(lets + "qmean(l1 / qmean(detach(l1)) - l2 / qmean(detach(l2)))");
+    CHECK(r.failed("monotonic"));
+    CHECK(joined(r).find("task 2") != std::string::npos);
+  }
+  SUBCASE("a task whose prediction gets no gradient fails, named") {
+    const CheckReport r = check_source(lets + "qmean(l1 * qmean(detach(l2)) + detach(l2) + y2)");
+    CHECK(r.failed("nonzero-gradient"));
+    CHECK(joined(r).find("task 2") != std::string::npos);
+  }
+  SUBCASE("a batch loss that is not finite fails") {
+    const CheckReport r = check_source(lets + "qmean(l1 + l2 + log(qmean(p1) - 1))");
+    CHECK(r.failed("finite"));
+  }
+}

@@ -143,3 +143,17 @@ TEST_CASE("explain: a multi-task loss is read at every combination of its labels
   CHECK(card["task_cases"].size() == 4);
   CHECK(card["task_cases"][0]["grads"].contains("p2"));
 }
+
+TEST_CASE("loss_card: a multi-task loss over the batch is drawn as a sample batch, its first task's rows pushed right") {
+  const nlohmann::json card = loss_card(example("mtl_loss_ratio"), "ratio");
+  CHECK(card["kind"] == "multi-task batch");
+  const nlohmann::json& rows = card["ranking"]["documents"];
+  REQUIRE(rows.size() == 24);
+  for (const nlohmann::json& r : rows) {
+    REQUIRE(r["grad"].is_number());
+    CHECK(r["score"].get<double>() > 0);  // a probability
+    CHECK(r["score"].get<double>() < 1);
+    // A positive row's prediction is pushed up, a negative's down.
+    CHECK((r["label"].get<double>() == 1 ? r["grad"].get<double>() < 0 : r["grad"].get<double>() > 0));
+  }
+}

@@ -90,3 +90,36 @@ def test_multi_task_examples_kernel_and_emitted_torch_agree_with_torch(name, ref
         torch.testing.assert_close(e.grad, w.grad)
     if "detach" not in loss.source:  # finite differences see through detach
         assert torch.autograd.gradcheck(lambda a, b: namespace[name](a, y[0], b, y[1]), tuple(emitted_p))
+
+
+def test_multi_task_loss_over_the_batch_kernel_and_emitted_torch_agree_with_torch():
+    # examples/mtl_loss_ratio.loss reads batch statistics (each task's batch
+    # mean loss, held constant): the batch is its one query, offsets [0, n].
+    gen = torch.Generator().manual_seed(6)
+    loss = losscc.compile(REPO / "examples" / "mtl_loss_ratio.loss")
+    assert loss.check()["valid"]
+    n = 257
+    p = [(0.02 + 0.96 * torch.rand(n, generator=gen, dtype=torch.float64)) for _ in range(2)]
+    y = [(torch.rand(n, generator=gen) > 0.7).double() for _ in range(2)]
+    whole_batch = torch.tensor([0, n])
+    want_p = [t.clone().requires_grad_() for t in p]
+    l1, l2 = bce(want_p[0], y[0]), bce(want_p[1], y[1])
+    want = (l1 / l1.detach().mean() + l2 / l2.detach().mean()).mean()
+    want.backward()
+    got_p = [t.float().requires_grad_() for t in p]
+    got = loss(got_p[0], y[0].float(), got_p[1], y[1].float(), offsets=whole_batch)
+    got.backward()
+    torch.testing.assert_close(got.double(), want.detach(), rtol=1e-5, atol=1e-6)
+    for g, w in zip(got_p, want_p):
+        torch.testing.assert_close(g.grad.double(), w.grad, rtol=1e-4, atol=1e-7)
+    namespace = {}
+    exec(loss.emit_torch("ratio"), namespace)
+    emitted_p = [t.clone().requires_grad_() for t in p]
+    emitted = namespace["ratio"](emitted_p[0], y[0], emitted_p[1], y[1], whole_batch)
+    torch.testing.assert_close(emitted, want.detach())
+    emitted.backward()
+    for e, w in zip(emitted_p, want_p):
+        torch.testing.assert_close(e.grad, w.grad)
+    # Without offsets a loss over the batch is an error, not a per-row loss.
+    with pytest.raises(Exception, match="offsets"):
+        loss(got_p[0], y[0].float(), got_p[1], y[1].float())

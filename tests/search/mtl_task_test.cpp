@@ -167,7 +167,8 @@ TEST_CASE("a whole multi-task program's reward is the best mean validation AUC o
   CHECK(task.reward(chain, {}).reward == doctest::Approx(fit.valid).epsilon(1e-12));
   std::vector<std::string> baselines;
   for (const NamedLoss& b : task.baselines(LOSSCC_SOURCE_DIR "/examples")) baselines.push_back(b.name);
-  CHECK(baselines == std::vector<std::string>{"mtl_equal", "mtl_fixed", "mtl_chain", "mtl_rmtl_closed_form"});
+  CHECK(baselines ==
+        std::vector<std::string>{"mtl_equal", "mtl_fixed", "mtl_chain", "mtl_rmtl_closed_form", "mtl_loss_ratio"});
   // One task's search keeps the pointwise space.
   CHECK(MtlTask(data, tiny_config("pay")).multi_task_space() == 0);
 }

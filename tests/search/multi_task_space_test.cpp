@@ -3,6 +3,8 @@
 // closed-form weights equal to the examples at random points), the task
 // signatures' verdict agrees with check(), masked sampling gives mostly
 // valid losses, and the masks keep the four example programs reachable.
+// With batch statistics, the loss-ratio program reads each task's batch mean
+// and equals examples/mtl_loss_ratio.loss over random batches.
 #include <doctest/doctest.h>
 
 #include <random>
@@ -13,6 +15,7 @@
 #include "compiler/language/parse.h"
 #include "compiler/passes/build_program.h"
 #include "compiler/passes/check.h"
+#include "compiler/passes/probes.h"
 #include "compiler/passes/simplify.h"
 #include "search/space/viable_tokens.h"
 #include "tests/search/space_tokens.h"
@@ -28,12 +31,12 @@ namespace {
 // bce2 6, detach(bce2) 7, the constant 1 at 8.
 constexpr int kBce1 = 2, kHeld1 = 3, kP1 = 0, kBce2 = 6, kHeld2 = 7, kOne = 8;
 
-// `body` (written with its first node at kOne + 1) after distinct filler
+// `body` (written with its first node at s.num_leaves()) after distinct filler
 // nodes p1 + p1, 2·p1 + p1, ..., so that it ends the program.
 std::vector<Token> with_filler(const SearchSpace& s, std::vector<Token> body) {
   const int filler = s.layers() - static_cast<int>(body.size());
   std::vector<Token> tokens;
-  for (int k = 0; k < filler; ++k) tokens.push_back(op(s, "add", k == 0 ? kP1 : kOne + k, kP1));
+  for (int k = 0; k < filler; ++k) tokens.push_back(op(s, "add", k == 0 ? kP1 : s.num_leaves() - 1 + k, kP1));
   for (Token t : body) {
     auto shift = [&](int node) { return node < s.num_leaves() ? node : node + filler; };
     t.lhs = shift(t.lhs);
@@ -51,7 +54,7 @@ struct ExampleProgram {
   std::vector<std::pair<std::string, double>> params;
 };
 std::vector<ExampleProgram> example_programs(const SearchSpace& s) {
-  const int n = kOne + 1;  // the body's first node
+  const int n = s.num_leaves();  // the body's first node
   return {
       {"mtl_equal", {op(s, "add", kBce1, kBce2)}, {}},
       {"mtl_chain", {op(s, "add", kOne, kP1), op(s, "mul", n, kBce2), op(s, "add", kBce1, n + 1)}, {}},
@@ -152,4 +155,66 @@ TEST_CASE("multi-task space: masked sampling gives mostly valid losses, and the 
   std::vector<std::vector<Token>> examples;
   for (const ExampleProgram& p : example_programs(s)) examples.push_back(with_filler(s, p.body));
   check_reachable(s, examples);
+}
+
+TEST_CASE("multi-task space with batch statistics: the loss-ratio program is reachable and equals its example") {
+  const SearchSpace s = SearchSpace::multi_task(2, 6, false, true);
+  const int mean1 = s.batch_mean_leaf(0), mean2 = s.batch_mean_leaf(1), n = s.num_leaves();
+  CHECK(s.num_leaves() == 11);
+  CHECK(s.constant_leaf() == kOne);
+  CHECK(s.leaf_name(mean1) == "mean(bce1)");
+  CHECK(s.leaf_name(mean2) == "mean(bce2)");
+  CHECK_THROWS_AS(SearchSpace::multi_task(33, 6, false, true), std::invalid_argument);
+
+  // A program that reads no batch mean stays a per-row loss.
+  CHECK(!decode(s, with_filler(s, {op(s, "add", kBce1, kBce2)})).grouped());
+
+  // bce1 · 1/mean(bce1) + bce2 · 1/mean(bce2): the space's guarded reciprocal.
+  const std::vector<Token> ratio = with_filler(
+      s, {op(s, "reciprocal", mean1), op(s, "mul", kBce1, n), op(s, "reciprocal", mean2), op(s, "mul", kBce2, n + 2),
+          op(s, "add", n + 1, n + 3)});
+  const LossFunction tokens = decode(s, ratio);
+  REQUIRE(tokens.grouped());
+  const LossFunction file = parse_loss_file(LOSSCC_SOURCE_DIR "/examples/mtl_loss_ratio.loss");
+  probes::GroupProbe by_tokens(tokens, {0, 2}), by_file(file, {0, 2});
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> prob(0.02, 0.98);
+  for (size_t rows : {1, 5, 64}) {
+    probes::ProbeList batch(4, std::vector<double>(rows));
+    for (size_t i = 0; i < rows; ++i) batch[0][i] = prob(rng), batch[1][i] = double(rng() % 2),
+                                      batch[2][i] = prob(rng), batch[3][i] = double(rng() % 2);
+    const auto a = by_tokens.at(batch);
+    const auto b = by_file.at(batch);
+    for (size_t o = 0; o < a.size(); ++o)
+      for (size_t i = 0; i < a[o].size(); ++i) CHECK(a[o][i] == doctest::Approx(b[o][i]).epsilon(1e-5));
+  }
+  check_reachable(s, {ratio});
+
+  // The space's other examples stay reachable beside the new leaves.
+  std::vector<std::vector<Token>> examples;
+  for (const ExampleProgram& p : example_programs(s)) examples.push_back(with_filler(s, p.body));
+  check_reachable(s, examples);
+}
+
+TEST_CASE("multi-task space with batch statistics: masked sampling and the masks' verdict") {
+  const SearchSpace s = SearchSpace::multi_task(2, 6, false, true);
+  ViableTokens viable(s), judge(s);
+  std::mt19937_64 rng(17);
+  int valid = 0, reads_means = 0, agree = 0;
+  const int samples = 100;
+  for (int k = 0; k < samples; ++k) {
+    const std::vector<Token> tokens = sample_viable(viable, s, rng);
+    const LossFunction fn = decode(s, tokens);
+    const bool checked = check(fn).valid;
+    valid += checked;
+    reads_means += fn.grouped();
+    judge.reset();
+    for (const Token& t : tokens) judge.push(t);
+    agree += judge.last_node_passes() == checked;
+  }
+  MESSAGE("batch statistics: " << valid << " of " << samples << " masked samples pass the check, " << reads_means
+                               << " read a batch mean; the masks' verdict agrees on " << agree);
+  CHECK(valid >= samples * 6 / 10);
+  CHECK(reads_means > 0);
+  CHECK(agree >= samples * 9 / 10);
 }

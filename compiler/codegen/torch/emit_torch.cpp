@@ -179,7 +179,11 @@ std::string docstring(const LossFunction& fn, const TorchEmitOptions& options,
         "one query are an [n, n] matrix: fine for checking and small lists, slow\n"
         "for many queries. Autograd gives the gradients.\n\n",
         fn.reduction == Reduction::Mean ? "mean" : "sum");
-  else
+  const size_t predictions = std::count_if(fn.inputs.begin(), fn.inputs.end(), [](const InputDecl& in) { return in.role == Role::Prediction; });
+  if (fn.grouped() && predictions > 1)
+    out += "A multi-task loss over a batch (it reads batch statistics): pass\n"
+           "offsets [0, n], the batch as its one query.\n\n";
+  if (!fn.grouped())
     out += fmt::format(
         "Returns the {} over elements of the loss term below as a 0-dim tensor, in\n"
         "the inputs' dtype. The inputs are tensors of one shape (or shapes that\n"

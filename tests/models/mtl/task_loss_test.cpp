@@ -131,6 +131,34 @@ TEST_CASE("a multi-task program: the tasks' predictions and labels in declaratio
   check_close(loss.per_sample(out, labels), at::stack({per, per}, 1).detach());
 }
 
+TEST_CASE("a multi-task program over the batch (batch means of the task losses) against LibTorch autograd") {
+  // examples/mtl_loss_ratio.loss: each task's loss over its batch mean, held constant.
+  const LossFunction program = parse_loss_file(LOSSCC_SOURCE_DIR "/examples/mtl_loss_ratio.loss");
+  const MultiTaskLoss loss({program}, {"click", "pay"});
+  CHECK(loss.whole_program());
+  CHECK(loss.batch_program());
+  at::manual_seed(5);
+  const int64_t n = 83;
+  const at::Tensor score0 = at::randn({n, 2}) * 2;
+  const at::Tensor labels = at::randint(0, 2, {n, 2}).to(at::kFloat);
+  at::Tensor score = score0.clone().requires_grad_(true);
+  const MtlOutput out{at::sigmoid(score), score};
+  at::Tensor weights = at::ones({n, 2}).requires_grad_(true);
+  const at::Tensor got = loss(out, labels, weights);
+  got.backward();
+
+  at::Tensor rscore = score0.clone().requires_grad_(true);
+  const at::Tensor p = at::sigmoid(rscore).clamp(1e-7, 1 - 1e-7);
+  const at::Tensor l1 = bce(p.select(1, 0), labels.select(1, 0)), l2 = bce(p.select(1, 1), labels.select(1, 1));
+  const at::Tensor want = (l1 / l1.detach().mean() + l2 / l2.detach().mean()).mean();
+  want.backward();
+  check_close(got, want);
+  check_close(score.grad(), rscore.grad());
+  // Every row's per-sample loss is the batch's value (the program has no per-row parts).
+  check_close(loss.per_sample_from_grad(weights.grad()), at::full({n, 2}, want.item<double>()));
+  check_close(loss.per_sample(out, labels), at::full({n, 2}, want.item<double>()));
+}
+
 TEST_CASE("a multi-task program with equal weights of 1/2 trains as the default equal weighting") {
   const LossFunction halves = parse_loss(
       "input p1: prob as pred\ninput y1: binary as label\ninput p2: prob as pred\ninput y2: binary as label\n"

@@ -111,6 +111,22 @@ TEST_CASE("a multi-task loss program trains with equal weighting and only with i
                        doctest::Contains("--weighting equal"), std::invalid_argument);
 }
 
+TEST_CASE("a multi-task loss program over the batch trains: every row's loss is the batch's") {
+  const MtlDataset& data = tiny_data();
+  const losscc::LossFunction program = losscc::parse_loss_file(LOSSCC_SOURCE_DIR "/examples/mtl_loss_ratio.loss");
+  MtlTrainConfig config;
+  config.epochs = 2;
+  config.batch = 100;
+  MtlTrainer trainer(make_mtl_model("mmoe", tiny_shape(data), 1), data, std::vector<losscc::LossFunction>{program},
+                     WeightingConfig{}, config);
+  const MtlTrainer::FitResult result = trainer.fit();
+  CHECK(result.epochs == 2);
+  CHECK(std::isfinite(result.test.mean_auc()));
+  // Each task's loss averages to 1 over every batch, so the program is 2 per batch.
+  for (const auto& e : result.history)
+    for (double l : e.train_loss) CHECK(l == doctest::Approx(2.0).epsilon(1e-4));
+}
+
 TEST_CASE("fit leaves the model at its best validation epoch") {
   const MtlDataset& data = tiny_data();
   MtlTrainConfig config;
