@@ -82,6 +82,10 @@ Fused fuse(const std::vector<LossFunction>& losses, const std::vector<std::strin
     const LossFunction& fn = losses[k];
     if (fn.reduction != Reduction::Mean)
       throw std::invalid_argument(fmt::format("task '{}': the task loss must be mean-reduced", names[k]));
+    if (fn.grouped())
+      throw std::invalid_argument(fmt::format(
+          "task '{}': a task loss is per row; per-query functions (batch statistics) belong to one program over "
+          "every task", names[k]));
     const std::string prefix = fmt::format("t{}_", k);
     const InputDecl* pred = nullptr;
     const InputDecl* label = nullptr;

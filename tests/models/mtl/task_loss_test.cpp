@@ -159,6 +159,12 @@ TEST_CASE("a multi-task program over the batch (batch means of the task losses) 
   check_close(loss.per_sample(out, labels), at::full({n, 2}, want.item<double>()));
 }
 
+TEST_CASE("a task loss that reads the batch is rejected, naming the task") {
+  const LossFunction batch_mean = parse_loss("qmean(-(label * log(pred) / qmean(detach(pred))))", "batch");
+  CHECK_THROWS_WITH_AS(MultiTaskLoss({default_task_loss(), batch_mean}, {"click", "pay"}),
+                       doctest::Contains("task 'pay': a task loss is per row"), std::invalid_argument);
+}
+
 TEST_CASE("a multi-task program with equal weights of 1/2 trains as the default equal weighting") {
   const LossFunction halves = parse_loss(
       "input p1: prob as pred\ninput y1: binary as label\ninput p2: prob as pred\ninput y2: binary as label\n"
