@@ -108,6 +108,7 @@ class LossSearch {
   const SearchCounters& counters() const { return counters_; }
   const std::vector<FoundLoss>& top() const { return top_; }  // best first
   const SearchConfig& config() const { return config_; }
+  const SearchSpace& space() const { return space_; }
   void checkpoint();
   // Appended to the progress lines: what the executor says of itself (a
   // cluster's nodes and retried tasks).

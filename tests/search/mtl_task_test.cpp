@@ -212,3 +212,32 @@ TEST_CASE("the loss search runs over whole multi-task programs") {
     CHECK(nlohmann::json::parse(state).at("identity").at("data") == data.name + " tasks click, pay (one program)");
   });
 }
+
+TEST_CASE("a whole-loss search with batch statistics keeps them in its checkpoint's identity") {
+  at::set_num_threads(1);
+  MtlTaskConfig mtl_config = tiny_config("");
+  mtl_config.reward_epochs = mtl_config.reward_patience = 1;
+  MtlTask task(tiny_sessions(), mtl_config);
+  SearchConfig config;
+  config.searcher = "random";
+  config.layers = 6;
+  config.batch_statistics = true;
+  config.budget_candidates = 2;
+  config.workers = 1;
+  config.progress_seconds = 0;
+  config.out_dir = (fs::temp_directory_path() / "losscc-search-test-mtl-batch").string();
+  fs::remove_all(config.out_dir);
+  {
+    LossSearch search(config, task);
+    search.start(false);
+    const std::atomic<bool> never{false};
+    CHECK(search.run(never) == LossSearch::Stop::Budget);
+    CHECK(search.space().num_leaves() == 11);
+  }
+  std::ifstream state(fs::path(config.out_dir) / "checkpoint" / "state.json");
+  CHECK(nlohmann::json::parse(state).at("identity").at("batch_statistics") == true);
+  // Resuming without the leaves would decode its tokens over other nodes.
+  config.batch_statistics = false;
+  LossSearch plain(config, task);
+  CHECK_THROWS_WITH_AS(plain.start(true), doctest::Contains("batch_statistics"), std::runtime_error);
+}
