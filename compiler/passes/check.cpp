@@ -114,6 +114,17 @@ class Checker {
 
   // ---- ranking losses ------------------------------------------------------
 
+  // The first value of a GroupProbe's output over one list that is not
+  // finite, as "<what> is <value> on <where> (<n> <item>s, <item> <i>)"; empty if none.
+  std::string non_finite(const std::vector<std::vector<double>>& out, const std::string& where, const char* item) const {
+    for (size_t o = 0; o < out.size(); ++o)
+      for (size_t i = 0; i < out[o].size(); ++i)
+        if (!std::isfinite(out[o][i]))
+          return fmt::format("{} is {} on {} ({} {}s{})", o == 0 ? std::string("the loss") : "∂ℓ/∂" + fn_.inputs[o - 1].name,
+                             out[o][i], where, out.back().size(), item, o == 0 ? "" : fmt::format(", {} {}", item, i));
+    return {};
+  }
+
   void check_ranking() {
     GroupProbe probe(fn_, all_inputs(fn_));
     const std::vector<ProbeList> lists = probes::probe_lists(fn_, kProbeLists);
@@ -122,12 +133,7 @@ class Checker {
     for (size_t k = 0; k < lists.size(); ++k) {
       const auto& out = probe.at(lists[k]);
       report_.grid_points += static_cast<int>(lists[k][0].size());
-      for (size_t o = 0; o < out.size() && first_bad.empty(); ++o)
-        for (size_t i = 0; i < out[o].size() && first_bad.empty(); ++i)
-          if (!std::isfinite(out[o][i]))
-            first_bad = fmt::format("{} is {} on probe list {} ({} documents{})",
-                                    o == 0 ? std::string("the loss") : "∂ℓ/∂" + fn_.inputs[o - 1].name, out[o][i], k,
-                                    lists[k][0].size(), o == 0 ? "" : fmt::format(", document {}", i));
+      if (first_bad.empty()) first_bad = non_finite(out, fmt::format("probe list {}", k), "document");
       for (size_t j = 0; j < fn_.inputs.size(); ++j)
         if (trained(j))
           for (double g : out[j + 1]) nonzero = nonzero || g != 0;
@@ -211,12 +217,7 @@ class Checker {
     for (size_t l = 0; l < lists.size(); ++l) {
       const auto& out = probe.at(lists[l]);
       report_.grid_points += static_cast<int>(lists[l][0].size());
-      for (size_t o = 0; o < out.size() && first_bad.empty(); ++o)
-        for (size_t i = 0; i < out[o].size() && first_bad.empty(); ++i)
-          if (!std::isfinite(out[o][i]))
-            first_bad = fmt::format("{} is {} on probe batch {} ({} rows{})",
-                                    o == 0 ? std::string("the loss") : "∂ℓ/∂" + fn_.inputs[o - 1].name, out[o][i], l,
-                                    lists[l][0].size(), o == 0 ? "" : fmt::format(", row {}", i));
+      if (first_bad.empty()) first_bad = non_finite(out, fmt::format("probe batch {}", l), "row");
       for (size_t k = 0; k < tasks_.size(); ++k) {
         const std::vector<double>& g = out[tasks_[k].pred + 1];
         const std::vector<double>& y = lists[l][tasks_[k].label];
