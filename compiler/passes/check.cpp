@@ -29,7 +29,6 @@ using probes::sweep;
 constexpr int kMonotonicPoints = 32;         // N pred values per label
 constexpr double kMonotonicThreshold = 0.6;  // AutoLossGen's 60%
 constexpr size_t kMaxGridPoints = 20000;     // cap on the finiteness grid
-constexpr double kIdealOrderThreshold = 0.9;  // ranking: ideal order wins on > 90% of lists
 constexpr int kProbeLists = 48;               // ranking: random probe queries
 
 bool has_role(const LossFunction& fn, Role r) {

@@ -78,6 +78,11 @@ struct CheckReport {
 
 CheckReport check(const LossFunction& fn);
 
+// The ideal-order test's bar: the ideal order must win on more than this
+// share of the lists whose labels are not all equal (the search's list masks,
+// search/space/list_signature.h, apply the same bar).
+inline constexpr double kIdealOrderThreshold = 0.9;
+
 // The points check() probes a pointwise loss over pred: prob and label:
 // binary at: its finiteness grid first, then its monotonicity sweep. With
 // passes_pointwise_probes() they let an analysis predict check()'s verdict

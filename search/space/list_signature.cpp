@@ -6,6 +6,7 @@
 #include <random>
 
 #include "compiler/interp/segmented.h"
+#include "compiler/passes/check.h"
 
 namespace losscc::search {
 
@@ -73,10 +74,6 @@ bool close(double x, double y, double rel_tol) {
   const double diff = std::fabs(x - y);
   return diff <= 1e-12 || diff <= rel_tol * std::max(std::fabs(x), std::fabs(y));
 }
-
-// check()'s ideal-order threshold (check.cpp): the ideal order must win on
-// more than 90 % of the queries whose labels are not all equal.
-constexpr double kIdealOrderThreshold = 0.9;
 
 }  // namespace
 
