@@ -170,7 +170,9 @@ std::string docstring(const LossFunction& fn, const TorchEmitOptions& options,
   std::string out = fmt::format("{}: a loss written by `losscc --emit-torch`{}.\n\n",
                                 options.function_name,
                                 options.source_name.empty() ? "" : " from " + options.source_name);
-  if (fn.grouped())
+  const auto predictions = std::count_if(fn.inputs.begin(), fn.inputs.end(),
+                                         [](const InputDecl& in) { return in.role == Role::Prediction; });
+  if (fn.grouped()) {
     out += fmt::format(
         "A ranking loss. Returns the {} over queries of the per-query loss below\n"
         "as a 0-dim tensor, in the inputs' dtype. The inputs are 1-D tensors of the\n"
@@ -179,16 +181,16 @@ std::string docstring(const LossFunction& fn, const TorchEmitOptions& options,
         "one query are an [n, n] matrix: fine for checking and small lists, slow\n"
         "for many queries. Autograd gives the gradients.\n\n",
         fn.reduction == Reduction::Mean ? "mean" : "sum");
-  const size_t predictions = std::count_if(fn.inputs.begin(), fn.inputs.end(), [](const InputDecl& in) { return in.role == Role::Prediction; });
-  if (fn.grouped() && predictions > 1)
-    out += "A multi-task loss over a batch (it reads batch statistics): pass\n"
-           "offsets [0, n], the batch as its one query.\n\n";
-  if (!fn.grouped())
+    if (predictions > 1)
+      out += "A multi-task loss over a batch (it reads batch statistics): pass\n"
+             "offsets [0, n], the batch as its one query.\n\n";
+  } else {
     out += fmt::format(
         "Returns the {} over elements of the loss term below as a 0-dim tensor, in\n"
         "the inputs' dtype. The inputs are tensors of one shape (or shapes that\n"
         "broadcast); autograd gives the gradients.\n\n",
         fn.reduction == Reduction::Mean ? "mean" : "sum");
+  }
   out += "Inputs, with the domains the loss is meant for and checked on:\n";
   for (const InputDecl& in : fn.inputs) {
     auto it = renamed.find(in.name);
