@@ -125,7 +125,6 @@ MultiTaskLoss::MultiTaskLoss(const std::vector<LossFunction>& task_losses,
     : prob_clip_(prob_clip), loss_([&] {
         Fused fused = fuse(task_losses, task_names);
         whole_program_ = fused.whole_program;
-        batch_program_ = fused.fn.grouped();
         for (int s : fused.sources) sources_.push_back(static_cast<Source>(s));
         return fused.fn;
       }()) {
@@ -149,7 +148,7 @@ at::Tensor MultiTaskLoss::operator()(const MtlOutput& out, const at::Tensor& lab
       case Source::Weight: inputs.push_back(weights.select(1, k)); break;
     }
   }
-  if (!batch_program_) return loss_(inputs);
+  if (!batch_program()) return loss_(inputs);
   const at::Tensor whole_batch = at::tensor({int64_t{0}, prob.size(0)}, at::kLong);
   return loss_(inputs, whole_batch);
 }

@@ -60,7 +60,7 @@ class MultiTaskLoss {
   // Whether the loss is one multi-task program (not a loss per task).
   bool whole_program() const { return whole_program_; }
   // Whether it is a whole program over the batch (reads batch statistics).
-  bool batch_program() const { return batch_program_; }
+  bool batch_program() const { return fused().grouped(); }
   // The fused program (inputs t0_pred, t0_label, t0_w, t1_pred, ...).
   const LossFunction& fused() const { return loss_.function(); }
 
@@ -75,7 +75,6 @@ class MultiTaskLoss {
  private:
   enum class Source { Prob, Score, Label, Weight };
   bool whole_program_ = false;
-  bool batch_program_ = false;
   std::vector<Source> sources_;  // per fused input: what feeds it
   double prob_clip_;
   CompiledLoss loss_;
