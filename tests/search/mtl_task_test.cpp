@@ -54,10 +54,12 @@ MtlTaskConfig tiny_config(const std::string& task) {
 // A search of 4 candidates on two workers into a fresh temporary folder,
 // run to its budget.
 void run_tiny_search(MtlTask& task, const std::string& searcher, int layers, const std::string& folder,
-                     const std::function<void(const LossSearch&, const fs::path&)>& inspect) {
+                     const std::function<void(const LossSearch&, const fs::path&)>& inspect,
+                     bool batch_statistics = false) {
   SearchConfig config;
   config.searcher = searcher;
   config.layers = layers;
+  config.batch_statistics = batch_statistics;
   config.budget_candidates = 4;
   config.workers = 2;
   config.progress_seconds = 0;
@@ -218,26 +220,17 @@ TEST_CASE("a whole-loss search with batch statistics keeps them in its checkpoin
   MtlTaskConfig mtl_config = tiny_config("");
   mtl_config.reward_epochs = mtl_config.reward_patience = 1;
   MtlTask task(tiny_sessions(), mtl_config);
-  SearchConfig config;
-  config.searcher = "random";
-  config.layers = 6;
-  config.batch_statistics = true;
-  config.budget_candidates = 2;
-  config.workers = 1;
-  config.progress_seconds = 0;
-  config.out_dir = (fs::temp_directory_path() / "losscc-search-test-mtl-batch").string();
-  fs::remove_all(config.out_dir);
-  {
-    LossSearch search(config, task);
-    search.start(false);
-    const std::atomic<bool> never{false};
-    CHECK(search.run(never) == LossSearch::Stop::Budget);
-    CHECK(search.space().num_leaves() == 11);
-  }
-  std::ifstream state(fs::path(config.out_dir) / "checkpoint" / "state.json");
-  CHECK(nlohmann::json::parse(state).at("identity").at("batch_statistics") == true);
-  // Resuming without the leaves would decode its tokens over other nodes.
-  config.batch_statistics = false;
-  LossSearch plain(config, task);
-  CHECK_THROWS_WITH_AS(plain.start(true), doctest::Contains("batch_statistics"), std::runtime_error);
+  run_tiny_search(
+      task, "random", 6, "losscc-search-test-mtl-batch",
+      [&](const LossSearch& search, const fs::path& out) {
+        CHECK(search.space().num_leaves() == 11);
+        std::ifstream state(out / "checkpoint" / "state.json");
+        CHECK(nlohmann::json::parse(state).at("identity").at("batch_statistics") == true);
+        // Resuming without the leaves would decode its tokens over other nodes.
+        SearchConfig plain = search.config();
+        plain.batch_statistics = false;
+        LossSearch resumed(plain, task);
+        CHECK_THROWS_WITH_AS(resumed.start(true), doctest::Contains("batch_statistics"), std::runtime_error);
+      },
+      true);
 }

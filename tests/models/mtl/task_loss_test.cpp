@@ -21,6 +21,25 @@ void check_close(const at::Tensor& got, const at::Tensor& want) {
   CHECK(at::allclose(got.to(at::kDouble), want.to(at::kDouble), 1e-4, 1e-6));
 }
 
+// Two tasks' scores (N(0, 4)) and 0/1 labels of n rows drawn from `seed`:
+// the scores the loss under test reads (through `out`) and a copy for the
+// LibTorch reference, whose probabilities `p` are clamped as the loss's are.
+struct TwoTaskBatch {
+  at::Tensor labels, score, reference, p;
+  MtlOutput out;
+};
+TwoTaskBatch two_task_batch(int64_t n, uint64_t seed) {
+  at::manual_seed(seed);
+  const at::Tensor score0 = at::randn({n, 2}) * 2;
+  TwoTaskBatch b;
+  b.labels = at::randint(0, 2, {n, 2}).to(at::kFloat);
+  b.score = score0.clone().requires_grad_(true);
+  b.out = {at::sigmoid(b.score), b.score};
+  b.reference = score0.clone().requires_grad_(true);
+  b.p = at::sigmoid(b.reference).clamp(1e-7, 1 - 1e-7);
+  return b;
+}
+
 }  // namespace
 
 TEST_CASE("fused task losses: value and gradients of prob, score and weights match LibTorch autograd") {
@@ -109,26 +128,20 @@ TEST_CASE("a multi-task program: the tasks' predictions and labels in declaratio
   const MultiTaskLoss loss({program}, {"click", "pay"});
   CHECK(loss.whole_program());
   CHECK(loss.tasks() == 2);
-  at::manual_seed(3);
   const int64_t n = 97;
-  const at::Tensor score0 = at::randn({n, 2}) * 2;
-  const at::Tensor labels = at::randint(0, 2, {n, 2}).to(at::kFloat);
-  at::Tensor score = score0.clone().requires_grad_(true);
-  const MtlOutput out{at::sigmoid(score), score};
-  const at::Tensor ones = at::ones({n, 2});
-  const at::Tensor got = loss(out, labels, ones);
+  const TwoTaskBatch b = two_task_batch(n, 3);
+  const at::Tensor got = loss(b.out, b.labels, at::ones({n, 2}));
   got.backward();
 
-  at::Tensor rscore = score0.clone().requires_grad_(true);
-  const at::Tensor p = at::sigmoid(rscore).clamp(1e-7, 1 - 1e-7);
-  const at::Tensor per = bce(p.select(1, 0), labels.select(1, 0)) +
-                         (1 + p.select(1, 0)) * bce(p.select(1, 1), labels.select(1, 1));
+  const at::Tensor& p = b.p;
+  const at::Tensor per = bce(p.select(1, 0), b.labels.select(1, 0)) +
+                         (1 + p.select(1, 0)) * bce(p.select(1, 1), b.labels.select(1, 1));
   const at::Tensor want = per.mean();
   want.backward();
   check_close(got, want);
-  check_close(score.grad(), rscore.grad());
+  check_close(b.score.grad(), b.reference.grad());
   // Every task's per-sample loss is the program's value.
-  check_close(loss.per_sample(out, labels), at::stack({per, per}, 1).detach());
+  check_close(loss.per_sample(b.out, b.labels), at::stack({per, per}, 1).detach());
 }
 
 TEST_CASE("a multi-task program over the batch (batch means of the task losses) against LibTorch autograd") {
@@ -137,26 +150,21 @@ TEST_CASE("a multi-task program over the batch (batch means of the task losses) 
   const MultiTaskLoss loss({program}, {"click", "pay"});
   CHECK(loss.whole_program());
   CHECK(loss.batch_program());
-  at::manual_seed(5);
   const int64_t n = 83;
-  const at::Tensor score0 = at::randn({n, 2}) * 2;
-  const at::Tensor labels = at::randint(0, 2, {n, 2}).to(at::kFloat);
-  at::Tensor score = score0.clone().requires_grad_(true);
-  const MtlOutput out{at::sigmoid(score), score};
+  const TwoTaskBatch b = two_task_batch(n, 5);
   at::Tensor weights = at::ones({n, 2}).requires_grad_(true);
-  const at::Tensor got = loss(out, labels, weights);
+  const at::Tensor got = loss(b.out, b.labels, weights);
   got.backward();
 
-  at::Tensor rscore = score0.clone().requires_grad_(true);
-  const at::Tensor p = at::sigmoid(rscore).clamp(1e-7, 1 - 1e-7);
-  const at::Tensor l1 = bce(p.select(1, 0), labels.select(1, 0)), l2 = bce(p.select(1, 1), labels.select(1, 1));
+  const at::Tensor& p = b.p;
+  const at::Tensor l1 = bce(p.select(1, 0), b.labels.select(1, 0)), l2 = bce(p.select(1, 1), b.labels.select(1, 1));
   const at::Tensor want = (l1 / l1.detach().mean() + l2 / l2.detach().mean()).mean();
   want.backward();
   check_close(got, want);
-  check_close(score.grad(), rscore.grad());
+  check_close(b.score.grad(), b.reference.grad());
   // Every row's per-sample loss is the batch's value (the program has no per-row parts).
   check_close(loss.per_sample_from_grad(weights.grad()), at::full({n, 2}, want.item<double>()));
-  check_close(loss.per_sample(out, labels), at::full({n, 2}, want.item<double>()));
+  check_close(loss.per_sample(b.out, b.labels), at::full({n, 2}, want.item<double>()));
 }
 
 TEST_CASE("a task loss that reads the batch is rejected, naming the task") {
