@@ -72,8 +72,7 @@ MtlDataset load_data(const Options& opt) {
 std::vector<LossFunction> task_losses(const Options& opt, const MtlDataset& data) {
   if (!opt.loss.empty()) {
     LossFunction program = parse_loss_file(opt.loss);
-    size_t preds = 0;
-    for (const InputDecl& in : program.inputs) preds += in.role == Role::Prediction;
+    const size_t preds = program.count(Role::Prediction);
     if (preds != data.tasks.size())
       throw std::invalid_argument(fmt::format("--loss {}: {} prediction inputs; the data has {} tasks ({}), one "
                                               "prediction and one label input per task, in task order",

@@ -133,16 +133,10 @@ std::vector<const InputDecl*> inputs_with_role(const LossFunction& fn, Role role
   return out;
 }
 
-// Several predictions, each with its label: task k's are the k-th of each.
-bool multi_task(const LossFunction& fn) {
-  const size_t tasks = inputs_with_role(fn, Role::Prediction).size();
-  return tasks > 1 && inputs_with_role(fn, Role::Label).size() == tasks;
-}
-
 std::string kind_of(const LossFunction& fn) {
-  if (fn.grouped()) return multi_task(fn) ? "multi-task batch" : "ranking";
+  if (fn.grouped()) return fn.tasks() > 0 ? "multi-task batch" : "ranking";
   if (input_with_role(fn, Role::Positive) || input_with_role(fn, Role::Negative)) return "pairwise";
-  if (multi_task(fn)) return "multi-task";
+  if (fn.tasks() > 0) return "multi-task";
   return "pointwise";
 }
 
@@ -265,7 +259,7 @@ nlohmann::json ranking_card(const LossFunction& fn, const InputDecl& pred, const
                     {"grad", number(out[1][i])}});
   }
   return {{"loss", number(out[0][0])}, {"documents", docs}, {"x_label", "rank by " + pred.name},
-          {"label_name", label ? label->name : ""}};
+          {"pred_name", pred.name}, {"label_name", label ? label->name : ""}};
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "compiler/ir/stable_hash.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -53,6 +54,15 @@ Role default_role(std::string_view input_name) {
 }
 
 std::string_view reduction_name(Reduction r) { return r == Reduction::Mean ? "mean" : "sum"; }
+
+size_t LossFunction::count(Role r) const {
+  return static_cast<size_t>(std::count_if(inputs.begin(), inputs.end(), [r](const InputDecl& in) { return in.role == r; }));
+}
+
+size_t LossFunction::tasks() const {
+  const size_t preds = count(Role::Prediction);
+  return preds >= 2 && count(Role::Label) == preds ? preds : 0;
+}
 
 std::vector<InputDecl> LossFunction::default_inputs() {
   return {{"pred", Domain::Probability, Role::Prediction}, {"label", Domain::Binary, Role::Label}};

@@ -58,6 +58,10 @@ struct LossFunction {
   static std::vector<InputDecl> default_inputs();
   const InputDecl* find_input(std::string_view name) const;
   int input_index(std::string_view name) const;  // -1 if absent
+  size_t count(Role r) const;                     // inputs with role r
+  // A multi-task loss's tasks: K >= 2 prediction inputs and K label inputs,
+  // task k's being the k-th of each in declaration order; 0 for any other loss.
+  size_t tasks() const;
   // A ranking loss: the body is a per-query value built with segmented ops
   // (expr.h), run over queries given by segment offsets (program.h).
   bool grouped() const { return body && body->segmented(); }

@@ -268,12 +268,12 @@ class Checker {
   // label). Each task must be trained and must prefer its own right answer.
   struct Task { int index; size_t pred, label; };
   void find_tasks() {
+    if (pairwise_ || fn_.tasks() == 0) return;
     std::vector<size_t> preds, labels;
     for (size_t j = 0; j < fn_.inputs.size(); ++j) {
       if (fn_.inputs[j].role == Role::Prediction) preds.push_back(j);
       if (fn_.inputs[j].role == Role::Label) labels.push_back(j);
     }
-    if (pairwise_ || preds.size() < 2 || preds.size() != labels.size()) return;
     for (size_t k = 0; k < preds.size(); ++k) tasks_.push_back({static_cast<int>(k), preds[k], labels[k]});
   }
 

@@ -22,10 +22,9 @@ struct Fused {
   bool whole_program = false;
 };
 
+// One prediction per task: a whole program (fuse_program names what else it lacks).
 bool is_multi_task_program(const LossFunction& fn, size_t tasks) {
-  size_t preds = 0;
-  for (const InputDecl& in : fn.inputs) preds += in.role == Role::Prediction;
-  return tasks >= 2 && preds == tasks;
+  return tasks >= 2 && fn.count(Role::Prediction) == tasks;
 }
 
 // One program over every task: its k-th prediction and k-th label inputs

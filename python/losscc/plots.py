@@ -58,8 +58,10 @@ def draw_card(card, out):
                        label=f"{r['label_name'] or 'label'} = {y:g}", zorder=3)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xlabel(r["x_label"] + " (1 = top)")
-        ax.set_ylabel("∂loss/∂score (< 0: pushed up)")
-        ax.set_title(f"{name}: each document's gradient on a sample query", fontsize=10)
+        ax.set_ylabel(f"∂loss/∂{r.get('pred_name', 'score')} (< 0: pushed up)")
+        what = "row's gradient in a sample batch" if card.get("kind") == "multi-task batch" \
+            else "document's gradient on a sample query"
+        ax.set_title(f"{name}: each {what}", fontsize=10)
         ax.legend(fontsize=8)
     else:
         p = card["pointwise"]

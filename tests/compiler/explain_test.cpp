@@ -147,6 +147,7 @@ TEST_CASE("explain: a multi-task loss is read at every combination of its labels
 TEST_CASE("loss_card: a multi-task loss over the batch is drawn as a sample batch, its first task's rows pushed right") {
   const nlohmann::json card = loss_card(example("mtl_loss_ratio"), "ratio");
   CHECK(card["kind"] == "multi-task batch");
+  CHECK(card["ranking"]["pred_name"] == "p1");  // the plot's ∂loss/∂p1
   const nlohmann::json& rows = card["ranking"]["documents"];
   REQUIRE(rows.size() == 24);
   for (const nlohmann::json& r : rows) {

@@ -170,8 +170,6 @@ std::string docstring(const LossFunction& fn, const TorchEmitOptions& options,
   std::string out = fmt::format("{}: a loss written by `losscc --emit-torch`{}.\n\n",
                                 options.function_name,
                                 options.source_name.empty() ? "" : " from " + options.source_name);
-  const auto predictions = std::count_if(fn.inputs.begin(), fn.inputs.end(),
-                                         [](const InputDecl& in) { return in.role == Role::Prediction; });
   if (fn.grouped()) {
     out += fmt::format(
         "A ranking loss. Returns the {} over queries of the per-query loss below\n"
@@ -181,7 +179,7 @@ std::string docstring(const LossFunction& fn, const TorchEmitOptions& options,
         "one query are an [n, n] matrix: fine for checking and small lists, slow\n"
         "for many queries. Autograd gives the gradients.\n\n",
         fn.reduction == Reduction::Mean ? "mean" : "sum");
-    if (predictions > 1)
+    if (fn.tasks() > 0)
       out += "A multi-task loss over a batch (it reads batch statistics): pass\n"
              "offsets [0, n], the batch as its one query.\n\n";
   } else {
