@@ -52,7 +52,9 @@ std::optional<CandidateStatus> status_by_name(std::string_view name) {
 
 std::string hash_hex(uint64_t hash) { return fmt::format("{:016x}", hash); }
 
-Evaluator::Evaluator(EvaluatorConfig config) : cache_(config.cache_capacity, config.fingerprint_tolerance) {}
+Evaluator::Evaluator(EvaluatorConfig config)
+    : require_batch_statistics_(config.require_batch_statistics),
+      cache_(config.cache_capacity, config.fingerprint_tolerance) {}
 
 void Evaluator::remember(uint64_t hash, std::vector<double> fingerprint, double reward) {
   cache_.put(hash, std::move(fingerprint), reward);
@@ -64,6 +66,10 @@ Evaluator::Screened Evaluator::screen(const SearchSpace& space, const std::vecto
   LossFunction fn = simplify(decode(space, tokens));
   e.hash = fn.hash();
   e.source = to_loss_source(fn);
+  if (require_batch_statistics_ && !fn.grouped()) {
+    e.reason = "reads no batch statistic (--batch-only)";
+    return s;
+  }
 
   const CheckReport report = check(fn);
   if (!report.valid) {

@@ -54,6 +54,10 @@ struct Evaluation {
 struct EvaluatorConfig {
   size_t cache_capacity = 4096;
   double fingerprint_tolerance = 1e-6;
+  // Reject, without a fit, every loss that reads no per-batch value (in the
+  // multi-task space with batch statistics, a program that reads no batch
+  // mean): the controller then learns to sample the batch leaves.
+  bool require_batch_statistics = false;
 };
 
 class Evaluator {
@@ -98,6 +102,7 @@ class Evaluator {
   Screened screen(const SearchSpace& space, const std::vector<Token>& tokens);
   void settle(Screened& s, const WorkResult& result);
 
+  bool require_batch_statistics_;
   RewardCache cache_;
   int64_t trainings_ = 0;
 };

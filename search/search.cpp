@@ -38,7 +38,9 @@ nlohmann::json identity(const SearchConfig& c, const SearchTask& task) {
   nlohmann::json id = {{"searcher", c.searcher}, {"layers", c.layers}, {"extended", c.extended},
                        {"seed", c.seed}, {"samples_per_phase", c.samples_per_phase()}, {"mask", c.policy.mask},
                        {"task", task.name()}};
-  if (c.batch_statistics) id["batch_statistics"] = true;  // absent otherwise: older checkpoints still resume
+  // Absent unless set, so older checkpoints still resume.
+  if (c.batch_statistics) id["batch_statistics"] = true;
+  if (c.evaluator.require_batch_statistics) id["batch_only"] = true;
   id.update(task.identity());
   return id;
 }

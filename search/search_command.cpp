@@ -120,6 +120,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
   app.add_flag("--extended", s.extended, "add sigmoid, tanh, relu, abs, guarded sqrt and exp to the operators");
   app.add_flag("--batch-stats", s.batch_statistics, "mtl, the whole loss: add each task's batch mean loss "
                "mean(bceK) (held constant) to the leaves, so loss-ratio weightings are programs");
+  app.add_flag("--batch-only", s.evaluator.require_batch_statistics, "with --batch-stats: reject, without a fit, "
+               "every program that reads no batch mean (the controller learns to sample them)");
   bool no_mask = false;
   app.add_flag("--no-mask", no_mask, "sample every token, not only those that can still give a valid loss");
   app.add_option("--seed", s.seed, "seed of the searcher (and of the fits unless --fit-seed)")->capture_default_str();
@@ -218,6 +220,8 @@ int parse_search_command(const std::vector<std::string>& args, SearchOptions& op
     if (app.count("--target") && opt.task != "mtl") throw CLI::ValidationError("--target", "applies to --task mtl only");
     if (s.batch_statistics && (opt.task != "mtl" || !opt.target.empty()))
       throw CLI::ValidationError("--batch-stats", "applies to --task mtl's whole-loss search only (not with --target)");
+    if (s.evaluator.require_batch_statistics && !s.batch_statistics)
+      throw CLI::ValidationError("--batch-only", "needs --batch-stats (the leaves it requires)");
     if (app.count("--auc-weights") && (opt.task != "mtl" || !opt.target.empty()))
       throw CLI::ValidationError("--auc-weights", "applies to --task mtl's whole-loss search only (not with --target)");
     if (app.count("--synthetic-sessions") && (opt.task != "mtl" || !(opt.data.empty() || opt.data == models::kBuiltinSynthetic)))
@@ -326,7 +330,7 @@ SearchSession::SearchSession(SearchOptions options) : options_(std::move(options
   compared_ = given_losses(o.compare);
   const SearchConfig& s = o.search;
   fmt::print(stderr, "[losssearch] {}; searcher {}, {} layers{}{}, reward {}, out {}\n", loaded_.description(),
-             s.searcher, s.layers, s.extended ? " (extended ops)" : "", s.batch_statistics ? " (batch means)" : "",
+             s.searcher, s.layers, s.extended ? " (extended ops)" : "", s.batch_statistics ? (s.evaluator.require_batch_statistics ? " (batch means, required)" : " (batch means)") : "",
              loaded_.task().reward_name(), s.out_dir);
   search_ = std::make_unique<LossSearch>(s, loaded_.task());
 }
@@ -413,6 +417,7 @@ int SearchSession::finish() {
   report.summary = {
       {"task", task.name()},      {"settings", task.summary()}, {"searcher", s.searcher},
       {"layers", s.layers},         {"extended", s.extended},       {"batch_statistics", s.batch_statistics},
+      {"batch_only", s.evaluator.require_batch_statistics},
       {"seed", s.seed},
       {"fit_seed", o.fit_seed},     {"workers", s.workers},         {"mask", s.policy.mask},
       {"reward", task.reward_name()}, {"search", search_->counters().to_json()},

@@ -84,6 +84,7 @@ with tempfile.TemporaryDirectory() as tmp:
                          (["--task", "rank", "--synthetic-sessions", "50"], "--task mtl on its built-in synthetic"),
                          (["--task", "mtl", "--target", "click", "--auc-weights", "1,2"], "whole-loss search only"),
                          (["--task", "mtl", "--reward-holdout", "0.2"], "--task rank only"),
+                         (["--task", "mtl", "--batch-only"], "needs --batch-stats"),
                          (["--task", "rank", "--reward-holdout", "0.95"], "--reward-holdout"),
                          (["--task", "forecast"], "--task")]:
         code, _, err = run(losssearch, *args, "--out", os.path.join(tmp, "x"))

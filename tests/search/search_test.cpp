@@ -83,6 +83,36 @@ TEST_CASE("invalid and duplicate candidates never reach training") {
   CHECK(trainings == 1);
 }
 
+TEST_CASE("with batch statistics required, a program that reads no batch mean is rejected without a fit") {
+  const SearchSpace space = SearchSpace::multi_task(2, 2, false, true);
+  int trainings = 0;
+  FunctionTask task("none", [&](const LossFunction&) {
+    ++trainings;
+    return TrainOutcome{0.75, 0, 0};
+  });
+  ThreadExecutor threads(1);
+  EvaluatorConfig config;
+  config.require_batch_statistics = true;
+  Evaluator evaluator(config);
+  const int bce1 = SearchSpace::task_leaf(0, SearchSpace::kBce), bce2 = SearchSpace::task_leaf(1, SearchSpace::kBce);
+  const int n = space.num_leaves();
+  // bce1 + bce2, and bce1 · mean(bce1) + bce2.
+  const std::vector<Token> equal = {op(space, "add", bce1, bce2), op(space, "identity", n)};
+  const std::vector<Token> batch = {op(space, "mul", bce1, space.batch_mean_leaf(0)), op(space, "add", n, bce2)};
+
+  const Evaluation plain = evaluator.evaluate(space, equal, task, threads);
+  CHECK(plain.status == CandidateStatus::Invalid);
+  CHECK(plain.reason.find("reads no batch statistic") != std::string::npos);
+  CHECK(trainings == 0);
+  const Evaluation weighted = evaluator.evaluate(space, batch, task, threads);
+  CHECK(weighted.status == CandidateStatus::Trained);
+  CHECK(trainings == 1);
+  // Without the requirement the plain program is fitted.
+  Evaluator open({});
+  CHECK(open.evaluate(space, equal, task, threads).status == CandidateStatus::Trained);
+  CHECK(trainings == 2);
+}
+
 TEST_CASE("a loss that diverges in training is rejected, not a crash") {
   SearchSpace space(3);
   FunctionTask task("none", [](const LossFunction&) -> TrainOutcome {
