@@ -6,7 +6,7 @@
 # in the space with the listwise operators), the losses inside
 # gradient-boosted trees, the reward's fidelity and the valid-sample fraction.
 # Each step writes under benchmarks/results/ and skips what is already there
-# (run_ltr.py, ltr_peers.py, gbdt.py, gbdt_search.py and nested.py resume; the other steps
+# (run_ltr.py, ltr_peers.py, gbdt.py, gbdt_search.py, nested.py and variants.py resume; the other steps
 # are skipped when their result exists or are quick); delete a result to
 # measure it again. On the 2-core machine the whole run takes several hours
 # (RESULTS-ltr.md gives each step's time). A benchmark, never a test.
@@ -75,6 +75,10 @@ for variant in "ltr-nested" "ltr-nested-select --select-seeds 3" "ltr-nested-lis
   "$PY" benchmarks/ltr/nested.py --data "$DATA" --out $R/$out --budget-minutes 6 "$@"
   "$PY" benchmarks/ltr/nested.py --data "$DATA" --out $R/$out --summarize --json $R/$out.json
 done
+
+step "LambdaLoss aimed at NDCG@10, by hand, paired with ltr-nested-wide's LambdaLoss fits"
+"$PY" benchmarks/ltr/variants.py --data "$DATA" --nested $R/ltr-nested-wide --json $R/ltr-variants.json \
+  examples/lambdaloss.loss benchmarks/ltr/variants/*.loss
 
 step "five nested searches for the trees (LightGBM's validation NDCG@10 as the reward), plain and held out"
 for variant in "gbdt-nested" "gbdt-nested-holdout --reward-holdout 0.25"; do

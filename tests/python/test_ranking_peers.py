@@ -1,17 +1,19 @@
 """Ranking examples against their peers' own code: examples/lambdaloss.loss
-(NDCG-Loss2++) against allRank's `lambdaLoss`, values and gradients, query by
-query. allRank comes from PyPI (scripts/setup.sh installs it into build/venv,
+(NDCG-Loss2++) against allRank's `lambdaLoss`, and the variant truncated at 10
+(benchmarks/ltr/variants/lambdaloss_at10.loss) against `lambdaLoss(k=10)`,
+values and gradients, query by query. allRank comes from PyPI (scripts/setup.sh installs it into build/venv,
 without its dependencies); a missing allRank fails this test."""
 import importlib.util
 import pathlib
 import sys
 import types
 
+import pytest
 import torch
 
 import losscc
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def allrank_lambda_loss():
@@ -41,9 +43,11 @@ def allrank_lambda_loss():
     return module.lambdaLoss
 
 
-def test_lambdaloss_equals_allranks_ndcg_loss2pp():
+@pytest.mark.parametrize("path, k", [("examples/lambdaloss.loss", None),
+                                     ("benchmarks/ltr/variants/lambdaloss_at10.loss", 10)])
+def test_lambdaloss_equals_allranks_ndcg_loss2pp(path, k):
     lambda_loss = allrank_lambda_loss()
-    ours = losscc.compile(EXAMPLES / "lambdaloss.loss")
+    ours = losscc.compile(ROOT / path)
     gen = torch.Generator().manual_seed(11)
     checked = 0
     for size in (2, 3, 5, 8, 13, 30, 64):
@@ -56,7 +60,7 @@ def test_lambdaloss_equals_allranks_ndcg_loss2pp():
             value = ours(mine, label, offsets=torch.tensor([0, size]))
             value.backward()
             theirs = score.clone().unsqueeze(0).requires_grad_()
-            reference = lambda_loss(theirs, label.unsqueeze(0), weighing_scheme="ndcgLoss2PP_scheme", mu=10.,
+            reference = lambda_loss(theirs, label.unsqueeze(0), weighing_scheme="ndcgLoss2PP_scheme", k=k, mu=10.,
                                     reduction="sum", reduction_log="binary")
             reference.backward()
             assert reference.item() > 0  # the query has pairs
