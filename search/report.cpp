@@ -178,11 +178,14 @@ fs::path write_report(const fs::path& out, const ReportInput& in) {
   md += picture(out, "effectiveness.png", "test metric per seed and training curves", plots.why) + "\n";
 
   md += fmt::format("## {} losses against the classics, paired by seed\n\n", compare ? "Given" : "Found");
-  md += verdicts_against_best(rows, in.tested.paired, in.metric);
-  if (best_baseline(rows, in.metric))
+  if (best_baseline(rows, in.metric)) {
+    md += verdicts_against_best(rows, in.tested.paired, in.metric);
     md += "A win needs the 95% bootstrap interval of the paired difference above zero and a Wilcoxon p below "
           "0.05; with n pairs the smallest two-sided p is 2/2^n, so fewer than 6 pairs cannot show one.\n\n";
-  md += code_block(in.tested.paired_table) + "\n";
+    md += code_block(in.tested.paired_table) + "\n";
+  } else {
+    md += "No classic loss has a result here (--no-baselines, or every one failed), so nothing is paired.\n\n";
+  }
 
   if (!in.transfer.empty()) md += transfer_section(in);
 

@@ -7,7 +7,7 @@
 
 Each run writes OUT/DATASET/MODEL-METHOD-sSEED.json (losstrain-mtl --out) and its
 log beside it; a run whose JSON exists is not run again, so an interrupted
-sweep resumes. --summarize reads the JSON files and prints mean ± std over
+sweep resumes. --summarize reads the JSON files (and --with-summary's rows) and prints mean ± std over
 seeds of every task's test AUC and logloss (and session logloss where the data
 has sessions), the wall time per run, and every method against equal weights
 (and --compare A:B pairs) paired by seed: the mean difference with a
@@ -214,6 +214,10 @@ def main():
     ap.add_argument("--print-commands", action="store_true")
     ap.add_argument("--markdown", type=pathlib.Path)
     ap.add_argument("--json", type=pathlib.Path)
+    ap.add_argument("--with-summary", type=pathlib.Path, metavar="JSON",
+                    help="an earlier --json summary: its rows join the table where --out has no runs of that "
+                         "dataset, model and method (the runs are deterministic: a seed's numbers are the same), "
+                         "so new runs pair with committed ones")
     args = ap.parse_args()
     for spec in args.loss_method:
         name, _, path = spec.partition("=")
@@ -242,12 +246,17 @@ def main():
                 done += 1
                 print(f"[{done}/{len(grid)}] {out.parent.name}/{out.stem}: {status} ({wall:.0f} s)", flush=True)
     table = summarize(args.out)
+    if args.with_summary:
+        have = {(e["dataset"], e["model"], e["method"]) for e in table}
+        table += [e for e in json.loads(args.with_summary.read_text())
+                  if (e["dataset"], e["model"], e["method"]) not in have]
+        table.sort(key=lambda e: (e["dataset"], e["model"], e["method"]))
     methods = {e["method"] for e in table}
     comparisons = [(m, "equal") for m in METHODS + list(METHOD_FLAGS) if m != "equal" and m in methods]
     for pair in args.compare:
         method, _, against = pair.partition(":")
         if method not in methods or against not in methods:
-            ap.error(f"--compare {pair}: both methods need runs in {args.out}")
+            ap.error(f"--compare {pair}: both methods need runs in {args.out} (or rows in --with-summary)")
         comparisons.append((method, against))
     text = markdown(table, comparisons)
     print(text)

@@ -6,7 +6,7 @@ scripts/setup.sh installs), a card's explanation for every loss of the
 effectiveness table, and a verdict against the best classic; a
 recommendation search says how its found loss was chosen from its
 finalists. Without a usable Python the report is still written and says
-why it has no pictures."""
+why it has no pictures; without baselines it says nothing is paired."""
 import json
 import os
 import re
@@ -76,7 +76,8 @@ with tempfile.TemporaryDirectory() as tmp:
 
     os.environ["LOSSCC_PYTHON"] = "/nonexistent/python3"
     out = os.path.join(tmp, "nopython")
-    code, _, err = run(losssearch, *FAMILIES["rec"], *QUICK, "--out", out, timeout=600)
+    # Also without baselines: the report says there is nothing to pair with.
+    code, _, err = run(losssearch, *FAMILIES["rec"], *QUICK, "--no-baselines", "--out", out, timeout=600)
     expect("without Python: exits 0", code == 0, err[-2000:])
     if code == 0:
         report = open(os.path.join(out, "report.md")).read()
@@ -84,4 +85,8 @@ with tempfile.TemporaryDirectory() as tmp:
                "no plots: /nonexistent/python3 was not found" in report, report[:1500])
         expect("without Python: no picture is linked", "](" not in report)
         expect("without Python: the tables are there", "## Effectiveness" in report and "found-1" in report)
+        paired = report.split("paired by seed\n\n", 1)[-1]
+        expect("without baselines: nothing paired, and no empty table",
+               paired.startswith("No classic loss has a result here (--no-baselines") and
+               not paired.startswith("```"), report[-1500:])
 finish("all report checks passed")
