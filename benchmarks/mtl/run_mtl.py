@@ -249,7 +249,7 @@ def main():
     if args.with_summary:
         have = {(e["dataset"], e["model"], e["method"]) for e in table}
         table += [e for e in json.loads(args.with_summary.read_text())
-                  if (e["dataset"], e["model"], e["method"]) not in have]
+                  if e["dataset"] in datasets and (e["dataset"], e["model"], e["method"]) not in have]
         table.sort(key=lambda e: (e["dataset"], e["model"], e["method"]))
     methods = {e["method"] for e in table}
     comparisons = [(m, "equal") for m in METHODS + list(METHOD_FLAGS) if m != "equal" and m in methods]
