@@ -36,6 +36,8 @@ const std::vector<RewriteRule>& rewrite_rules() {
         {"div-neg-den",     x / (-y),                      -(x / y),          S::Exact},
         {"neg-mul-const",   -(x * c),                      x * (-c),          S::Exact},
         {"neg-div-const",   -(x / c),                      x / (-c),          S::Exact},
+        {"neg-const-div",   -(c / x),                      (-c) / x,          S::Exact},
+        {"negzero-sub",     -0.0 - x,                      -x,                S::Exact},  // −0 − x is −x, zeros included
         // Constants gather into one.
         {"add-add-const",   (x + c) + d,                   x + (c + d),       S::Rounding},
         {"mul-mul-const",   (x * c) * d,                   x * (c * d),       S::Rounding},

@@ -68,6 +68,8 @@ TEST_CASE("simplify: the rewrite table, one line at a time") {
   check(x / (-y),                         -(x / y));
   check(-(2.0 * x),                       x * -2.0);
   check(-(x / 2.0),                       x / -2.0);
+  check(-(2.0 / x),                       -2.0 / x);
+  check(-0.0 - x,                         -x);
   check((x + 1.0) + 2.0,                  x + 3.0);
   check(3.0 * (x * 2.0),                  x * 6.0);
   check(abs(-x),                          abs(x));
@@ -161,6 +163,8 @@ TEST_CASE("simplify: every rule keeps values by its safety class") {
       if (i == 0) env["?x"] = INFINITY;
       if (i == 1) env["?x"] = NAN;
       if (i == 2) env["?y"] = -INFINITY;
+      if (i == 3) env["?x"] = 0.0;  // an Exact rule keeps the sign of a zero
+      if (i == 4) env["?x"] = -0.0;
       double a = eval(lhs, env), b = eval(rhs, env);
       INFO("x = ", env["?x"], "  y = ", env["?y"], "  lhs = ", a, "  rhs = ", b);
       switch (r.safety) {
