@@ -233,21 +233,35 @@ std::string format_auc_row(const nlohmann::json& row) {
                      row.at("test_auc_std").get<double>());
 }
 
-std::string format_effectiveness_table(const nlohmann::json& rows) {
+namespace {
+
+// A row of one fit may lack the mean: its fit's test AUC.
+double mean_test_auc(const nlohmann::json& r) {
+  if (!r.contains("fit")) return -1.0;
+  return r.contains("test_auc_mean") ? r.at("test_auc_mean").get<double>() : r.at("fit").at("test").at("auc").get<double>();
+}
+
+}  // namespace
+
+std::vector<const nlohmann::json*> by_test_auc(const nlohmann::json& rows) {
   std::vector<const nlohmann::json*> order;
   for (const nlohmann::json& r : rows) order.push_back(&r);
-  auto test_auc = [](const nlohmann::json* r) {
-    return r->contains("fit") ? r->value("test_auc_mean", r->at("fit").at("test").at("auc").get<double>()) : -1.0;
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](auto* a, auto* b) { return test_auc(a) > test_auc(b); });
+  std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return mean_test_auc(*a) > mean_test_auc(*b); });
+  return order;
+}
+
+std::string format_error_row(const nlohmann::json& row, size_t width) {
+  return fmt::format("{:<{}} {:<9} error: {}\n", row.at("name").get<std::string>(), width,
+                     row.at("origin").get<std::string>(), row.value("error", std::string("?")));
+}
+
+std::string format_effectiveness_table(const nlohmann::json& rows) {
   const size_t width = name_width(rows, "name", 10);
   std::string out = fmt::format("{:<{}} {:<9} {:>9} {:>17} {:>9} {:>9} {:>6} {:>8}\n", "loss", width, "origin",
                                 "valid AUC", "test AUC (± std)", "logloss", "rmse", "epoch", "seconds");
-  for (const nlohmann::json* r : order) {
+  for (const nlohmann::json* r : by_test_auc(rows)) {
     if (!r->contains("fit")) {
-      out += fmt::format("{:<{}} {:<9} error: {}\n", r->at("name").get<std::string>(), width,
-                         r->at("origin").get<std::string>(), r->value("error", std::string("?")));
+      out += format_error_row(*r, width);
       continue;
     }
     const nlohmann::json& f = r->at("fit");
@@ -255,7 +269,7 @@ std::string format_effectiveness_table(const nlohmann::json& rows) {
     for (const nlohmann::json& fit : r->value("fits", nlohmann::json::array({f}))) seconds += fit.at("seconds").get<double>();
     out += fmt::format("{:<{}} {:<9} {:>9.4f} {:>9.4f} ± {:.4f} {:>9.4f} {:>9.4f} {:>6} {:>8.1f}\n",
                        r->at("name").get<std::string>(), width, r->at("origin").get<std::string>(),
-                       r->value("valid_auc_mean", f.at("valid").at("auc").get<double>()), test_auc(r),
+                       r->value("valid_auc_mean", f.at("valid").at("auc").get<double>()), mean_test_auc(*r),
                        r->value("test_auc_std", 0.0), f.at("test").at("logloss").get<double>(),
                        f.at("test").value("rmse", std::nan("")), f.at("best_epoch").get<int>(), seconds);
   }

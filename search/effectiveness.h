@@ -80,6 +80,12 @@ std::string format_paired_table(const nlohmann::json& comparisons);
 // A row of AUC fits as one line ("bce   test AUC 0.7512 ± 0.0031"), or its error.
 std::string format_auc_row(const nlohmann::json& row);
 
+// The rows of a table by mean test AUC (test_auc_mean), best first; a row
+// without a fit (an error) after every fitted one, in its place.
+std::vector<const nlohmann::json*> by_test_auc(const nlohmann::json& rows);
+// The line of a table for a row whose fit failed: its name, origin and error.
+std::string format_error_row(const nlohmann::json& row, size_t width);
+
 // Rows of AUC fits (valid.auc, test.auc, test.logloss, best_epoch, seconds;
 // test.rmse where the model has it) as a fixed-width text table, best test
 // AUC first.

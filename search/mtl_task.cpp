@@ -115,23 +115,19 @@ nlohmann::json MtlTask::effectiveness(const std::vector<NamedLoss>& losses, uint
 
 std::string MtlTask::format_table(const nlohmann::json& rows) const {
   if (!whole_program()) return format_effectiveness_table(rows);
-  std::vector<const nlohmann::json*> order;
-  for (const nlohmann::json& r : rows) order.push_back(&r);
-  auto mean_auc = [](const nlohmann::json* r) { return r->contains("fit") ? r->at("test_auc_mean").get<double>() : -1.0; };
-  std::stable_sort(order.begin(), order.end(), [&](auto* a, auto* b) { return mean_auc(a) > mean_auc(b); });
   const size_t width = name_width(rows, "name", 10);
   std::string out = fmt::format("{:<{}} {:<9} {:>10} {:>18}", "loss", width, "origin", "valid mean", "test mean (± std)");
   for (const std::string& task : data_.tasks) out += fmt::format(" {:>12} {:>12}", task + " AUC", task + " logloss");
   out += fmt::format(" {:>6} {:>8}\n", "epoch", "seconds");
-  for (const nlohmann::json* r : order) {
+  for (const nlohmann::json* r : by_test_auc(rows)) {
     if (!r->contains("fit")) {
-      out += fmt::format("{:<{}} {:<9} error: {}\n", r->at("name").get<std::string>(), width,
-                         r->at("origin").get<std::string>(), r->value("error", std::string("?")));
+      out += format_error_row(*r, width);
       continue;
     }
     const nlohmann::json& fits = r->at("fits");
     out += fmt::format("{:<{}} {:<9} {:>10.4f} {:>9.4f} ± {:.4f}", r->at("name").get<std::string>(), width,
-                       r->at("origin").get<std::string>(), r->at("valid_auc_mean").get<double>(), mean_auc(r),
+                       r->at("origin").get<std::string>(), r->at("valid_auc_mean").get<double>(),
+                       r->at("test_auc_mean").get<double>(),
                        r->at("test_auc_std").get<double>());
     double seconds = 0;
     for (const nlohmann::json& fit : fits) seconds += fit.at("seconds").get<double>();
