@@ -36,6 +36,13 @@ double stddev(const std::vector<double>& v) {
   return std::sqrt(sum / static_cast<double>(v.size() - 1));
 }
 
+// A row's mean test AUC; a row of one fit may lack the mean: its fit's.
+double mean_test_auc(const nlohmann::json& r) {
+  if (!r.contains("fit")) return -1.0;
+  return r.contains("test_auc_mean") ? r.at("test_auc_mean").get<double>()
+                                     : r.at("fit").at("test").at("auc").get<double>();
+}
+
 }  // namespace
 
 std::vector<NamedLoss> example_losses(const std::string& examples_dir, const std::vector<std::string>& names) {
@@ -232,16 +239,6 @@ std::string format_auc_row(const nlohmann::json& row) {
   return fmt::format("{:<9} test AUC {:.4f} ± {:.4f}", name, row.at("test_auc_mean").get<double>(),
                      row.at("test_auc_std").get<double>());
 }
-
-namespace {
-
-// A row of one fit may lack the mean: its fit's test AUC.
-double mean_test_auc(const nlohmann::json& r) {
-  if (!r.contains("fit")) return -1.0;
-  return r.contains("test_auc_mean") ? r.at("test_auc_mean").get<double>() : r.at("fit").at("test").at("auc").get<double>();
-}
-
-}  // namespace
 
 std::vector<const nlohmann::json*> by_test_auc(const nlohmann::json& rows) {
   std::vector<const nlohmann::json*> order;

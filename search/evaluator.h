@@ -3,7 +3,8 @@
 //   1. decode, simplify, hash the canonical form;
 //   2. the compiler's validity check (check.h) and the gradient fingerprint on
 //      its probe points: an invalid loss, or one whose gradient is zero or
-//      NaN everywhere probed, is rejected without training;
+//      NaN everywhere probed, is rejected without training (so is one that
+//      reads no per-batch value, where the config requires one);
 //   3. a loss already trained (same canonical hash, or same fingerprint within
 //      tolerance) gets its cached reward, without training;
 //   4. otherwise it becomes a work item: the executor has the task fit it

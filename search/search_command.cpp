@@ -329,9 +329,12 @@ SearchSession::SearchSession(SearchOptions options) : options_(std::move(options
   }
   compared_ = given_losses(o.compare);
   const SearchConfig& s = o.search;
+  const char* batch_means = !s.batch_statistics                  ? ""
+                            : s.evaluator.require_batch_statistics ? " (batch means, required)"
+                                                                   : " (batch means)";
   fmt::print(stderr, "[losssearch] {}; searcher {}, {} layers{}{}, reward {}, out {}\n", loaded_.description(),
-             s.searcher, s.layers, s.extended ? " (extended ops)" : "", s.batch_statistics ? (s.evaluator.require_batch_statistics ? " (batch means, required)" : " (batch means)") : "",
-             loaded_.task().reward_name(), s.out_dir);
+             s.searcher, s.layers, s.extended ? " (extended ops)" : "", batch_means, loaded_.task().reward_name(),
+             s.out_dir);
   search_ = std::make_unique<LossSearch>(s, loaded_.task());
 }
 

@@ -6,10 +6,11 @@
 # in the space with the listwise operators), the losses inside
 # gradient-boosted trees, the reward's fidelity and the valid-sample fraction.
 # Each step writes under benchmarks/results/ and skips what is already there
-# (run_ltr.py, ltr_peers.py, gbdt.py, gbdt_search.py, nested.py and variants.py resume; the other steps
-# are skipped when their result exists or are quick); delete a result to
-# measure it again. On the 2-core machine the whole run takes several hours
-# (RESULTS-ltr.md gives each step's time). A benchmark, never a test.
+# (run_ltr.py, ltr_peers.py, gbdt.py, gbdt_search.py, nested.py and
+# variants.py resume; the other steps are skipped when their result exists
+# or are quick); delete a result to measure it again. On the 2-core machine
+# the whole run takes several hours (RESULTS-ltr.md gives each step's time).
+# A benchmark, never a test.
 #
 #   benchmarks/ltr/reproduce.sh                 # everything
 #   PEER_PY=/path/to/python benchmarks/ltr/reproduce.sh

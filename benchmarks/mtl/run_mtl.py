@@ -7,12 +7,13 @@
 
 Each run writes OUT/DATASET/MODEL-METHOD-sSEED.json (losstrain-mtl --out) and its
 log beside it; a run whose JSON exists is not run again, so an interrupted
-sweep resumes. --summarize reads the JSON files (and --with-summary's rows) and prints mean ± std over
-seeds of every task's test AUC and logloss (and session logloss where the data
-has sessions), the wall time per run, and every method against equal weights
-(and --compare A:B pairs) paired by seed: the mean difference with a
-bootstrap interval and a Wilcoxon p (losscc.compare_paired, hence the
-package on PYTHONPATH). --print-commands shows the exact command of every run.
+sweep resumes. --summarize reads the JSON files (and --with-summary's rows)
+and prints mean ± std over seeds of every task's test AUC and logloss (and
+session logloss where the data has sessions), the wall time per run, and
+every method against equal weights (and --compare A:B pairs) paired by seed:
+the mean difference with a bootstrap interval and a Wilcoxon p
+(losscc.compare_paired, hence the package on PYTHONPATH). --print-commands
+shows the exact command of every run.
 """
 import argparse
 import concurrent.futures

@@ -1,8 +1,9 @@
 """Ranking examples against their peers' own code: examples/lambdaloss.loss
-(NDCG-Loss2++) against allRank's `lambdaLoss`, and the variant truncated at 10
-(benchmarks/ltr/variants/lambdaloss_at10.loss) against `lambdaLoss(k=10)`,
-values and gradients, query by query. allRank comes from PyPI (scripts/setup.sh installs it into build/venv,
-without its dependencies); a missing allRank fails this test."""
+(NDCG-Loss2++) against allRank's `lambdaLoss`, and the variant truncated at
+10 (benchmarks/ltr/variants/lambdaloss_at10.loss) against `lambdaLoss(k=10)`,
+values and gradients, query by query. allRank comes from PyPI
+(scripts/setup.sh installs it into build/venv, without its dependencies); a
+missing allRank fails this test."""
 import importlib.util
 import pathlib
 import sys

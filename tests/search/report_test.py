@@ -86,7 +86,6 @@ with tempfile.TemporaryDirectory() as tmp:
         expect("without Python: no picture is linked", "](" not in report)
         expect("without Python: the tables are there", "## Effectiveness" in report and "found-1" in report)
         paired = report.split("paired by seed\n\n", 1)[-1]
-        expect("without baselines: nothing paired, and no empty table",
-               paired.startswith("No classic loss has a result here (--no-baselines") and
-               not paired.startswith("```"), report[-1500:])
+        expect("without baselines: nothing paired, and no empty table in its place",
+               paired.startswith("No classic loss has a result here (--no-baselines"), report[-1500:])
 finish("all report checks passed")
